@@ -1,0 +1,42 @@
+// blkgate/client.h — the control library: talk to a running blkgate daemon.
+//
+// Usage:
+//   std::unique_ptr<blkgate::Client> c;
+//   if (auto r = blkgate::Client::Connect(blkgate::default_socket_path(), &c); !r) ...;
+//   nlohmann::json data;
+//   blkgate::Result r = c->Call("volume.offline", {{"name", "v0"}}, &data);
+//
+// Thread-safety: a Client is used by one thread at a time. No exceptions escape.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "blkgate/result.h"
+
+namespace blkgate {
+
+// $BLKGATE_SOCKET, else /var/lib/blkgate/control.sock (the daemon's default state dir).
+std::string default_socket_path();
+
+class Client {
+ public:
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // protocol_error when nothing listens there; permission_denied when the socket refuses us.
+  static Result Connect(const std::string& socket_path, std::unique_ptr<Client>* out);
+
+  // Sends one request and waits for its reply. The reply's result is returned; its data object
+  // is stored in *data when given. protocol_error when the connection breaks.
+  Result Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data = nullptr);
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  int fd_;
+  std::string buffer_;  // bytes received past the last reply
+};
+
+}  // namespace blkgate

@@ -1,0 +1,139 @@
+// blkgate/model.h — the object model: drives, disks, volumes, and the pure catalog of them.
+//
+// A drive is a backing store (regular file or block device). A disk is one or more drives
+// concatenated in order. A volume is an extent (offset, size) of a disk, exposed as one ublk
+// device. The Catalog validates and applies changes without any syscall, so it is tested
+// natively; the daemon does the I/O around it. A failed Catalog operation changes nothing.
+//
+// Thread-safety: none; the daemon serialises access to its Catalog.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "blkgate/result.h"
+
+namespace blkgate {
+
+enum class DriveStatus : std::uint8_t { online, offline, failed, not_ready };
+enum class BackendKind : std::uint8_t { file, null, mem };
+enum class Dismount : std::uint8_t { none, temporary, permanent };
+
+std::string_view to_string(DriveStatus s) noexcept;
+std::string_view to_string(BackendKind b) noexcept;
+std::string_view to_string(Dismount d) noexcept;
+// Parse; invalid_argument on anything else. "unknown" is not a settable status.
+Result parse_drive_status(std::string_view s, DriveStatus* out);
+Result parse_backend(std::string_view s, BackendKind* out);
+
+// What the gate remembers of a backing store, to notice it was replaced ("cache-corrupt").
+struct DriveIdentity {
+  std::uint64_t dev = 0;   // st_dev of the file, or st_rdev of a block device
+  std::uint64_t ino = 0;   // st_ino (0 for block devices)
+  bool block_device = false;
+  bool operator==(const DriveIdentity&) const = default;
+};
+
+struct Drive {
+  std::string name;
+  std::string path;
+  std::uint64_t size = 0;
+  DriveStatus status = DriveStatus::online;
+  DriveIdentity identity;
+};
+
+struct Disk {
+  std::string name;
+  std::vector<std::string> drives;  // in concatenation order
+  bool offline = false;
+  bool read_only = false;
+};
+
+struct Volume {
+  std::string name;
+  std::string disk;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  std::uint16_t queues = 0;   // 0: one per CPU, decided by the daemon
+  std::uint16_t depth = 128;
+  BackendKind backend = BackendKind::file;
+  bool offline = false;
+  bool system = false;        // created with --system: never taken offline
+  Dismount dismount = Dismount::none;
+  std::vector<std::string> access_paths;  // mount points the gate manages, in order added
+};
+
+// One contiguous piece of a volume on one drive.
+struct Segment {
+  std::string drive;
+  int index = 0;                    // position of the drive in its disk (gate word slot)
+  std::uint64_t volume_offset = 0;  // where the piece starts in the volume
+  std::uint64_t drive_offset = 0;   // where it starts in the drive
+  std::uint64_t length = 0;
+};
+
+inline constexpr std::uint64_t kSectorSize = 512;
+inline constexpr int kMaxDrivesPerDisk = 16;  // == gate::kMaxSegments
+inline constexpr std::uint16_t kMaxQueues = 64;
+inline constexpr std::uint16_t kMaxDepth = 4096;
+
+// Names: 1..64 chars of [A-Za-z0-9._-], not starting with '.' or '-'.
+Result validate_name(std::string_view kind, std::string_view name);
+
+class Catalog {
+ public:
+  // --- drives
+  // already_exists, invalid_argument (bad name, empty path, size 0 or not a multiple of 512).
+  Result add_drive(Drive d);
+  // not_found; device_in_use when a disk uses it.
+  Result remove_drive(std::string_view name);
+
+  // --- disks
+  // already_exists; not_found for an unknown drive; invalid_argument for no drives, a drive
+  // listed twice or more than kMaxDrivesPerDisk; device_in_use when a drive is in another disk.
+  Result create_disk(std::string name, std::vector<std::string> drives);
+  // not_found; device_in_use when volumes are on it.
+  Result delete_disk(std::string_view name);
+  // Sum of the disk's drive sizes (0 for an unknown disk).
+  std::uint64_t disk_size(std::string_view name) const;
+
+  // --- volumes
+  // already_exists; not_found (disk); invalid_argument for size 0, offset/size not multiples of
+  // 512, extent past the end of the disk, overlap with another volume, bad queues/depth.
+  Result create_volume(Volume v);
+  Result delete_volume(std::string_view name);
+  // The volume's extent mapped onto its drives, in order. REQUIRES: the volume exists.
+  std::vector<Segment> segments(const Volume& v) const;
+
+  // --- lookup (nullptr when missing)
+  const Drive* drive(std::string_view name) const;
+  const Disk* disk(std::string_view name) const;
+  const Volume* volume(std::string_view name) const;
+  Drive* drive(std::string_view name);
+  Disk* disk(std::string_view name);
+  Volume* volume(std::string_view name);
+  // Disk holding the drive, or nullptr.
+  const Disk* disk_of_drive(std::string_view drive) const;
+  std::vector<const Volume*> volumes_on_disk(std::string_view disk) const;
+
+  const std::map<std::string, Drive, std::less<>>& drives() const { return drives_; }
+  const std::map<std::string, Disk, std::less<>>& disks() const { return disks_; }
+  const std::map<std::string, Volume, std::less<>>& volumes() const { return volumes_; }
+
+  // Serialised form used by the state file (JSON text, stable field names).
+  std::string to_json() const;
+  // Replaces *this on success; on failure *this is unchanged (invalid_argument naming the
+  // problem). Validates references and extents as the mutators do.
+  Result from_json(std::string_view text);
+
+  bool operator==(const Catalog&) const;
+
+ private:
+  std::map<std::string, Drive, std::less<>> drives_;
+  std::map<std::string, Disk, std::less<>> disks_;
+  std::map<std::string, Volume, std::less<>> volumes_;
+};
+
+}  // namespace blkgate

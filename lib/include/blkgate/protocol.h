@@ -1,0 +1,49 @@
+// blkgate/protocol.h — the control protocol between blkgatectl (or any program) and the daemon.
+//
+// Transport: a SOCK_STREAM unix socket; each message is one line of JSON ending in '\n'.
+//   request: {"v": 1, "op": "volume.offline", "args": {...}, "hook": "<token>"?}
+//   reply:   {"v": 1, "result": "ok", "message": "...", "data": {...}}
+// One request, one reply, in order; a connection may carry many. "hook" is set automatically by
+// the client library when it runs inside a gate hook (BLKGATE_HOOK_TOKEN in the environment), so
+// the daemon can refuse the call with reentrant-call instead of deadlocking.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "blkgate/result.h"
+
+namespace blkgate::protocol {
+
+inline constexpr int kVersion = 1;
+inline constexpr std::size_t kMaxMessage = 1 << 20;  // bytes per line, both directions
+
+struct Request {
+  std::string op;
+  nlohmann::json args = nlohmann::json::object();
+  std::string hook;  // empty unless called from inside a hook
+};
+
+struct Reply {
+  Result result;
+  nlohmann::json data = nlohmann::json::object();
+};
+
+// Encoders never fail; the output has no '\n' but the final one.
+std::string encode(const Request& r);
+std::string encode(const Reply& r);
+// protocol_error naming the problem (not JSON, wrong version, missing/mistyped field, unknown
+// result name) and *out untouched on failure.
+Result decode(std::string_view line, Request* out);
+Result decode(std::string_view line, Reply* out);
+
+// Typed argument access for the daemon's handlers: invalid_argument naming the field.
+Result get_string(const nlohmann::json& args, const char* key, std::string* out);
+Result get_u64(const nlohmann::json& args, const char* key, std::uint64_t* out);
+// Optional fields keep *out when absent.
+Result get_opt_bool(const nlohmann::json& args, const char* key, bool* out);
+Result get_opt_u64(const nlohmann::json& args, const char* key, std::uint64_t* out);
+Result get_opt_string(const nlohmann::json& args, const char* key, std::string* out);
+
+}  // namespace blkgate::protocol

@@ -1,0 +1,343 @@
+#include "blkgate/model.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace blkgate {
+namespace {
+
+using nlohmann::json;
+
+Result invalid(std::string msg) { return Result::Error(Code::invalid_argument, std::move(msg)); }
+Result missing(std::string_view kind, std::string_view name) {
+  return Result::Error(Code::not_found, std::string(kind) + " '" + std::string(name) +
+                                            "' does not exist");
+}
+Result duplicate(std::string_view kind, std::string_view name) {
+  return Result::Error(Code::already_exists,
+                       std::string(kind) + " '" + std::string(name) + "' already exists");
+}
+
+template <typename Map>
+auto* find_in(Map& m, std::string_view name) {
+  auto it = m.find(name);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+std::string_view to_string(DriveStatus s) noexcept {
+  switch (s) {
+    case DriveStatus::online: return "online";
+    case DriveStatus::offline: return "offline";
+    case DriveStatus::failed: return "failed";
+    case DriveStatus::not_ready: return "not-ready";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(BackendKind b) noexcept {
+  switch (b) {
+    case BackendKind::file: return "file";
+    case BackendKind::null: return "null";
+    case BackendKind::mem: return "mem";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Dismount d) noexcept {
+  switch (d) {
+    case Dismount::none: return "none";
+    case Dismount::temporary: return "temporary";
+    case Dismount::permanent: return "permanent";
+  }
+  return "unknown";
+}
+
+Result parse_drive_status(std::string_view s, DriveStatus* out) {
+  for (auto v : {DriveStatus::online, DriveStatus::offline, DriveStatus::failed,
+                 DriveStatus::not_ready}) {
+    if (to_string(v) == s) {
+      *out = v;
+      return Result::Ok();
+    }
+  }
+  return invalid("bad drive status '" + std::string(s) +
+                 "': expected online, offline, failed or not-ready");
+}
+
+Result parse_backend(std::string_view s, BackendKind* out) {
+  for (auto v : {BackendKind::file, BackendKind::null, BackendKind::mem}) {
+    if (to_string(v) == s) {
+      *out = v;
+      return Result::Ok();
+    }
+  }
+  return invalid("bad backend '" + std::string(s) + "': expected file, null or mem");
+}
+
+static Result parse_dismount(std::string_view s, Dismount* out) {
+  for (auto v : {Dismount::none, Dismount::temporary, Dismount::permanent}) {
+    if (to_string(v) == s) {
+      *out = v;
+      return Result::Ok();
+    }
+  }
+  return invalid("bad dismount state '" + std::string(s) + "'");
+}
+
+Result validate_name(std::string_view kind, std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return invalid("bad " + std::string(kind) + " name '" + std::string(name) + "': " +
+                   std::string(why));
+  };
+  if (name.empty()) return bad("empty");
+  if (name.size() > 64) return bad("longer than 64 characters");
+  if (name[0] == '.' || name[0] == '-') return bad("must not start with '.' or '-'");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return bad("only letters, digits, '.', '_' and '-' are allowed");
+  }
+  return Result::Ok();
+}
+
+// ---- drives ---------------------------------------------------------------------------------
+
+Result Catalog::add_drive(Drive d) {
+  BLKGATE_TRY(validate_name("drive", d.name));
+  if (drives_.count(d.name)) return duplicate("drive", d.name);
+  if (d.path.empty()) return invalid("drive '" + d.name + "': empty path");
+  if (d.size == 0) return invalid("drive '" + d.name + "': size is 0");
+  if (d.size % kSectorSize)
+    return invalid("drive '" + d.name + "': size " + std::to_string(d.size) +
+                   " is not a multiple of 512");
+  for (const auto& [n, other] : drives_)
+    if (other.path == d.path)
+      return Result::Error(Code::device_in_use,
+                           "path " + d.path + " is already drive '" + n + "'");
+  std::string name = d.name;
+  drives_.emplace(std::move(name), std::move(d));
+  return Result::Ok();
+}
+
+Result Catalog::remove_drive(std::string_view name) {
+  auto it = drives_.find(name);
+  if (it == drives_.end()) return missing("drive", name);
+  if (const Disk* k = disk_of_drive(name))
+    return Result::Error(Code::device_in_use,
+                         "drive '" + std::string(name) + "' is in use by disk '" + k->name + "'");
+  drives_.erase(it);
+  return Result::Ok();
+}
+
+// ---- disks ----------------------------------------------------------------------------------
+
+Result Catalog::create_disk(std::string name, std::vector<std::string> drive_names) {
+  BLKGATE_TRY(validate_name("disk", name));
+  if (disks_.count(name)) return duplicate("disk", name);
+  if (drive_names.empty()) return invalid("disk '" + name + "': no drives given");
+  if (drive_names.size() > static_cast<std::size_t>(kMaxDrivesPerDisk))
+    return invalid("disk '" + name + "': more than " + std::to_string(kMaxDrivesPerDisk) +
+                   " drives");
+  std::set<std::string_view> seen;
+  for (const auto& d : drive_names) {
+    if (!drives_.count(d)) return missing("drive", d);
+    if (!seen.insert(d).second)
+      return invalid("disk '" + name + "': drive '" + d + "' listed twice");
+    if (const Disk* k = disk_of_drive(d))
+      return Result::Error(Code::device_in_use,
+                           "drive '" + d + "' is in use by disk '" + k->name + "'");
+  }
+  Disk disk{name, std::move(drive_names), false, false};
+  disks_.emplace(std::move(name), std::move(disk));
+  return Result::Ok();
+}
+
+Result Catalog::delete_disk(std::string_view name) {
+  auto it = disks_.find(name);
+  if (it == disks_.end()) return missing("disk", name);
+  auto vols = volumes_on_disk(name);
+  if (!vols.empty())
+    return Result::Error(Code::device_in_use, "disk '" + std::string(name) +
+                                                  "' has volumes (first: '" + vols[0]->name +
+                                                  "')");
+  disks_.erase(it);
+  return Result::Ok();
+}
+
+std::uint64_t Catalog::disk_size(std::string_view name) const {
+  const Disk* k = disk(name);
+  if (!k) return 0;
+  std::uint64_t total = 0;
+  for (const auto& d : k->drives)
+    if (const Drive* dr = drive(d)) total += dr->size;
+  return total;
+}
+
+// ---- volumes --------------------------------------------------------------------------------
+
+Result Catalog::create_volume(Volume v) {
+  BLKGATE_TRY(validate_name("volume", v.name));
+  if (volumes_.count(v.name)) return duplicate("volume", v.name);
+  if (!disks_.count(v.disk)) return missing("disk", v.disk);
+  const std::string who = "volume '" + v.name + "': ";
+  if (v.size == 0) return invalid(who + "size is 0");
+  if (v.size % kSectorSize) return invalid(who + "size is not a multiple of 512");
+  if (v.offset % kSectorSize) return invalid(who + "offset is not a multiple of 512");
+  if (v.queues > kMaxQueues)
+    return invalid(who + "queues must be 1.." + std::to_string(kMaxQueues));
+  if (v.depth == 0 || v.depth > kMaxDepth || (v.depth & (v.depth - 1)))
+    return invalid(who + "depth must be a power of two in 1.." + std::to_string(kMaxDepth));
+  std::uint64_t dsize = disk_size(v.disk);
+  if (v.offset >= dsize || v.size > dsize - v.offset)
+    return invalid(who + "extent [" + std::to_string(v.offset) + ", " +
+                   std::to_string(v.offset + v.size) + ") is past the end of disk '" + v.disk +
+                   "' (" + std::to_string(dsize) + " bytes)");
+  for (const Volume* o : volumes_on_disk(v.disk))
+    if (v.offset < o->offset + o->size && o->offset < v.offset + v.size)
+      return invalid(who + "extent overlaps volume '" + o->name + "'");
+  std::string name = v.name;
+  volumes_.emplace(std::move(name), std::move(v));
+  return Result::Ok();
+}
+
+Result Catalog::delete_volume(std::string_view name) {
+  auto it = volumes_.find(name);
+  if (it == volumes_.end()) return missing("volume", name);
+  volumes_.erase(it);
+  return Result::Ok();
+}
+
+std::vector<Segment> Catalog::segments(const Volume& v) const {
+  std::vector<Segment> out;
+  const Disk* k = disk(v.disk);
+  if (!k) return out;
+  std::uint64_t disk_pos = 0;  // start of the current drive within the disk
+  const std::uint64_t begin = v.offset, end = v.offset + v.size;
+  for (std::size_t i = 0; i < k->drives.size(); ++i) {
+    const Drive* d = drive(k->drives[i]);
+    if (!d) break;
+    std::uint64_t dbeg = disk_pos, dend = disk_pos + d->size;
+    std::uint64_t lo = std::max(begin, dbeg), hi = std::min(end, dend);
+    if (lo < hi)
+      out.push_back(Segment{d->name, static_cast<int>(i), lo - begin, lo - dbeg, hi - lo});
+    disk_pos = dend;
+  }
+  return out;
+}
+
+// ---- lookup ---------------------------------------------------------------------------------
+
+const Drive* Catalog::drive(std::string_view n) const { return find_in(drives_, n); }
+const Disk* Catalog::disk(std::string_view n) const { return find_in(disks_, n); }
+const Volume* Catalog::volume(std::string_view n) const { return find_in(volumes_, n); }
+Drive* Catalog::drive(std::string_view n) { return find_in(drives_, n); }
+Disk* Catalog::disk(std::string_view n) { return find_in(disks_, n); }
+Volume* Catalog::volume(std::string_view n) { return find_in(volumes_, n); }
+
+const Disk* Catalog::disk_of_drive(std::string_view drive) const {
+  for (const auto& [n, k] : disks_)
+    if (std::find(k.drives.begin(), k.drives.end(), drive) != k.drives.end()) return &k;
+  return nullptr;
+}
+
+std::vector<const Volume*> Catalog::volumes_on_disk(std::string_view disk) const {
+  std::vector<const Volume*> out;
+  for (const auto& [n, v] : volumes_)
+    if (v.disk == disk) out.push_back(&v);
+  return out;
+}
+
+bool Catalog::operator==(const Catalog& o) const { return to_json() == o.to_json(); }
+
+// ---- serialisation --------------------------------------------------------------------------
+
+std::string Catalog::to_json() const {
+  json j;
+  j["format"] = "blkgate-state";
+  j["version"] = 1;
+  json drives = json::array();
+  for (const auto& [n, d] : drives_)
+    drives.push_back({{"name", d.name},
+                      {"path", d.path},
+                      {"size", d.size},
+                      {"status", to_string(d.status)},
+                      {"identity",
+                       {{"dev", d.identity.dev},
+                        {"ino", d.identity.ino},
+                        {"block_device", d.identity.block_device}}}});
+  json disks = json::array();
+  for (const auto& [n, k] : disks_)
+    disks.push_back(
+        {{"name", k.name}, {"drives", k.drives}, {"offline", k.offline}, {"read_only", k.read_only}});
+  json volumes = json::array();
+  for (const auto& [n, v] : volumes_)
+    volumes.push_back({{"name", v.name},
+                       {"disk", v.disk},
+                       {"offset", v.offset},
+                       {"size", v.size},
+                       {"queues", v.queues},
+                       {"depth", v.depth},
+                       {"backend", to_string(v.backend)},
+                       {"offline", v.offline},
+                       {"system", v.system},
+                       {"dismount", to_string(v.dismount)},
+                       {"access_paths", v.access_paths}});
+  j["drives"] = std::move(drives);
+  j["disks"] = std::move(disks);
+  j["volumes"] = std::move(volumes);
+  return j.dump(2) + "\n";
+}
+
+Result Catalog::from_json(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return invalid("not valid JSON");
+  Catalog c;
+  try {
+    if (j.value("format", "") != "blkgate-state") return invalid("not a blkgate state file");
+    if (j.value("version", 0) != 1)
+      return invalid("unsupported state version " + j.value("version", json()).dump());
+    for (const auto& d : j.at("drives")) {
+      Drive dr;
+      dr.name = d.at("name").get<std::string>();
+      dr.path = d.at("path").get<std::string>();
+      dr.size = d.at("size").get<std::uint64_t>();
+      BLKGATE_TRY(parse_drive_status(d.at("status").get<std::string>(), &dr.status));
+      const auto& id = d.at("identity");
+      dr.identity.dev = id.at("dev").get<std::uint64_t>();
+      dr.identity.ino = id.at("ino").get<std::uint64_t>();
+      dr.identity.block_device = id.at("block_device").get<bool>();
+      BLKGATE_TRY(c.add_drive(std::move(dr)));
+    }
+    for (const auto& k : j.at("disks")) {
+      std::string name = k.at("name").get<std::string>();
+      BLKGATE_TRY(c.create_disk(name, k.at("drives").get<std::vector<std::string>>()));
+      Disk* disk = c.disk(name);
+      disk->offline = k.at("offline").get<bool>();
+      disk->read_only = k.at("read_only").get<bool>();
+    }
+    for (const auto& v : j.at("volumes")) {
+      Volume vol;
+      vol.name = v.at("name").get<std::string>();
+      vol.disk = v.at("disk").get<std::string>();
+      vol.offset = v.at("offset").get<std::uint64_t>();
+      vol.size = v.at("size").get<std::uint64_t>();
+      vol.queues = v.at("queues").get<std::uint16_t>();
+      vol.depth = v.at("depth").get<std::uint16_t>();
+      BLKGATE_TRY(parse_backend(v.at("backend").get<std::string>(), &vol.backend));
+      vol.offline = v.at("offline").get<bool>();
+      vol.system = v.at("system").get<bool>();
+      BLKGATE_TRY(parse_dismount(v.at("dismount").get<std::string>(), &vol.dismount));
+      vol.access_paths = v.at("access_paths").get<std::vector<std::string>>();
+      BLKGATE_TRY(c.create_volume(std::move(vol)));
+    }
+  } catch (const json::exception& e) {
+    return invalid(std::string("malformed: ") + e.what());
+  }
+  *this = std::move(c);
+  return Result::Ok();
+}
+
+}  // namespace blkgate

@@ -1,0 +1,124 @@
+#include "blkgate/protocol.h"
+
+namespace blkgate::protocol {
+namespace {
+
+using nlohmann::json;
+
+Result perr(std::string msg) { return Result::Error(Code::protocol_error, std::move(msg)); }
+
+// Parses one JSON object line and checks the version field.
+Result parse_object(std::string_view line, json* out) {
+  if (line.size() > kMaxMessage) return perr("message larger than 1 MiB");
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return perr("message is not valid JSON");
+  if (!j.is_object()) return perr("message is not a JSON object");
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_integer() || v->get<int>() != kVersion)
+    return perr("unsupported protocol version (expected \"v\": 1)");
+  *out = std::move(j);
+  return Result::Ok();
+}
+
+}  // namespace
+
+std::string encode(const Request& r) {
+  json j = {{"v", kVersion}, {"op", r.op}, {"args", r.args}};
+  if (!r.hook.empty()) j["hook"] = r.hook;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string encode(const Reply& r) {
+  json j = {{"v", kVersion},
+            {"result", r.result.name()},
+            {"message", r.result.message()},
+            {"data", r.data}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result decode(std::string_view line, Request* out) {
+  json j;
+  BLKGATE_TRY(parse_object(line, &j));
+  auto op = j.find("op");
+  if (op == j.end() || !op->is_string()) return perr("request has no \"op\" string");
+  Request r;
+  r.op = op->get<std::string>();
+  if (auto a = j.find("args"); a != j.end()) {
+    if (!a->is_object()) return perr("request \"args\" is not an object");
+    r.args = *a;
+  }
+  if (auto h = j.find("hook"); h != j.end()) {
+    if (!h->is_string()) return perr("request \"hook\" is not a string");
+    r.hook = h->get<std::string>();
+  }
+  *out = std::move(r);
+  return Result::Ok();
+}
+
+Result decode(std::string_view line, Reply* out) {
+  json j;
+  BLKGATE_TRY(parse_object(line, &j));
+  auto res = j.find("result");
+  if (res == j.end() || !res->is_string()) return perr("reply has no \"result\" string");
+  auto code = code_from_name(res->get<std::string>());
+  if (!code) return perr("reply has unknown result '" + res->get<std::string>() + "'");
+  std::string message;
+  if (auto m = j.find("message"); m != j.end()) {
+    if (!m->is_string()) return perr("reply \"message\" is not a string");
+    message = m->get<std::string>();
+  }
+  Reply r;
+  r.result = Result(*code, std::move(message));
+  if (auto d = j.find("data"); d != j.end()) {
+    if (!d->is_object()) return perr("reply \"data\" is not an object");
+    r.data = *d;
+  }
+  *out = std::move(r);
+  return Result::Ok();
+}
+
+static Result bad_field(const char* key, const char* want) {
+  return Result::Error(Code::invalid_argument,
+                       std::string("argument '") + key + "' must be " + want);
+}
+
+Result get_string(const json& args, const char* key, std::string* out) {
+  auto it = args.find(key);
+  if (it == args.end()) return Result::Error(Code::invalid_argument,
+                                             std::string("missing argument '") + key + "'");
+  if (!it->is_string()) return bad_field(key, "a string");
+  *out = it->get<std::string>();
+  return Result::Ok();
+}
+
+Result get_u64(const json& args, const char* key, std::uint64_t* out) {
+  auto it = args.find(key);
+  if (it == args.end()) return Result::Error(Code::invalid_argument,
+                                             std::string("missing argument '") + key + "'");
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
+    return bad_field(key, "a non-negative integer");
+  *out = it->get<std::uint64_t>();
+  return Result::Ok();
+}
+
+Result get_opt_bool(const json& args, const char* key, bool* out) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return Result::Ok();
+  if (!it->is_boolean()) return bad_field(key, "true or false");
+  *out = it->get<bool>();
+  return Result::Ok();
+}
+
+Result get_opt_u64(const json& args, const char* key, std::uint64_t* out) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return Result::Ok();
+  return get_u64(args, key, out);
+}
+
+Result get_opt_string(const json& args, const char* key, std::string* out) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return Result::Ok();
+  return get_string(args, key, out);
+}
+
+}  // namespace blkgate::protocol

@@ -1,0 +1,34 @@
+#include "blkgate/state_store.h"
+
+namespace blkgate {
+
+Result StateStore::Load(Catalog* out) {
+  std::string text;
+  Result r = env_->ReadFile(path(), &text);
+  if (r.code() == Code::not_found) {
+    *out = Catalog();
+    loaded_ok_ = true;
+    return Result::Ok();
+  }
+  if (!r.ok()) return r;
+  Catalog c;
+  if (Result p = c.from_json(text); !p.ok())
+    return Result::Error(Code::invalid_state,
+                         "state file " + path() + " is corrupt: " + p.message() +
+                             " (left untouched; the previous generation, if any, is " +
+                             prev_path() + ")");
+  *out = std::move(c);
+  loaded_ok_ = true;
+  return Result::Ok();
+}
+
+Result StateStore::Save(const Catalog& c) {
+  if (!loaded_ok_)
+    return Result::Error(Code::invalid_state,
+                         "refusing to write " + path() + ": it was not loaded successfully");
+  Result link = env_->LinkReplace(path(), prev_path());
+  if (!link.ok() && link.code() != Code::not_found) return link;
+  return env_->WriteFileAtomic(path(), c.to_json());
+}
+
+}  // namespace blkgate

@@ -1,0 +1,179 @@
+#include <catch2/catch.hpp>
+
+#include "blkgate/model.h"
+
+using namespace blkgate;
+
+namespace {
+
+constexpr std::uint64_t MiB = 1ull << 20;
+
+Catalog two_drive_catalog() {
+  Catalog c;
+  REQUIRE(c.add_drive({"a", "/data/a.img", 8 * MiB, DriveStatus::online, {}}).ok());
+  REQUIRE(c.add_drive({"b", "/data/b.img", 4 * MiB, DriveStatus::online, {}}).ok());
+  REQUIRE(c.create_disk("d", {"a", "b"}).ok());
+  return c;
+}
+
+Volume vol(std::string name, std::string disk, std::uint64_t off, std::uint64_t size) {
+  Volume v;
+  v.name = std::move(name);
+  v.disk = std::move(disk);
+  v.offset = off;
+  v.size = size;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("names are validated") {
+  REQUIRE(validate_name("volume", "v0").ok());
+  REQUIRE(validate_name("volume", "data_1.backup-2").ok());
+  for (const char* bad : {"", ".hidden", "-x", "a/b", "a b", "ä",
+                          "0123456789012345678901234567890123456789012345678901234567890123X"}) {
+    INFO(bad);
+    REQUIRE(validate_name("volume", bad).code() == Code::invalid_argument);
+  }
+}
+
+TEST_CASE("drives: add, duplicate, bad size, remove while in use") {
+  Catalog c;
+  REQUIRE(c.add_drive({"a", "/x", 4096, DriveStatus::online, {}}).ok());
+  REQUIRE(c.add_drive({"a", "/y", 4096, DriveStatus::online, {}}).code() == Code::already_exists);
+  REQUIRE(c.add_drive({"b", "/x", 4096, DriveStatus::online, {}}).code() == Code::device_in_use);
+  REQUIRE(c.add_drive({"c", "/z", 0, DriveStatus::online, {}}).code() == Code::invalid_argument);
+  REQUIRE(c.add_drive({"c", "/z", 1000, DriveStatus::online, {}}).code() ==
+          Code::invalid_argument);
+  REQUIRE(c.add_drive({"c", "", 4096, DriveStatus::online, {}}).code() == Code::invalid_argument);
+  REQUIRE(c.drives().size() == 1);
+  REQUIRE(c.create_disk("d", {"a"}).ok());
+  Result r = c.remove_drive("a");
+  REQUIRE(r.code() == Code::device_in_use);
+  REQUIRE(r.message().find("disk 'd'") != std::string::npos);
+  REQUIRE(c.remove_drive("nope").code() == Code::not_found);
+  REQUIRE(c.delete_disk("d").ok());
+  REQUIRE(c.remove_drive("a").ok());
+  REQUIRE(c.drives().empty());
+}
+
+TEST_CASE("disks: validation and failed creation changes nothing") {
+  Catalog c = two_drive_catalog();
+  Catalog before = c;
+  REQUIRE(c.create_disk("d", {"a"}).code() == Code::already_exists);
+  REQUIRE(c.create_disk("e", {}).code() == Code::invalid_argument);
+  REQUIRE(c.create_disk("e", {"zz"}).code() == Code::not_found);
+  REQUIRE(c.create_disk("e", {"a"}).code() == Code::device_in_use);
+  REQUIRE(c == before);
+  REQUIRE(c.add_drive({"x", "/x", 4096, DriveStatus::online, {}}).ok());
+  REQUIRE(c.create_disk("e", {"x", "x"}).code() == Code::invalid_argument);
+  REQUIRE(c.disk_size("d") == 12 * MiB);
+  REQUIRE(c.disk_size("nope") == 0);
+  REQUIRE(c.disk_of_drive("a")->name == "d");
+  REQUIRE(c.disk_of_drive("x") == nullptr);
+}
+
+TEST_CASE("volumes: extents are checked against the disk and each other") {
+  Catalog c = two_drive_catalog();
+  REQUIRE(c.create_volume(vol("v0", "d", 0, 4 * MiB)).ok());
+  Catalog before = c;
+  REQUIRE(c.create_volume(vol("v0", "d", 4 * MiB, MiB)).code() == Code::already_exists);
+  REQUIRE(c.create_volume(vol("v1", "nope", 0, MiB)).code() == Code::not_found);
+  REQUIRE(c.create_volume(vol("v1", "d", 0, 0)).code() == Code::invalid_argument);
+  REQUIRE(c.create_volume(vol("v1", "d", 100, MiB)).code() == Code::invalid_argument);
+  REQUIRE(c.create_volume(vol("v1", "d", 4 * MiB, 1000)).code() == Code::invalid_argument);
+  Result past = c.create_volume(vol("v1", "d", 8 * MiB, 5 * MiB));
+  REQUIRE(past.code() == Code::invalid_argument);
+  REQUIRE(past.message().find("past the end") != std::string::npos);
+  REQUIRE(c.create_volume(vol("v1", "d", 12 * MiB, 512)).code() == Code::invalid_argument);
+  Result ov = c.create_volume(vol("v1", "d", 2 * MiB, 4 * MiB));
+  REQUIRE(ov.code() == Code::invalid_argument);
+  REQUIRE(ov.message().find("overlaps volume 'v0'") != std::string::npos);
+  Volume q = vol("v1", "d", 4 * MiB, MiB);
+  q.depth = 100;
+  REQUIRE(c.create_volume(q).code() == Code::invalid_argument);
+  q.depth = 128;
+  q.queues = kMaxQueues + 1;
+  REQUIRE(c.create_volume(q).code() == Code::invalid_argument);
+  REQUIRE(c == before);
+  REQUIRE(c.create_volume(vol("v1", "d", 4 * MiB, 8 * MiB)).ok());  // exactly to the end
+  REQUIRE(c.delete_disk("d").code() == Code::device_in_use);
+  REQUIRE(c.delete_volume("v9").code() == Code::not_found);
+  REQUIRE(c.delete_volume("v0").ok());
+  REQUIRE(c.volumes().size() == 1);
+}
+
+TEST_CASE("segments map a volume across concatenated drives") {
+  Catalog c = two_drive_catalog();  // a: [0, 8M), b: [8M, 12M)
+  REQUIRE(c.create_volume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());
+  auto segs = c.segments(*c.volume("v"));
+  REQUIRE(segs.size() == 2);
+  REQUIRE(segs[0].drive == "a");
+  REQUIRE(segs[0].index == 0);
+  REQUIRE(segs[0].volume_offset == 0);
+  REQUIRE(segs[0].drive_offset == 6 * MiB);
+  REQUIRE(segs[0].length == 2 * MiB);
+  REQUIRE(segs[1].drive == "b");
+  REQUIRE(segs[1].index == 1);
+  REQUIRE(segs[1].volume_offset == 2 * MiB);
+  REQUIRE(segs[1].drive_offset == 0);
+  REQUIRE(segs[1].length == 2 * MiB);
+
+  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, MiB)).ok());  // only on b
+  auto w = c.segments(*c.volume("w"));
+  REQUIRE(w.size() == 1);
+  REQUIRE(w[0].drive == "b");
+  REQUIRE(w[0].index == 1);
+  REQUIRE(w[0].drive_offset == 2 * MiB);
+}
+
+TEST_CASE("catalog JSON round trip and rejection of bad documents") {
+  Catalog c = two_drive_catalog();
+  Volume v = vol("v", "d", MiB, 2 * MiB);
+  v.queues = 2;
+  v.depth = 64;
+  v.backend = BackendKind::mem;
+  v.offline = true;
+  v.dismount = Dismount::permanent;
+  v.access_paths = {"/mnt/a", "/mnt/b"};
+  REQUIRE(c.create_volume(v).ok());
+  c.drive("b")->status = DriveStatus::not_ready;
+  c.drive("a")->identity = {12, 34, false};
+  c.disk("d")->read_only = true;
+
+  Catalog back;
+  REQUIRE(back.from_json(c.to_json()).ok());
+  REQUIRE(back == c);
+  REQUIRE(back.volume("v")->access_paths.size() == 2);
+  REQUIRE(back.volume("v")->dismount == Dismount::permanent);
+  REQUIRE(back.drive("b")->status == DriveStatus::not_ready);
+  REQUIRE(back.drive("a")->identity.ino == 34);
+
+  Catalog untouched = back;
+  REQUIRE(back.from_json("{not json").code() == Code::invalid_argument);
+  REQUIRE(back.from_json("[]").code() == Code::invalid_argument);
+  REQUIRE(back.from_json(R"({"format":"blkgate-state","version":2})").code() ==
+          Code::invalid_argument);
+  REQUIRE(back.from_json(R"({"format":"blkgate-state","version":1,"drives":[]})").code() ==
+          Code::invalid_argument);
+  // A volume referring to a missing disk is rejected as a whole.
+  std::string text = c.to_json();
+  auto pos = text.find("\"disk\": \"d\"");
+  REQUIRE(pos != std::string::npos);
+  text.replace(pos, 11, "\"disk\": \"q\"");
+  REQUIRE(back.from_json(text).code() == Code::not_found);
+  REQUIRE(back == untouched);
+}
+
+TEST_CASE("status and backend parsing") {
+  DriveStatus s = DriveStatus::online;
+  REQUIRE(parse_drive_status("not-ready", &s).ok());
+  REQUIRE(s == DriveStatus::not_ready);
+  REQUIRE(parse_drive_status("unknown", &s).code() == Code::invalid_argument);
+  REQUIRE(parse_drive_status("ONLINE", &s).code() == Code::invalid_argument);
+  REQUIRE(s == DriveStatus::not_ready);
+  BackendKind b = BackendKind::file;
+  REQUIRE(parse_backend("mem", &b).ok());
+  REQUIRE(b == BackendKind::mem);
+  REQUIRE(parse_backend("nbd", &b).code() == Code::invalid_argument);
+}
