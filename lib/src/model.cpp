@@ -1,6 +1,8 @@
 #include "blkgate/model.h"
 
 #include <algorithm>
+
+#include "blkgate/gate.h"
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -338,6 +340,30 @@ Result Catalog::from_json(std::string_view text) {
   }
   *this = std::move(c);
   return Result::Ok();
+}
+
+// ---- the gate word --------------------------------------------------------------------------
+
+std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v) {
+  std::uint64_t word = 0;
+  const Disk* k = c.disk(v.disk);
+  if (v.offline || (k && k->offline)) word |= gate::kOffline;
+  if (k && k->read_only) word |= gate::kReadOnly;
+  const std::vector<Segment> segs = c.segments(v);
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const Segment& s = segs[i];
+    const Drive* d = c.drive(s.drive);
+    if (!d) continue;
+    gate::DriveBits b = gate::DriveBits::ok;
+    switch (d->status) {
+      case DriveStatus::online: b = gate::DriveBits::ok; break;
+      case DriveStatus::offline: b = gate::DriveBits::offline; break;
+      case DriveStatus::failed: b = gate::DriveBits::failed; break;
+      case DriveStatus::not_ready: b = gate::DriveBits::not_ready; break;
+    }
+    word |= gate::segment_bits(static_cast<int>(i), b);
+  }
+  return word;
 }
 
 }  // namespace blkgate

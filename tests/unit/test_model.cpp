@@ -177,3 +177,30 @@ TEST_CASE("status and backend parsing") {
   REQUIRE(b == BackendKind::mem);
   REQUIRE(parse_backend("nbd", &b).code() == Code::invalid_argument);
 }
+
+#include "blkgate/gate.h"
+
+TEST_CASE("the effective gate word follows volume, disk and drive states") {
+  Catalog c = two_drive_catalog();
+  REQUIRE(c.create_volume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());   // on a and b
+  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, 1 * MiB)).ok());  // on b only: its slot 0
+  const Volume& v = *c.volume("v");
+  const Volume& w = *c.volume("w");
+  REQUIRE(EffectiveGateWord(c, v) == 0);
+  c.volume("v")->offline = true;
+  REQUIRE(EffectiveGateWord(c, v) == gate::kOffline);
+  REQUIRE(EffectiveGateWord(c, w) == 0);
+  c.volume("v")->offline = false;
+  c.disk("d")->read_only = true;
+  REQUIRE(EffectiveGateWord(c, w) == gate::kReadOnly);
+  c.disk("d")->read_only = false;
+  c.disk("d")->offline = true;
+  REQUIRE(EffectiveGateWord(c, v) == gate::kOffline);
+  REQUIRE(EffectiveGateWord(c, w) == gate::kOffline);
+  c.disk("d")->offline = false;
+  c.drive("a")->status = DriveStatus::failed;
+  REQUIRE(EffectiveGateWord(c, v) == gate::segment_bits(0, gate::DriveBits::failed));
+  REQUIRE(EffectiveGateWord(c, w) == 0);  // w does not touch drive a
+  c.drive("b")->status = DriveStatus::not_ready;
+  REQUIRE(gate::decide(EffectiveGateWord(c, w), gate::OpClass::read, 0, 0) == gate::kPark);
+}

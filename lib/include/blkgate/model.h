@@ -136,4 +136,9 @@ class Catalog {
   std::map<std::string, Volume, std::less<>> volumes_;
 };
 
+// The gate word (see gate.h) a volume's queues must use now: offline when the volume or its
+// disk is offline, read-only when the disk is, and each segment's drive status in the slot of
+// the segment's position in segments(v) (not the drive's position in the disk). Pure.
+std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v);
+
 }  // namespace blkgate
