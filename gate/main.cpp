@@ -1,0 +1,90 @@
+// gate/main.cpp — the blkgate daemon's command line.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "daemon.h"
+#include "log.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
+    "\n"
+    "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
+    "then stops and deletes every device. Runs in the foreground and logs to stderr.\n"
+    "\n"
+    "  --state-dir DIR     persistent state and default socket location\n"
+    "                      (default /var/lib/blkgate)\n"
+    "  --socket PATH       control socket (default DIR/control.sock, mode 0600)\n"
+    "  --group NAME        also let members of group NAME use the control socket (mode 0660)\n"
+    "  --park-timeout MS   how long requests to a not-ready drive wait before failing with\n"
+    "                      ENODEV (default 30000)\n"
+    "  -h, --help          this help\n";
+
+bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
+  std::string_view a = argv[*i];
+  if (a == name) {
+    if (*i + 1 >= argc) return false;
+    *out = argv[++*i];
+    return true;
+  }
+  if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=') {
+    *out = std::string(a.substr(name.size() + 1));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  blkgate::DaemonOptions opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    std::string v;
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (TakeValue(argc, argv, &i, "--state-dir", &v)) {
+      opts.state_dir = v;
+    } else if (TakeValue(argc, argv, &i, "--socket", &v)) {
+      opts.socket_path = v;
+    } else if (TakeValue(argc, argv, &i, "--group", &v)) {
+      opts.group = v;
+    } else if (TakeValue(argc, argv, &i, "--park-timeout", &v)) {
+      char* end = nullptr;
+      unsigned long ms = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end || ms == 0 || ms > 3'600'000) {
+        std::fprintf(stderr, "blkgate: invalid-argument: bad --park-timeout '%s'\n", v.c_str());
+        return 11;
+      }
+      opts.park_timeout_ms = static_cast<std::uint32_t>(ms);
+    } else {
+      std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i],
+                   kUsage);
+      return 11;
+    }
+  }
+  // Block the stop signals in every thread (queue threads inherit the mask); Run() takes them
+  // through a signalfd.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  blkgate::Daemon daemon(opts);
+  if (blkgate::Result r = daemon.Start(); !r.ok()) {
+    blkgate::Log("cannot start: " + r.ToString());
+    return blkgate::code_exit_status(r.code());
+  }
+  int status = daemon.Run();
+  std::fflush(nullptr);
+  _exit(status);  // connection threads may still be parked in recv(); don't run destructors
+}
