@@ -1,0 +1,63 @@
+// ctl/cli.h — blkgatectl's command line: argv -> protocol request, and reply -> output text.
+//
+// Pure: no I/O here (path resolution is injected), so the whole CLI is unit-tested natively.
+// ctl/main.cpp does the socket call and writes the Output. No exceptions escape these functions.
+//
+//   Invocation inv = parse(args, resolve_path);
+//   if (inv.action == Action::call) { r = client->Call(inv.request.op, inv.request.args, &data); }
+//   Output o = render(inv, r, data);   // for help/usage errors: render(inv)
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blkgate/protocol.h"
+#include "blkgate/result.h"
+
+namespace blkgate::ctl {
+
+enum class Action {
+  call,   // send `request` to the daemon
+  help,   // print `help` on stdout, exit 0
+  error,  // bad input found before any call: `error` (always invalid_argument)
+};
+
+struct Invocation {
+  Action action = Action::error;
+  bool json = false;          // --json
+  std::string socket;         // --socket PATH; empty: blkgate::default_socket_path()
+  protocol::Request request;  // action == call
+  std::string help;           // action == help
+  Result error;               // action == error
+  bool show_usage = false;    // action == error and no verb at all: print the usage on stderr
+};
+
+// Turns a path typed by the user into an absolute one the daemon can use from its own cwd.
+// `directory` is true for access paths (mount points), false for drive backing stores.
+using PathResolver =
+    std::function<Result(std::string_view path, bool directory, std::string* out)>;
+
+// args excludes argv[0]. Never fails: problems come back as Action::error with a one-line
+// message naming the problem ("volume create: bad size '1X' for --size").
+Invocation parse(const std::vector<std::string>& args, const PathResolver& resolve);
+
+// The global usage text (what `blkgatectl --help` prints).
+std::string usage();
+
+struct Output {
+  std::string out;  // for stdout
+  std::string err;  // for stderr
+  int status = 0;   // process exit status
+};
+
+// The complete output of one invocation. For Action::call pass the call's result and the reply
+// data; otherwise `r`/`data` are ignored. Non-ok results give "blkgatectl: NAME: message\n" on
+// stderr and exit code_exit_status(code); with --json stdout holds exactly one JSON object
+// (one line): "result", "message", then the data members.
+Output render(const Invocation& inv, const Result& r = Result::Ok(),
+              const nlohmann::json& data = nlohmann::json::object());
+
+}  // namespace blkgate::ctl

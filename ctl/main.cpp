@@ -1,0 +1,56 @@
+// blkgatectl — the control utility of blkgate. Parses argv (cli.h), makes at most one call to
+// the daemon through blkgate::Client, prints the reply and exits with code_exit_status().
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "blkgate/client.h"
+#include "cli.h"
+#include "path.h"
+
+namespace {
+
+using blkgate::Code;
+using blkgate::Result;
+
+// Protocol errors name the socket, so "daemon not running" is clear from the message alone.
+Result name_socket(Result r, const std::string& socket) {
+  if (r.code() != Code::protocol_error || r.message().find(socket) != std::string::npos) return r;
+  return Result::Error(r.code(), socket + ": " + r.message());
+}
+
+bool write_all(std::FILE* f, const std::string& s) {
+  return std::fwrite(s.data(), 1, s.size(), f) == s.size() && std::fflush(f) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A daemon that goes away mid-call must give protocol-error, not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  const blkgate::ctl::Invocation inv = blkgate::ctl::parse(args, blkgate::ctl::resolve_path);
+
+  Result r;
+  nlohmann::json data = nlohmann::json::object();
+  if (inv.action == blkgate::ctl::Action::call) {
+    const std::string socket = inv.socket.empty() ? blkgate::default_socket_path() : inv.socket;
+    std::unique_ptr<blkgate::Client> client;
+    r = name_socket(blkgate::Client::Connect(socket, &client), socket);
+    if (r.ok()) r = name_socket(client->Call(inv.request.op, inv.request.args, &data), socket);
+    if (!data.is_object()) data = nlohmann::json::object();
+  }
+
+  const blkgate::ctl::Output out = blkgate::ctl::render(inv, r, data);
+  const bool out_ok = write_all(stdout, out.out);
+  write_all(stderr, out.err);
+  if (!out_ok && out.status == 0) {
+    write_all(stderr, "blkgatectl: io-error: cannot write to stdout\n");
+    return blkgate::code_exit_status(Code::io_error);
+  }
+  return out.status;
+}
