@@ -61,8 +61,7 @@ struct Verb {
   std::string_view details;  // for VERB --help
 };
 
-PosSpec pos(std::string_view meta, std::string_view key, PosType type,
-            std::string_view kind = {}) {
+PosSpec pos(std::string_view meta, std::string_view key, PosType type, std::string_view kind = {}) {
   return PosSpec{meta, key, type, kind};
 }
 OptSpec flag(std::string_view name, std::string_view help) {
@@ -90,11 +89,23 @@ const std::vector<Verb>& verbs() {
                  "Adds the drive NAME backed by PATH, a regular file or a block device. With "
                  "--size the file\nis created when it does not exist. PATH is made absolute "
                  "before it is sent."});
-    v.push_back({{"drive", "list"}, "drive.list", {}, {}, "list the drives",
+    v.push_back({{"drive", "list"},
+                 "drive.list",
+                 {},
+                 {},
+                 "list the drives",
                  "Prints a table of the drives: NAME, PATH, SIZE, STATUS, DISK."});
-    v.push_back({{"drive", "show"}, "drive.show", {drive}, {}, "show one drive",
+    v.push_back({{"drive", "show"},
+                 "drive.show",
+                 {drive},
+                 {},
+                 "show one drive",
                  "Prints the drive's fields as `key: value` lines."});
-    v.push_back({{"drive", "remove"}, "drive.remove", {drive}, {}, "remove a drive",
+    v.push_back({{"drive", "remove"},
+                 "drive.remove",
+                 {drive},
+                 {},
+                 "remove a drive",
                  "Forgets the drive NAME (the file is kept). Refused while a disk uses it."});
     v.push_back({{"drive", "set-status"},
                  "drive.set-status",
@@ -110,16 +121,35 @@ const std::vector<Verb>& verbs() {
                  "create a disk from drives, concatenated in order",
                  "Creates the disk NAME from one or more drives, concatenated in the order "
                  "given."});
-    v.push_back({{"disk", "list"}, "disk.list", {}, {}, "list the disks",
+    v.push_back({{"disk", "list"},
+                 "disk.list",
+                 {},
+                 {},
+                 "list the disks",
                  "Prints a table of the disks: NAME, SIZE, STATE, READ-ONLY, DRIVES, VOLUMES."});
-    v.push_back({{"disk", "show"}, "disk.show", {disk}, {}, "show one disk",
+    v.push_back({{"disk", "show"},
+                 "disk.show",
+                 {disk},
+                 {},
+                 "show one disk",
                  "Prints the disk's fields as `key: value` lines."});
-    v.push_back({{"disk", "delete"}, "disk.delete", {disk}, {}, "delete a disk",
+    v.push_back({{"disk", "delete"},
+                 "disk.delete",
+                 {disk},
+                 {},
+                 "delete a disk",
                  "Deletes the disk NAME. Refused while volumes are on it."});
-    v.push_back({{"disk", "offline"}, "disk.offline", {disk}, {force_offline},
+    v.push_back({{"disk", "offline"},
+                 "disk.offline",
+                 {disk},
+                 {force_offline},
                  "take a disk and its volumes offline",
                  "Takes the disk NAME offline, and every volume on it first."});
-    v.push_back({{"disk", "online"}, "disk.online", {disk}, {}, "bring a disk online",
+    v.push_back({{"disk", "online"},
+                 "disk.online",
+                 {disk},
+                 {},
+                 "bring a disk online",
                  "Brings the disk NAME back online."});
     v.push_back({{"disk", "set-readonly"},
                  "disk.set-readonly",
@@ -128,35 +158,53 @@ const std::vector<Verb>& verbs() {
                  "make a disk read-only (on) or writable (off)",
                  "Makes the disk NAME read-only (on) or writable (off)."});
 
-    v.push_back(
-        {{"volume", "create"},
-         "volume.create",
-         {volume},
-         {value("--disk", "disk", OptType::name, true, "DISK", "the disk holding the volume",
-                "disk"),
-          value("--size", "size", OptType::size, true, "BYTES",
-                "size of the volume, a multiple of 512"),
-          value("--offset", "offset", OptType::size, false, "BYTES",
-                "where the volume starts on the disk (default: chosen by the daemon)"),
-          value("--queues", "queues", OptType::number, false, "N",
-                "number of ublk queues (default: one per CPU)"),
-          value("--depth", "depth", OptType::number, false, "N", "depth of each queue"),
-          value("--backend", "backend", OptType::backend, false, "file|null|mem",
-                "where the data goes (default: file)"),
-          flag("--system", "the system volume: it is never taken offline")},
-         "create a volume on a disk, exposed as /dev/ublkbN",
-         "Creates the volume NAME, an extent of DISK exposed as a ublk block device."});
-    v.push_back({{"volume", "list"}, "volume.list", {}, {}, "list the volumes",
+    v.push_back({{"volume", "create"},
+                 "volume.create",
+                 {volume},
+                 {value("--disk", "disk", OptType::name, true, "DISK",
+                        "the disk holding the volume", "disk"),
+                  value("--size", "size", OptType::size, true, "BYTES",
+                        "size of the volume, a multiple of 512"),
+                  value("--offset", "offset", OptType::size, false, "BYTES",
+                        "where the volume starts on the disk (default: chosen by the daemon)"),
+                  value("--queues", "queues", OptType::number, false, "N",
+                        "number of ublk queues (default: one per CPU)"),
+                  value("--depth", "depth", OptType::number, false, "N", "depth of each queue"),
+                  value("--backend", "backend", OptType::backend, false, "file|null|mem",
+                        "where the data goes (default: file)"),
+                  flag("--system", "the system volume: it is never taken offline")},
+                 "create a volume on a disk, exposed as /dev/ublkbN",
+                 "Creates the volume NAME, an extent of DISK exposed as a ublk block device."});
+    v.push_back({{"volume", "list"},
+                 "volume.list",
+                 {},
+                 {},
+                 "list the volumes",
                  "Prints a table of the volumes: NAME, DEVICE, SIZE, STATE, DISK, OFFSET, "
                  "MOUNTS."});
-    v.push_back({{"volume", "show"}, "volume.show", {volume}, {}, "show one volume",
+    v.push_back({{"volume", "show"},
+                 "volume.show",
+                 {volume},
+                 {},
+                 "show one volume",
                  "Prints the volume's fields and counters as `key: value` lines."});
-    v.push_back({{"volume", "delete"}, "volume.delete", {volume}, {}, "delete a volume",
+    v.push_back({{"volume", "delete"},
+                 "volume.delete",
+                 {volume},
+                 {},
+                 "delete a volume",
                  "Deletes the volume NAME and its device."});
-    v.push_back({{"volume", "offline"}, "volume.offline", {volume}, {force_offline},
+    v.push_back({{"volume", "offline"},
+                 "volume.offline",
+                 {volume},
+                 {force_offline},
                  "take a volume offline",
                  "Takes the volume NAME offline: I/O to its device is refused."});
-    v.push_back({{"volume", "online"}, "volume.online", {volume}, {}, "bring a volume online",
+    v.push_back({{"volume", "online"},
+                 "volume.online",
+                 {volume},
+                 {},
+                 "bring a volume online",
                  "Brings the volume NAME back online."});
     v.push_back({{"volume", "dismount"},
                  "volume.dismount",
@@ -165,7 +213,10 @@ const std::vector<Verb>& verbs() {
                   flag("--permanent", "keep it dismounted; refused while access paths remain")},
                  "unmount a volume's file system",
                  "Unmounts the file system of the volume NAME from its access paths."});
-    v.push_back({{"volume", "mount"}, "volume.mount", {volume}, {},
+    v.push_back({{"volume", "mount"},
+                 "volume.mount",
+                 {volume},
+                 {},
                  "mount a dismounted volume again",
                  "Mounts the volume NAME on its access paths again after a dismount."});
     v.push_back({{"volume", "path", "add"},
@@ -181,8 +232,12 @@ const std::vector<Verb>& verbs() {
                  {},
                  "remove an access path from a volume",
                  "Removes the access path DIR of the volume NAME."});
-    v.push_back({{"volume", "path", "list"}, "volume.path.list", {volume}, {},
-                 "list a volume's access paths", "Prints the access paths of NAME, one a line."});
+    v.push_back({{"volume", "path", "list"},
+                 "volume.path.list",
+                 {volume},
+                 {},
+                 "list a volume's access paths",
+                 "Prints the access paths of NAME, one a line."});
 
     v.push_back({{"offline"},
                  "resource.offline",
@@ -198,11 +253,23 @@ const std::vector<Verb>& verbs() {
                  "bring a drive, disk or volume online (KIND/NAME)",
                  "Brings the object online again. KIND is drive, disk or volume:\n"
                  "`blkgatectl online volume/v0`."});
-    v.push_back({{"refresh"}, "refresh", {}, {}, "re-check the drives' backing stores",
+    v.push_back({{"refresh"},
+                 "refresh",
+                 {},
+                 {},
+                 "re-check the drives' backing stores",
                  "Re-reads the drives' backing stores (after cache-corrupt) and prints them."});
-    v.push_back({{"list"}, "list", {}, {}, "list drives, disks and volumes",
+    v.push_back({{"list"},
+                 "list",
+                 {},
+                 {},
+                 "list drives, disks and volumes",
                  "Prints the tables of drive list, disk list and volume list."});
-    v.push_back({{"ping"}, "ping", {}, {}, "check that the daemon answers",
+    v.push_back({{"ping"},
+                 "ping",
+                 {},
+                 {},
+                 "check that the daemon answers",
                  "Prints the daemon's version and pid."});
     return v;
   }();
@@ -312,7 +379,9 @@ std::string next_words(const std::vector<std::string_view>& prefix) {
 // ---------------------------------------------------------------------------------------------
 // Parsing.
 
-Result bad(std::string message) { return Result::Error(Code::invalid_argument, std::move(message)); }
+Result bad(std::string message) {
+  return Result::Error(Code::invalid_argument, std::move(message));
+}
 
 const OptSpec* find_opt(const Verb& v, std::string_view name) {
   for (const OptSpec& o : v.opts) {
@@ -352,7 +421,8 @@ Result convert_option(const std::string& where, const OptSpec& o, const std::str
       return Result::Ok();
     case OptType::size: {
       std::uint64_t n = 0;
-      if (Result r = parse_size(text, &n); !r.ok()) return bad(where + ": " + name + ": " + r.message());
+      if (Result r = parse_size(text, &n); !r.ok())
+        return bad(where + ": " + name + ": " + r.message());
       (*args)[key] = n;
       return Result::Ok();
     }
@@ -399,8 +469,8 @@ Result convert_positional(const std::string& where, const PosSpec& p, const std:
       std::string abs;
       Result r = resolve(text, p.type == PosType::dir, &abs);
       if (!r.ok()) {
-        return Result::Error(r.code(), where + ": " + std::string(p.meta) + " '" + text +
-                                           "': " + r.message());
+        return Result::Error(
+            r.code(), where + ": " + std::string(p.meta) + " '" + text + "': " + r.message());
       }
       (*args)[key] = abs;
       return Result::Ok();
@@ -408,8 +478,7 @@ Result convert_positional(const std::string& where, const PosSpec& p, const std:
     case PosType::status: {
       DriveStatus s;
       if (!parse_drive_status(text, &s).ok()) {
-        return bad(where + ": bad status '" + text +
-                   "' (online, offline, failed or not-ready)");
+        return bad(where + ": bad status '" + text + "' (online, offline, failed or not-ready)");
       }
       (*args)[key] = text;
       return Result::Ok();
@@ -441,8 +510,8 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   Invocation inv;
   std::vector<std::string_view> words;  // verb words seen so far
   const Verb* verb = nullptr;
-  std::optional<Result> verb_error;     // unknown verb: beats --help
-  std::optional<Result> error;          // first other problem
+  std::optional<Result> verb_error;  // unknown verb: beats --help
+  std::optional<Result> error;       // first other problem
   bool help = false;
   bool options_ended = false;
   bool socket_given = false;
@@ -635,7 +704,9 @@ std::string text(const json* v) {
   }
 }
 
-std::string text(const json& j, std::string_view key) { return text(field(j, key)); }
+std::string text(const json& j, std::string_view key) {
+  return text(field(j, key));
+}
 
 // A non-negative integer of either JSON integer type.
 std::optional<std::uint64_t> as_u64(const json* v) {
@@ -698,8 +769,8 @@ std::string drive_table(const json& drives) {
 std::string disk_table(const json& disks) {
   std::vector<std::vector<std::string>> rows;
   for (const json& d : disks) {
-    rows.push_back({text(d, "name"), size_text(d, "size"), text(d, "state"),
-                    text(d, "read_only"), text(d, "drives"), text(d, "volumes")});
+    rows.push_back({text(d, "name"), size_text(d, "size"), text(d, "state"), text(d, "read_only"),
+                    text(d, "drives"), text(d, "volumes")});
   }
   return table({"NAME", "SIZE", "STATE", "READ-ONLY", "DRIVES", "VOLUMES"}, rows);
 }
@@ -726,8 +797,8 @@ std::string show(const json& obj, const std::vector<std::string_view>& order,
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
   }
   static const std::vector<std::string_view> kStatsOrder = {
-      "reads", "writes", "flushes", "discards", "write_zeroes", "refused", "backend_errors",
-      "parked"};
+      "reads",        "writes",  "flushes",        "discards",
+      "write_zeroes", "refused", "backend_errors", "parked"};
   std::string s;
   for (const std::string& k : keys) {
     const json& v = obj.at(k);
@@ -747,12 +818,11 @@ std::string show(const json& obj, const std::vector<std::string_view>& order,
 }
 
 const std::vector<std::string_view> kDriveOrder = {"name", "path", "size", "status", "disk"};
-const std::vector<std::string_view> kDiskOrder = {"name",      "drives", "size", "state",
-                                                  "read_only", "volumes"};
+const std::vector<std::string_view> kDiskOrder = {"name",  "drives",    "size",
+                                                  "state", "read_only", "volumes"};
 const std::vector<std::string_view> kVolumeOrder = {
-    "name",     "disk",   "offset",   "size",         "device", "dev_id",
-    "state",    "read_only", "queues", "depth",       "backend", "system",
-    "dismount", "access_paths", "mounts", "stats"};
+    "name",   "disk",  "offset",  "size",   "device",   "dev_id",       "state",  "read_only",
+    "queues", "depth", "backend", "system", "dismount", "access_paths", "mounts", "stats"};
 
 std::string human(const protocol::Request& req, const json& data) {
   const std::string& op = req.op;
@@ -798,14 +868,15 @@ std::string human(const protocol::Request& req, const json& data) {
   }
   if (op == "disk.set-readonly") {
     const json* ro = field(data, "read_only");
-    const bool on = ro != nullptr && ro->is_boolean() ? ro->get<bool>()
-                                                      : req.args.value("read_only", false);
+    const bool on =
+        ro != nullptr && ro->is_boolean() ? ro->get<bool>() : req.args.value("read_only", false);
     return "disk " + name + " is " + (on ? "read-only" : "writable") + "\n";
   }
   if (op == "volume.create") {
     const json* dev = field(data, "device");
     return "volume " + name + " created: " +
-           (dev != nullptr && dev->is_string() ? text(dev) : "no device (" + text(data, "state") + ")") +
+           (dev != nullptr && dev->is_string() ? text(dev)
+                                               : "no device (" + text(data, "state") + ")") +
            "\n";
   }
   if (op == "volume.delete") return "volume " + name + " deleted\n";

@@ -37,8 +37,7 @@ struct Invocation {
 
 // Turns a path typed by the user into an absolute one the daemon can use from its own cwd.
 // `directory` is true for access paths (mount points), false for drive backing stores.
-using PathResolver =
-    std::function<Result(std::string_view path, bool directory, std::string* out)>;
+using PathResolver = std::function<Result(std::string_view path, bool directory, std::string* out)>;
 
 // args excludes argv[0]. Never fails: problems come back as Action::error with a one-line
 // message naming the problem ("volume create: bad size '1X' for --size").

@@ -71,22 +71,37 @@ bool contains(const std::string& s, std::string_view part) {
   return s.find(part) != std::string::npos;
 }
 
-const json kVolume = {
-    {"name", "v0"},         {"disk", "k0"},
-    {"offset", 0},          {"size", 67108864},
-    {"device", "/dev/ublkb0"}, {"dev_id", 0},
-    {"state", "online"},    {"read_only", false},
-    {"queues", 2},          {"depth", 128},
-    {"backend", "file"},    {"system", false},
-    {"dismount", "none"},   {"access_paths", {"/mnt/v0"}},
-    {"mounts", {"/mnt/v0"}},
-    {"stats",
-     {{"reads", 1}, {"writes", 2}, {"flushes", 3}, {"discards", 0}, {"write_zeroes", 0},
-      {"refused", 0}, {"backend_errors", 0}, {"parked", 0}}}};
-const json kDrive = {{"name", "d0"},   {"path", "/var/tmp/d0.img"}, {"size", 1073741824},
-                     {"status", "online"}, {"disk", "k0"}};
-const json kDisk = {{"name", "k0"},     {"drives", {"d0", "d1"}}, {"size", 2147483648},
-                    {"state", "online"}, {"read_only", false},    {"volumes", {"v0"}}};
+const json kVolume = {{"name", "v0"},
+                      {"disk", "k0"},
+                      {"offset", 0},
+                      {"size", 67108864},
+                      {"device", "/dev/ublkb0"},
+                      {"dev_id", 0},
+                      {"state", "online"},
+                      {"read_only", false},
+                      {"queues", 2},
+                      {"depth", 128},
+                      {"backend", "file"},
+                      {"system", false},
+                      {"dismount", "none"},
+                      {"access_paths", {"/mnt/v0"}},
+                      {"mounts", {"/mnt/v0"}},
+                      {"stats",
+                       {{"reads", 1},
+                        {"writes", 2},
+                        {"flushes", 3},
+                        {"discards", 0},
+                        {"write_zeroes", 0},
+                        {"refused", 0},
+                        {"backend_errors", 0},
+                        {"parked", 0}}}};
+const json kDrive = {{"name", "d0"},
+                     {"path", "/var/tmp/d0.img"},
+                     {"size", 1073741824},
+                     {"status", "online"},
+                     {"disk", "k0"}};
+const json kDisk = {{"name", "k0"},      {"drives", {"d0", "d1"}}, {"size", 2147483648},
+                    {"state", "online"}, {"read_only", false},     {"volumes", {"v0"}}};
 
 // Output of a call that got `r` and `data`.
 ctl::Output reply(std::initializer_list<const char*> args, const Result& r, const json& data) {
@@ -380,17 +395,34 @@ TEST_CASE("cli: a path that cannot be resolved is reported with the resolver's c
 // Help.
 
 TEST_CASE("cli: --help and -h on every verb print its usage, exit 0") {
-  const std::vector<std::vector<const char*>> verbs = {
-      {"drive", "add"},        {"drive", "list"},          {"drive", "show"},
-      {"drive", "remove"},     {"drive", "set-status"},    {"disk", "create"},
-      {"disk", "list"},        {"disk", "show"},           {"disk", "delete"},
-      {"disk", "offline"},     {"disk", "online"},         {"disk", "set-readonly"},
-      {"volume", "create"},    {"volume", "list"},         {"volume", "show"},
-      {"volume", "delete"},    {"volume", "offline"},      {"volume", "online"},
-      {"volume", "dismount"},  {"volume", "mount"},        {"volume", "path", "add"},
-      {"volume", "path", "remove"}, {"volume", "path", "list"}, {"offline"},
-      {"online"},              {"refresh"},                {"list"},
-      {"ping"}};
+  const std::vector<std::vector<const char*>> verbs = {{"drive", "add"},
+                                                       {"drive", "list"},
+                                                       {"drive", "show"},
+                                                       {"drive", "remove"},
+                                                       {"drive", "set-status"},
+                                                       {"disk", "create"},
+                                                       {"disk", "list"},
+                                                       {"disk", "show"},
+                                                       {"disk", "delete"},
+                                                       {"disk", "offline"},
+                                                       {"disk", "online"},
+                                                       {"disk", "set-readonly"},
+                                                       {"volume", "create"},
+                                                       {"volume", "list"},
+                                                       {"volume", "show"},
+                                                       {"volume", "delete"},
+                                                       {"volume", "offline"},
+                                                       {"volume", "online"},
+                                                       {"volume", "dismount"},
+                                                       {"volume", "mount"},
+                                                       {"volume", "path", "add"},
+                                                       {"volume", "path", "remove"},
+                                                       {"volume", "path", "list"},
+                                                       {"offline"},
+                                                       {"online"},
+                                                       {"refresh"},
+                                                       {"list"},
+                                                       {"ping"}};
   for (const auto& words : verbs) {
     std::string joined;
     for (const char* w : words) joined += (joined.empty() ? "" : " ") + std::string(w);
@@ -458,8 +490,7 @@ TEST_CASE("cli: --json prints one object, result and message first, then the dat
 
 TEST_CASE("cli: --json on an error reply: the object on stdout and the line on stderr") {
   ctl::Output o = reply({"volume", "delete", "v0", "--json"},
-                        Result::Error(Code::device_in_use, "volume v0 is mounted"),
-                        json::object());
+                        Result::Error(Code::device_in_use, "volume v0 is mounted"), json::object());
   CHECK(o.status == 20);
   CHECK(json::parse(o.out) ==
         json{{"result", "device-in-use"}, {"message", "volume v0 is mounted"}});
@@ -477,8 +508,7 @@ TEST_CASE("cli: --json for errors found before the call") {
   CHECK(j.size() == 2);
 
   ctl::Output none = ctl::render(parse({"--json"}));
-  CHECK(json::parse(none.out) ==
-        json{{"result", "invalid-argument"}, {"message", "missing verb"}});
+  CHECK(json::parse(none.out) == json{{"result", "invalid-argument"}, {"message", "missing verb"}});
   // --json given after an unknown verb still counts.
   ctl::Output late = ctl::render(parse({"frob", "--json"}));
   CHECK(json::parse(late.out)["result"] == "invalid-argument");
@@ -493,8 +523,8 @@ TEST_CASE("cli: --json copes with odd replies") {
                         json{{"result", "ok"}, {"message", "x"}, {"pid", 7}});
   CHECK(json::parse(p.out) == json{{"result", "not-ready"}, {"message", "no"}, {"pid", 7}});
   // Invalid UTF-8 in a message is replaced, not thrown.
-  ctl::Output q = reply({"--json", "ping"}, Result::Error(Code::io_error, "bad \xff byte"),
-                        json::object());
+  ctl::Output q =
+      reply({"--json", "ping"}, Result::Error(Code::io_error, "bad \xff byte"), json::object());
   CHECK(q.status == 29);
   CHECK(json::parse(q.out)["result"] == "io-error");
 }
@@ -522,8 +552,7 @@ TEST_CASE("cli: volume list is an aligned table") {
   v1["offset"] = 67108864;
   v1["size"] = 1536;
   v1["mounts"] = json::array();
-  ctl::Output o =
-      reply({"volume", "list"}, Result::Ok(), json{{"volumes", {kVolume, v1}}});
+  ctl::Output o = reply({"volume", "list"}, Result::Ok(), json{{"volumes", {kVolume, v1}}});
   CHECK(o.status == 0);
   CHECK(o.out ==
         "NAME      DEVICE       SIZE  STATE    DISK  OFFSET  MOUNTS\n"
@@ -576,8 +605,9 @@ TEST_CASE("cli: show prints key: value lines in the documented order") {
   CHECK(v.rfind("name: v0\ndisk: k0\noffset: 0\nsize: 64M (67108864 bytes)\n"
                 "device: /dev/ublkb0\ndev_id: 0\nstate: online\n",
                 0) == 0);
-  CHECK(contains(v, "access_paths: /mnt/v0\nmounts: /mnt/v0\nstats.reads: 1\nstats.writes: 2\n"
-                    "stats.flushes: 3\n"));
+  CHECK(contains(v,
+                 "access_paths: /mnt/v0\nmounts: /mnt/v0\nstats.reads: 1\nstats.writes: 2\n"
+                 "stats.flushes: 3\n"));
   CHECK(contains(v, "stats.parked: 0\n"));
   // Unknown fields are shown too, after the known ones.
   json extra = kDrive;
@@ -587,12 +617,11 @@ TEST_CASE("cli: show prints key: value lines in the documented order") {
 
 TEST_CASE("cli: mutating verbs print one confirmation line") {
   json dev = kVolume;
-  CHECK(reply({"volume", "create", "v0", "--disk", "k0", "--size", "64M"}, Result::Ok(), dev)
-            .out == "volume v0 created: /dev/ublkb0\n");
+  CHECK(reply({"volume", "create", "v0", "--disk", "k0", "--size", "64M"}, Result::Ok(), dev).out ==
+        "volume v0 created: /dev/ublkb0\n");
   CHECK(reply({"drive", "add", "d0", "/var/tmp/d0.img"}, Result::Ok(), kDrive).out ==
         "drive d0 added: /var/tmp/d0.img, 1G\n");
-  CHECK(reply({"drive", "remove", "d0"}, Result::Ok(), json::object()).out ==
-        "drive d0 removed\n");
+  CHECK(reply({"drive", "remove", "d0"}, Result::Ok(), json::object()).out == "drive d0 removed\n");
   json failed = kDrive;
   failed["status"] = "failed";
   CHECK(reply({"drive", "set-status", "d0", "failed"}, Result::Ok(), failed).out ==
