@@ -1,0 +1,146 @@
+// blkgate/controller.h — the gate's state machine: the seeds' methods mapped onto the Catalog.
+//
+// Pure: every effect on the world (mounts, claims, the gate word, hooks, persistence) goes
+// through a Platform, which the daemon implements with syscalls and the unit tests with a fake.
+// Each operation either succeeds or returns a named Result with the Catalog unchanged (effects
+// already made on the world are undone where the seeds require it, e.g. a disk offline that one
+// volume blocks remounts what it had dismounted).
+//
+// Thread-safety: none. The daemon serialises operations; it also keeps a second call on the same
+// object out (another-call-in-progress) before calling in here.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blkgate/model.h"
+#include "blkgate/result.h"
+
+namespace blkgate {
+
+enum class Kind : std::uint8_t { drive, disk, volume };
+std::string_view to_string(Kind k) noexcept;
+Result parse_kind(std::string_view s, Kind* out);
+// "volume/v0" -> (volume, "v0"); invalid_argument otherwise.
+Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name);
+
+// The generic resource states of cluster-resource-offline.md.
+enum class ResourceState : std::uint8_t { online, offline, failed, online_pending, offline_pending };
+std::string_view to_string(ResourceState s) noexcept;
+
+// Hook events.
+enum class HookEvent : std::uint8_t { pre_offline, post_offline, pre_online, post_online };
+std::string_view to_string(HookEvent e) noexcept;
+
+// The world as the controller sees it. Volume arguments always exist in the Catalog.
+class Platform {
+ public:
+  virtual ~Platform() = default;
+
+  // Mount points of the volume's block device (innermost first). Empty when it has no device.
+  virtual Result ListMounts(const Volume& v, std::vector<std::string>* targets) = 0;
+  // ok when the mount at `target` could be unmounted now; device_in_use when busy.
+  // Must not change anything.
+  virtual Result ProbeBusy(const std::string& target) = 0;
+  // Plain unmount; device_in_use when busy.
+  virtual Result Unmount(const std::string& target) = 0;
+  // Forced: shut the file system down (flushing what was written) so open handles fail, then
+  // detach it. not_supported when the file system has no shutdown.
+  virtual Result ForceUnmount(const std::string& target) = 0;
+  // Mount the volume's device at target (type detected). invalid_argument/not_found for a bad
+  // directory, io_error when the mount fails.
+  virtual Result Mount(const Volume& v, const std::string& target) = 0;
+  // Check that `dir` is an existing absolute directory (invalid_argument / not_found).
+  virtual Result CheckDirectory(const std::string& dir) = 0;
+  // Hold (or release) an exclusive claim on the volume's block device so nothing can mount it.
+  // Best effort: failures are logged by the platform.
+  virtual void Claim(const Volume& v, bool hold) = 0;
+  // Publish the volume's new gate word and, if `wait`, wait for the grace period and the drain
+  // of in-flight backing I/O (gate::synchronize).
+  virtual void PublishGate(const Volume& v, std::uint64_t word, bool wait) = 0;
+  // Make the block device read-only (BLKROSET) or writable.
+  virtual Result SetDeviceReadOnly(const Volume& v, bool read_only) = 0;
+  // Flush the drive's caches (fdatasync; BLKFLSBUF on block devices).
+  virtual Result FlushDrive(const Drive& d) = 0;
+  // Current identity and size of the drive's backing store.
+  virtual Result InspectDrive(const Drive& d, DriveIdentity* id, std::uint64_t* size) = 0;
+  // Whether the volume's device backs /, /boot, /boot/efi or active swap.
+  virtual bool IsSystemDevice(const Volume& v) = 0;
+  // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook).
+  virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name,
+                          ResourceState state) = 0;
+  // Durably store the catalog. The controller only makes `next` current after this succeeds.
+  virtual Result Persist(const Catalog& next) = 0;
+};
+
+struct Change {
+  Kind kind;
+  std::string name;
+  ResourceState state;
+};
+
+class Controller {
+ public:
+  Controller(Platform* p, Catalog* c) : p_(p), c_(c) {}
+
+  // --- volumes (volume-offline.md, volume-dismount.md)
+  Result VolumeOffline(const std::string& name, bool force);
+  Result VolumeOnline(const std::string& name);
+  Result VolumeDismount(const std::string& name, bool force, bool permanent);
+  Result VolumeMount(const std::string& name);
+  Result PathAdd(const std::string& name, const std::string& dir);
+  Result PathRemove(const std::string& name, const std::string& dir);
+
+  // --- disks (disk-offline.md)
+  Result DiskOffline(const std::string& name, bool force);
+  Result DiskOnline(const std::string& name);
+  Result DiskSetReadOnly(const std::string& name, bool read_only);
+
+  // --- drives (drive-set-status.md)
+  Result DriveSetStatus(const std::string& name, std::string_view status);
+  // The gate noticed backing I/O fail: mark the drive failed (no hooks veto this).
+  Result DriveFailed(const std::string& name);
+  // Forget a drive (catalog remove) and remember it was deleted: later calls -> object-deleted.
+  Result DriveRemove(const std::string& name);
+  // Re-enumerate every drive's identity and size; clears cache-corrupt.
+  Result Refresh(std::vector<std::string>* changed);
+
+  // --- resources (cluster-resource-offline.md)
+  Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
+  Result ResourceOnline(Kind kind, const std::string& name, std::vector<Change>* changed);
+
+  // At start, after devices exist: claims for offline / permanently dismounted volumes, mounts
+  // at access paths for the others, read-only flags. Never fails the start; problems are
+  // returned as one combined message in *notes.
+  void Restore(std::vector<std::string>* notes);
+
+  // --- queries
+  ResourceState StateOf(Kind kind, const std::string& name) const;
+  // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
+  // object itself plus its dependents (a disk's volumes; a drive's disk and its volumes).
+  std::vector<std::string> Footprint(Kind kind, const std::string& name) const;
+  bool IsDeleted(const std::string& drive) const { return deleted_drives_.count(drive) != 0; }
+  bool IsCorrupt(const std::string& drive) const { return corrupt_drives_.count(drive) != 0; }
+
+ private:
+  Result FindVolume(const std::string& name, Volume** v);
+  Result FindDisk(const std::string& name, Disk** k);
+  Result FindDrive(const std::string& name, Drive** d);
+  // Unmount every mount of v (probing first unless force). Appends what it unmounted.
+  Result DismountAll(const Volume& v, bool force, std::vector<std::string>* undone);
+  // Mount v at every access path not mounted yet; on failure unmounts what it mounted.
+  Result MountAccessPaths(const Volume& v);
+  Result Commit(Catalog next);
+  void PublishVolumesOf(std::string_view disk, bool wait);
+  Result CheckDriveCache(const Drive& d);
+  Result SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* changed);
+
+  Platform* p_;
+  Catalog* c_;
+  std::set<std::string, std::less<>> deleted_drives_;
+  std::set<std::string, std::less<>> corrupt_drives_;
+};
+
+}  // namespace blkgate

@@ -1,0 +1,697 @@
+#include "blkgate/controller.h"
+
+#include <algorithm>
+
+namespace blkgate {
+namespace {
+
+Result Missing(std::string_view kind, std::string_view name) {
+  return Result::Error(Code::not_found,
+                       std::string(kind) + " '" + std::string(name) + "' does not exist");
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+std::string_view to_string(Kind k) noexcept {
+  switch (k) {
+    case Kind::drive: return "drive";
+    case Kind::disk: return "disk";
+    case Kind::volume: return "volume";
+  }
+  return "unknown";
+}
+
+Result parse_kind(std::string_view s, Kind* out) {
+  for (Kind k : {Kind::drive, Kind::disk, Kind::volume}) {
+    if (to_string(k) == s) {
+      *out = k;
+      return Result::Ok();
+    }
+  }
+  return Result::Error(Code::invalid_argument,
+                       "bad object kind '" + std::string(s) + "': expected drive, disk or volume");
+}
+
+Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name) {
+  auto slash = ref.find('/');
+  if (slash == std::string_view::npos)
+    return Result::Error(Code::invalid_argument,
+                         "bad object '" + std::string(ref) + "': expected KIND/NAME");
+  Kind k;
+  BLKGATE_TRY(parse_kind(ref.substr(0, slash), &k));
+  std::string n(ref.substr(slash + 1));
+  BLKGATE_TRY(validate_name(to_string(k), n));
+  *kind = k;
+  *name = std::move(n);
+  return Result::Ok();
+}
+
+std::string_view to_string(ResourceState s) noexcept {
+  switch (s) {
+    case ResourceState::online: return "online";
+    case ResourceState::offline: return "offline";
+    case ResourceState::failed: return "failed";
+    case ResourceState::online_pending: return "online-pending";
+    case ResourceState::offline_pending: return "offline-pending";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(HookEvent e) noexcept {
+  switch (e) {
+    case HookEvent::pre_offline: return "pre-offline";
+    case HookEvent::post_offline: return "post-offline";
+    case HookEvent::pre_online: return "pre-online";
+    case HookEvent::post_online: return "post-online";
+  }
+  return "unknown";
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+Result Controller::FindVolume(const std::string& name, Volume** v) {
+  *v = c_->volume(name);
+  return *v ? Result::Ok() : Missing("volume", name);
+}
+
+Result Controller::FindDisk(const std::string& name, Disk** k) {
+  *k = c_->disk(name);
+  return *k ? Result::Ok() : Missing("disk", name);
+}
+
+Result Controller::FindDrive(const std::string& name, Drive** d) {
+  if (IsDeleted(name) && !c_->drive(name))
+    return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
+  *d = c_->drive(name);
+  return *d ? Result::Ok() : Missing("drive", name);
+}
+
+Result Controller::Commit(Catalog next) {
+  BLKGATE_TRY(p_->Persist(next));
+  *c_ = std::move(next);
+  return Result::Ok();
+}
+
+void Controller::PublishVolumesOf(std::string_view disk, bool wait) {
+  for (const Volume* v : c_->volumes_on_disk(disk))
+    p_->PublishGate(*v, EffectiveGateWord(*c_, *v), wait);
+}
+
+Result Controller::DismountAll(const Volume& v, bool force, std::vector<std::string>* undone) {
+  std::vector<std::string> mounts;
+  BLKGATE_TRY(p_->ListMounts(v, &mounts));
+  if (!force) {
+    for (const auto& m : mounts) {
+      Result busy = p_->ProbeBusy(m);
+      if (!busy.ok())
+        return Result::Error(busy.code(), "volume '" + v.name + "' is in use at " + m +
+                                              (busy.message().empty() ? "" : ": " + busy.message()));
+    }
+  }
+  for (const auto& m : mounts) {
+    Result r = force ? p_->ForceUnmount(m) : p_->Unmount(m);
+    if (!r.ok()) return r;
+    undone->push_back(m);
+  }
+  return Result::Ok();
+}
+
+Result Controller::MountAccessPaths(const Volume& v) {
+  std::vector<std::string> mounted;
+  BLKGATE_TRY(p_->ListMounts(v, &mounted));
+  std::vector<std::string> done;
+  for (const auto& path : v.access_paths) {
+    if (Contains(mounted, path)) continue;
+    Result r = p_->Mount(v, path);
+    if (!r.ok()) {
+      for (auto it = done.rbegin(); it != done.rend(); ++it) (void)p_->Unmount(*it);
+      return r;
+    }
+    done.push_back(path);
+  }
+  return Result::Ok();
+}
+
+Result Controller::CheckDriveCache(const Drive& d) {
+  if (IsCorrupt(d.name))
+    return Result::Error(Code::cache_corrupt, "drive '" + d.name +
+                                                  "' changed under the gate; run blkgatectl refresh");
+  DriveIdentity id;
+  std::uint64_t size = 0;
+  Result r = p_->InspectDrive(d, &id, &size);
+  if (r.ok() && id == d.identity && size == d.size) return Result::Ok();
+  corrupt_drives_.insert(d.name);
+  std::string why = r.ok() ? (size != d.size ? "size changed from " + std::to_string(d.size) +
+                                                   " to " + std::to_string(size)
+                                             : "it is a different file or device now")
+                           : r.ToString();
+  return Result::Error(Code::cache_corrupt, "drive '" + d.name + "' (" + d.path + "): " + why +
+                                                "; run blkgatectl refresh");
+}
+
+// ---- volumes --------------------------------------------------------------------------------
+
+Result Controller::VolumeOffline(const std::string& name, bool force) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  if (v->offline) return Result::Ok();  // idempotent (volume-offline.md)
+  if (v->system || p_->IsSystemDevice(*v))
+    return Result::Error(Code::system_volume,
+                         "volume '" + name + "' is the system/boot volume and stays online");
+  if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
+      !veto.ok())
+    return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
+  // The seeds' order: dismount the file systems first, so none of them sees the errors.
+  std::vector<std::string> unmounted;
+  if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
+    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    return r;
+  }
+  Catalog next = *c_;
+  Volume& nv = *next.volume(name);
+  nv.offline = true;
+  if (!unmounted.empty() && nv.dismount == Dismount::none) nv.dismount = Dismount::temporary;
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    return r;
+  }
+  v = c_->volume(name);
+  p_->PublishGate(*v, EffectiveGateWord(*c_, *v), /*wait=*/true);
+  p_->Claim(*v, true);
+  (void)p_->RunHooks(HookEvent::post_offline, Kind::volume, name, ResourceState::offline);
+  return Result::Ok();
+}
+
+Result Controller::VolumeOnline(const std::string& name) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  const Disk* k = c_->disk(v->disk);
+  if (!v->offline) return Result::Ok();
+  if (k && k->offline)
+    return Result::Error(Code::invalid_state, "disk '" + k->name + "' of volume '" + name +
+                                                  "' is offline; bring the disk online first");
+  if (Result veto = p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
+      !veto.ok())
+    return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
+  Catalog next = *c_;
+  next.volume(name)->offline = false;
+  BLKGATE_TRY(Commit(std::move(next)));
+  v = c_->volume(name);
+  p_->PublishGate(*v, EffectiveGateWord(*c_, *v), /*wait=*/true);
+  Result mounted = Result::Ok();
+  if (v->dismount != Dismount::permanent) {
+    p_->Claim(*v, false);
+    if (v->dismount == Dismount::temporary) {
+      mounted = MountAccessPaths(*v);
+      if (mounted.ok()) {
+        Catalog after = *c_;
+        after.volume(name)->dismount = Dismount::none;
+        mounted = Commit(std::move(after));
+      }
+    }
+  }
+  (void)p_->RunHooks(HookEvent::post_online, Kind::volume, name, StateOf(Kind::volume, name));
+  // Online either way; a failed remount is reported in the message and leaves the volume
+  // temporarily dismounted, so `volume mount` can retry.
+  if (!mounted.ok())
+    return Result(Code::ok, "online, but not mounted at its access paths: " + mounted.ToString());
+  return Result::Ok();
+}
+
+Result Controller::VolumeDismount(const std::string& name, bool force, bool permanent) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  if (v->dismount == Dismount::temporary)
+    return Result::Error(Code::temporarily_dismounted,
+                         "volume '" + name + "' is already dismounted");
+  if (v->dismount == Dismount::permanent)
+    return Result::Error(Code::permanently_dismounted,
+                         "volume '" + name + "' is already dismounted permanently");
+  if (permanent && !v->access_paths.empty())
+    return Result::Error(Code::has_access_path,
+                         "volume '" + name + "' still has access path " + v->access_paths[0] +
+                             "; remove its access paths first");
+  std::vector<std::string> unmounted;
+  if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
+    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    return r;
+  }
+  Catalog next = *c_;
+  next.volume(name)->dismount = permanent ? Dismount::permanent : Dismount::temporary;
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    return r;
+  }
+  if (permanent) p_->Claim(*c_->volume(name), true);
+  return Result::Ok();
+}
+
+Result Controller::VolumeMount(const std::string& name) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  const Disk* k = c_->disk(v->disk);
+  if (v->offline || (k && k->offline))
+    return Result::Error(Code::not_ready, "volume '" + name + "' is offline and cannot be mounted");
+  const bool was_permanent = v->dismount == Dismount::permanent;
+  if (was_permanent) p_->Claim(*v, false);
+  if (Result r = MountAccessPaths(*v); !r.ok()) {
+    if (was_permanent) p_->Claim(*v, true);
+    return r;
+  }
+  if (v->dismount == Dismount::none) return Result::Ok();
+  Catalog next = *c_;
+  next.volume(name)->dismount = Dismount::none;
+  return Commit(std::move(next));
+}
+
+Result Controller::PathAdd(const std::string& name, const std::string& dir) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  BLKGATE_TRY(p_->CheckDirectory(dir));
+  if (Contains(v->access_paths, dir))
+    return Result::Error(Code::already_exists,
+                         "volume '" + name + "' already has access path " + dir);
+  for (const auto& [n, other] : c_->volumes())
+    if (Contains(other.access_paths, dir))
+      return Result::Error(Code::device_in_use,
+                           dir + " is already an access path of volume '" + n + "'");
+  const Disk* k = c_->disk(v->disk);
+  if (v->offline || (k && k->offline))
+    return Result::Error(Code::not_ready, "volume '" + name + "' is offline and cannot be mounted");
+  Catalog next = *c_;
+  Volume& nv = *next.volume(name);
+  nv.access_paths.push_back(dir);
+  const bool was_permanent = v->dismount == Dismount::permanent;
+  nv.dismount = Dismount::none;  // an access path makes the volume mountable again
+  if (was_permanent) p_->Claim(*v, false);
+  Result mounted = MountAccessPaths(nv);
+  if (mounted.ok()) mounted = Commit(std::move(next));
+  if (!mounted.ok()) {
+    (void)p_->Unmount(dir);
+    if (was_permanent) p_->Claim(*c_->volume(name), true);
+    return mounted;
+  }
+  return Result::Ok();
+}
+
+Result Controller::PathRemove(const std::string& name, const std::string& dir) {
+  Volume* v;
+  BLKGATE_TRY(FindVolume(name, &v));
+  if (!Contains(v->access_paths, dir))
+    return Result::Error(Code::not_found,
+                         "volume '" + name + "' has no access path " + dir);
+  std::vector<std::string> mounts;
+  BLKGATE_TRY(p_->ListMounts(*v, &mounts));
+  if (Contains(mounts, dir)) BLKGATE_TRY(p_->Unmount(dir));
+  Catalog next = *c_;
+  auto& paths = next.volume(name)->access_paths;
+  paths.erase(std::find(paths.begin(), paths.end(), dir));
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    if (Contains(mounts, dir)) (void)p_->Mount(*v, dir);
+    return r;
+  }
+  return Result::Ok();
+}
+
+// ---- disks ----------------------------------------------------------------------------------
+
+Result Controller::DiskOffline(const std::string& name, bool force) {
+  Disk* k;
+  BLKGATE_TRY(FindDisk(name, &k));
+  if (k->offline) return Result::Ok();
+  auto fail = [&](const Volume& v, const Result& why) {
+    return Result::Error(Code::failed_to_offline_disk, "disk '" + name + "': volume '" +
+                                                           v.name + "': " + why.ToString());
+  };
+  std::vector<const Volume*> vols = c_->volumes_on_disk(name);
+  // Check everything that can block before changing anything.
+  for (const Volume* v : vols) {
+    if (v->system || p_->IsSystemDevice(*v))
+      return fail(*v, Result::Error(Code::system_volume, "the system/boot volume stays online"));
+    if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, v->name,
+                                   StateOf(Kind::volume, v->name));
+        !veto.ok())
+      return fail(*v, Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message()));
+  }
+  if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
+      !veto.ok())
+    return Result::Error(Code::failed_to_offline_disk,
+                         "disk '" + name + "': pre-offline hook refused: " + veto.message());
+  // 1. dismount every volume (disk-offline.md step 1); undo all on the first failure.
+  std::vector<std::pair<const Volume*, std::vector<std::string>>> undone;
+  for (const Volume* v : vols) {
+    std::vector<std::string> unmounted;
+    Result r = DismountAll(*v, force, &unmounted);
+    undone.emplace_back(v, std::move(unmounted));
+    if (!r.ok()) {
+      for (auto& [uv, ms] : undone)
+        for (const auto& m : ms) (void)p_->Mount(*uv, m);
+      return fail(*v, r);
+    }
+  }
+  // 2. offline.
+  Catalog next = *c_;
+  next.disk(name)->offline = true;
+  for (auto& [uv, ms] : undone) {
+    Volume& nv = *next.volume(uv->name);
+    if (!ms.empty() && nv.dismount == Dismount::none) nv.dismount = Dismount::temporary;
+  }
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    for (auto& [uv, ms] : undone)
+      for (const auto& m : ms) (void)p_->Mount(*uv, m);
+    return r;
+  }
+  PublishVolumesOf(name, /*wait=*/true);
+  for (const Volume* v : c_->volumes_on_disk(name)) p_->Claim(*v, true);
+  for (const Volume* v : c_->volumes_on_disk(name))
+    (void)p_->RunHooks(HookEvent::post_offline, Kind::volume, v->name, ResourceState::offline);
+  (void)p_->RunHooks(HookEvent::post_offline, Kind::disk, name, ResourceState::offline);
+  return Result::Ok();
+}
+
+Result Controller::DiskOnline(const std::string& name) {
+  Disk* k;
+  BLKGATE_TRY(FindDisk(name, &k));
+  if (!k->offline) return Result::Ok();
+  if (Result veto = p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
+      !veto.ok())
+    return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
+  Catalog next = *c_;
+  next.disk(name)->offline = false;
+  BLKGATE_TRY(Commit(std::move(next)));
+  PublishVolumesOf(name, /*wait=*/true);
+  for (const Volume* cv : c_->volumes_on_disk(name)) {
+    if (cv->offline || cv->dismount == Dismount::permanent) continue;
+    p_->Claim(*cv, false);
+    if (cv->dismount == Dismount::temporary && MountAccessPaths(*cv).ok()) {
+      Catalog after = *c_;
+      after.volume(cv->name)->dismount = Dismount::none;
+      (void)Commit(std::move(after));
+    }
+  }
+  (void)p_->RunHooks(HookEvent::post_online, Kind::disk, name, StateOf(Kind::disk, name));
+  return Result::Ok();
+}
+
+Result Controller::DiskSetReadOnly(const std::string& name, bool read_only) {
+  Disk* k;
+  BLKGATE_TRY(FindDisk(name, &k));
+  if (k->read_only == read_only) return Result::Ok();
+  if (read_only) {
+    // A writable file system would see its writes fail; dismount first (the seeds' order).
+    for (const Volume* v : c_->volumes_on_disk(name)) {
+      std::vector<std::string> mounts;
+      BLKGATE_TRY(p_->ListMounts(*v, &mounts));
+      if (!mounts.empty())
+        return Result::Error(Code::device_in_use, "volume '" + v->name + "' of disk '" + name +
+                                                      "' is mounted at " + mounts[0] +
+                                                      "; dismount it first");
+    }
+  }
+  std::vector<const Volume*> done;
+  for (const Volume* v : c_->volumes_on_disk(name)) {
+    if (Result r = p_->SetDeviceReadOnly(*v, read_only); !r.ok()) {
+      for (const Volume* d : done) (void)p_->SetDeviceReadOnly(*d, !read_only);
+      return r;
+    }
+    done.push_back(v);
+  }
+  Catalog next = *c_;
+  next.disk(name)->read_only = read_only;
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    for (const Volume* d : done) (void)p_->SetDeviceReadOnly(*d, !read_only);
+    return r;
+  }
+  PublishVolumesOf(name, /*wait=*/true);
+  return Result::Ok();
+}
+
+// ---- drives ---------------------------------------------------------------------------------
+
+Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* changed) {
+  const std::string name = d->name;
+  if (d->status == s) return Result::Ok();
+  if (d->status == DriveStatus::failed && s == DriveStatus::online)
+    return Result::Error(Code::object_failed,
+                         "drive '" + name + "' is failed; take it offline, repair it, then online");
+  const Disk* k = c_->disk_of_drive(name);
+  if (s != DriveStatus::online && s != DriveStatus::failed) {
+    if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
+        !veto.ok())
+      return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
+  }
+  // drive-set-status.md: clear the cache before the drive goes offline.
+  if (s == DriveStatus::offline) BLKGATE_TRY(p_->FlushDrive(*d));
+  Catalog next = *c_;
+  next.drive(name)->status = s;
+  BLKGATE_TRY(Commit(std::move(next)));
+  if (k) PublishVolumesOf(k->name, /*wait=*/s != DriveStatus::online);
+  ResourceState now = StateOf(Kind::drive, name);
+  if (changed) changed->push_back({Kind::drive, name, now});
+  (void)p_->RunHooks(s == DriveStatus::online ? HookEvent::post_online : HookEvent::post_offline,
+                     Kind::drive, name, now);
+  return Result::Ok();
+}
+
+Result Controller::DriveSetStatus(const std::string& name, std::string_view status) {
+  DriveStatus s;
+  if (status == "unknown")
+    return Result::Error(Code::invalid_argument, "'unknown' is not a status a drive can be set to");
+  BLKGATE_TRY(parse_drive_status(status, &s));
+  Drive* d;
+  BLKGATE_TRY(FindDrive(name, &d));
+  BLKGATE_TRY(CheckDriveCache(*d));
+  return SetDriveStatus(d, s, nullptr);
+}
+
+Result Controller::DriveFailed(const std::string& name) {
+  Drive* d = c_->drive(name);
+  if (!d) return Missing("drive", name);
+  if (d->status == DriveStatus::failed) return Result::Ok();
+  return SetDriveStatus(d, DriveStatus::failed, nullptr);
+}
+
+Result Controller::DriveRemove(const std::string& name) {
+  if (IsDeleted(name) && !c_->drive(name))
+    return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
+  Catalog next = *c_;
+  BLKGATE_TRY(next.remove_drive(name));
+  BLKGATE_TRY(Commit(std::move(next)));
+  deleted_drives_.insert(name);
+  corrupt_drives_.erase(name);
+  return Result::Ok();
+}
+
+Result Controller::Refresh(std::vector<std::string>* changed) {
+  Catalog next = *c_;
+  std::vector<std::string> names;
+  for (auto& [n, d] : next.drives()) names.push_back(n);
+  for (const auto& n : names) {
+    Drive* d = next.drive(n);
+    DriveIdentity id;
+    std::uint64_t size = 0;
+    Result r = p_->InspectDrive(*d, &id, &size);
+    if (!r.ok())
+      return Result::Error(r.code(), "drive '" + n + "': " + r.message());
+    if (id == d->identity && size == d->size) continue;
+    // A drive smaller than its disk's volumes need cannot be taken as is.
+    if (size < d->size && c_->disk_of_drive(n))
+      return Result::Error(Code::invalid_state, "drive '" + n + "' shrank from " +
+                                                    std::to_string(d->size) + " to " +
+                                                    std::to_string(size) + " bytes under its disk");
+    d->identity = id;
+    if (!c_->disk_of_drive(n)) d->size = size;
+    if (changed) changed->push_back(n);
+  }
+  BLKGATE_TRY(Commit(std::move(next)));
+  corrupt_drives_.clear();
+  return Result::Ok();
+}
+
+// ---- resources ------------------------------------------------------------------------------
+
+ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
+  auto drive_state = [](const Drive& d) {
+    switch (d.status) {
+      case DriveStatus::online: return ResourceState::online;
+      case DriveStatus::offline: return ResourceState::offline;
+      case DriveStatus::failed: return ResourceState::failed;
+      case DriveStatus::not_ready: return ResourceState::online_pending;
+    }
+    return ResourceState::failed;
+  };
+  // Worst state of a set of drives: failed > pending > offline > online.
+  auto combine = [&](const std::vector<std::string>& drives) {
+    ResourceState s = ResourceState::online;
+    for (const auto& dn : drives) {
+      const Drive* d = c_->drive(dn);
+      if (!d) continue;
+      ResourceState ds = drive_state(*d);
+      if (ds == ResourceState::failed) return ResourceState::failed;
+      if (ds == ResourceState::online_pending) s = ResourceState::online_pending;
+    }
+    return s;
+  };
+  switch (kind) {
+    case Kind::drive:
+      if (const Drive* d = c_->drive(name)) return drive_state(*d);
+      return ResourceState::offline;
+    case Kind::disk: {
+      const Disk* k = c_->disk(name);
+      if (!k || k->offline) return ResourceState::offline;
+      return combine(k->drives);
+    }
+    case Kind::volume: {
+      const Volume* v = c_->volume(name);
+      if (!v) return ResourceState::offline;
+      const Disk* k = c_->disk(v->disk);
+      if (v->offline || (k && k->offline)) return ResourceState::offline;
+      std::vector<std::string> drives;
+      for (const Segment& s : c_->segments(*v)) drives.push_back(s.drive);
+      return combine(drives);
+    }
+  }
+  return ResourceState::failed;
+}
+
+std::vector<std::string> Controller::Footprint(Kind kind, const std::string& name) const {
+  std::vector<std::string> out{std::string(to_string(kind)) + "/" + name};
+  auto add_disk = [&](const std::string& disk) {
+    out.push_back("disk/" + disk);
+    for (const Volume* v : c_->volumes_on_disk(disk)) out.push_back("volume/" + v->name);
+  };
+  if (kind == Kind::disk) add_disk(name);
+  if (kind == Kind::drive)
+    if (const Disk* k = c_->disk_of_drive(name)) add_disk(k->name);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result Controller::ResourceOffline(Kind kind, const std::string& name,
+                                   std::vector<Change>* changed) {
+  ResourceState before = StateOf(kind, name);
+  switch (kind) {
+    case Kind::volume: {
+      Volume* v;
+      BLKGATE_TRY(FindVolume(name, &v));
+      break;
+    }
+    case Kind::disk: {
+      Disk* k;
+      BLKGATE_TRY(FindDisk(name, &k));
+      break;
+    }
+    case Kind::drive: {
+      Drive* d;
+      BLKGATE_TRY(FindDrive(name, &d));
+      break;
+    }
+  }
+  if (before == ResourceState::online_pending || before == ResourceState::offline_pending)
+    return Result::Error(Code::invalid_state, std::string(to_string(kind)) + " '" + name +
+                                                  "' is " + std::string(to_string(before)));
+  // Dependents first: volumes before their disk before its drives. A failed resource is taken
+  // offline like any other (cluster-resource-offline.md: ok, not object-failed).
+  switch (kind) {
+    case Kind::volume:
+      BLKGATE_TRY(VolumeOffline(name, /*force=*/false));
+      break;
+    case Kind::disk:
+      for (const Volume* v : c_->volumes_on_disk(name))
+        if (!v->offline) changed->push_back({Kind::volume, v->name, ResourceState::offline});
+      BLKGATE_TRY(DiskOffline(name, /*force=*/false));
+      break;
+    case Kind::drive: {
+      if (const Disk* k = c_->disk_of_drive(name); k && !k->offline) {
+        std::string disk = k->name;
+        BLKGATE_TRY(ResourceOffline(Kind::disk, disk, changed));
+      }
+      Drive* d = c_->drive(name);
+      BLKGATE_TRY(CheckDriveCache(*d));
+      BLKGATE_TRY(SetDriveStatus(d, DriveStatus::offline, nullptr));
+      break;
+    }
+  }
+  changed->push_back({kind, name, StateOf(kind, name)});
+  return Result::Ok();
+}
+
+Result Controller::ResourceOnline(Kind kind, const std::string& name,
+                                  std::vector<Change>* changed) {
+  const ResourceState before = StateOf(kind, name);
+  switch (kind) {
+    case Kind::drive: {
+      Drive* d;
+      BLKGATE_TRY(FindDrive(name, &d));
+      if (d->status == DriveStatus::online) return Result::Ok();
+      BLKGATE_TRY(CheckDriveCache(*d));
+      BLKGATE_TRY(SetDriveStatus(d, DriveStatus::online, nullptr));
+      break;
+    }
+    case Kind::disk: {
+      Disk* k;
+      BLKGATE_TRY(FindDisk(name, &k));
+      // What it depends on first: its drives.
+      std::vector<std::string> drives = k->drives;
+      for (const auto& dn : drives) {
+        const Drive* d = c_->drive(dn);
+        if (d && d->status == DriveStatus::failed)
+          return Result::Error(Code::object_failed, "disk '" + name + "': drive '" + dn +
+                                                        "' is failed");
+      }
+      for (const auto& dn : drives) BLKGATE_TRY(ResourceOnline(Kind::drive, dn, changed));
+      BLKGATE_TRY(DiskOnline(name));
+      break;
+    }
+    case Kind::volume: {
+      Volume* v;
+      BLKGATE_TRY(FindVolume(name, &v));
+      std::string disk = v->disk;
+      BLKGATE_TRY(ResourceOnline(Kind::disk, disk, changed));
+      BLKGATE_TRY(VolumeOnline(name));
+      break;
+    }
+  }
+  if (ResourceState now = StateOf(kind, name); now != before) changed->push_back({kind, name, now});
+  return Result::Ok();
+}
+
+// ---- start ----------------------------------------------------------------------------------
+
+void Controller::Restore(std::vector<std::string>* notes) {
+  Catalog next = *c_;
+  bool dirty = false;
+  for (const auto& [n, v] : c_->volumes()) {
+    const Disk* k = c_->disk(v.disk);
+    if (k && k->read_only) {
+      if (Result r = p_->SetDeviceReadOnly(v, true); !r.ok())
+        notes->push_back("volume " + n + ": " + r.ToString());
+    }
+    if (v.offline || (k && k->offline) || v.dismount == Dismount::permanent) {
+      p_->Claim(v, true);
+      continue;
+    }
+    if (v.access_paths.empty()) continue;
+    if (Result r = MountAccessPaths(v); !r.ok()) {
+      notes->push_back("volume " + n + ": " + r.ToString());
+      continue;
+    }
+    if (v.dismount == Dismount::temporary) {
+      next.volume(n)->dismount = Dismount::none;
+      dirty = true;
+    }
+  }
+  if (dirty) {
+    if (Result r = p_->Persist(next); r.ok())
+      *c_ = std::move(next);
+    else
+      notes->push_back(r.ToString());
+  }
+}
+
+}  // namespace blkgate
