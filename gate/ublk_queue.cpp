@@ -1,0 +1,247 @@
+// gate/ublk_queue.cpp — see ublk_queue.h.
+#include "ublk_queue.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "io_log.h"
+#include "io_ring.h"
+#include "io_userdata.h"
+#include "ublk_abi.h"
+
+namespace blkgate::ublk {
+
+namespace {
+
+constexpr int kCharSlot = 0;  // fixed-file slot of /dev/ublkcN; backing files follow
+
+unsigned RoundUpPow2(unsigned v) {
+  unsigned p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+// Everything the queue thread owns, on its stack.
+class QueueRunner final : public io::IoCompletionSink {
+ public:
+  QueueRunner(const UblkQueueConfig& cfg, int wake_fd, const std::atomic<bool>& exit_requested)
+      : cfg_(cfg), wake_fd_(wake_fd), exit_requested_(exit_requested) {}
+
+  int Setup() noexcept {
+    const unsigned entries = RoundUpPow2(std::max(2u * cfg_.depth, 64u));
+    int r = ring_.InitQueue(entries, entries * 4);
+    if (r < 0) return Fail(r, "io_uring setup");
+    std::vector<int> fds{cfg_.char_fd};
+    for (int fd : cfg_.handler.backend->fds()) fds.push_back(fd);
+    r = io_uring_register_files(ring_.get(), fds.data(), static_cast<unsigned>(fds.size()));
+    if (r < 0) return Fail(r, "register files");
+
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t len = desc_map_size(cfg_.depth, page);
+    void* d = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, cfg_.char_fd,
+                     static_cast<off_t>(desc_map_offset(cfg_.q_id, page)));
+    if (d == MAP_FAILED) return Fail(-errno, "mmap io descriptors");
+    descs_map_ = io::Mapping(d, len);
+    descs_ = static_cast<const ublksrv_io_desc*>(d);
+
+    bufs_ = io::Mapping::Anonymous(std::size_t{cfg_.depth} * cfg_.max_io_bytes);
+    if (!bufs_.valid()) return Fail(-errno, "request buffers");
+
+    handler_ = std::make_unique<io::IoHandler>(cfg_.handler, ring_.get(), this);
+
+    ArmWake();
+    for (std::uint16_t tag = 0; tag < cfg_.depth; ++tag)
+      if (!QueueCmd(kIoFetchReq, tag, 0)) return Fail(-EBUSY, "queue FETCH_REQ");
+    r = io_uring_submit(ring_.get());
+    if (r < 0) return Fail(r, "submit FETCH_REQ");
+    return 0;
+  }
+
+  // Returns 0 on a clean exit, -errno when a ublk command failed unexpectedly.
+  int Loop() noexcept {
+    io_uring* ring = ring_.get();
+    gate::QueueSync& sync = *cfg_.handler.sync;
+    int error = 0;
+    sync.enter();
+    for (;;) {
+      sync.leave();
+      int r = io_uring_submit_and_wait(ring, 1);
+      sync.enter();
+      if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+        io::LogLine("queue %u: io_uring_enter: %s", cfg_.q_id, std::strerror(-r));
+        error = r;
+        break;
+      }
+      unsigned head;
+      unsigned n = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(ring, head, cqe) {
+        const std::uint64_t ud = cqe->user_data;
+        switch (io::ud_kind(ud)) {
+          case io::UdKind::ublk_cmd:
+            OnCommand(io::ud_tag(ud), cqe->res);
+            break;
+          case io::UdKind::wake:
+            break;  // RequestExit(): the exit condition is checked below
+          default:
+            if (!handler_->HandleCqe(ud, cqe->res))
+              io::LogLine("queue %u: unexpected completion %#llx res %d", cfg_.q_id,
+                          static_cast<unsigned long long>(ud), cqe->res);
+        }
+        ++n;
+      }
+      io_uring_cq_advance(ring, n);
+      handler_->AfterBatch();
+      if (handler_->backend_inflight() == 0 &&
+          (dead_ == cfg_.depth ||
+           (exit_requested_.load(std::memory_order_acquire) && handler_->busy() == 0)))
+        break;
+    }
+    io_uring_submit(ring);  // commits of the last batch, if any
+    sync.leave();
+    if (error == 0 && failed_cmds_ > 0) error = -EIO;
+    return error;
+  }
+
+  // The handler finished a request: commit its result and fetch the tag's next request.
+  void Complete(std::uint16_t tag, int result) noexcept override {
+    if (!QueueCmd(kIoCommitAndFetchReq, tag, result))
+      io::LogLine("queue %u tag %u: no SQE for COMMIT_AND_FETCH_REQ", cfg_.q_id, tag);
+  }
+
+  ~QueueRunner() {
+    // Ring first: it still references the buffers and the descriptor mapping.
+    handler_.reset();
+    ring_.reset();
+  }
+
+ private:
+  int Fail(int err, const char* what) noexcept {
+    io::LogLine("queue %u: %s: %s", cfg_.q_id, what, std::strerror(-err));
+    return err;
+  }
+
+  void* Buf(std::uint16_t tag) const noexcept {
+    return static_cast<char*>(bufs_.get()) + std::size_t{tag} * cfg_.max_io_bytes;
+  }
+
+  bool QueueCmd(std::uint32_t op, std::uint16_t tag, int result) noexcept {
+    io_uring_sqe* sqe = io::GetSqe(ring_.get());
+    if (!sqe) return false;
+    io::PrepUringCmd(sqe, false, kCharSlot, true, op, io::encode_ud(io::UdKind::ublk_cmd, tag));
+    auto* c = static_cast<ublksrv_io_cmd*>(io::SqeCmd(sqe));
+    c->q_id = cfg_.q_id;
+    c->tag = tag;
+    c->result = result;
+    c->addr = reinterpret_cast<std::uintptr_t>(Buf(tag));
+    return true;
+  }
+
+  void ArmWake() noexcept {
+    io_uring_sqe* sqe = io::GetSqe(ring_.get());
+    if (!sqe) return;
+    io_uring_prep_poll_add(sqe, wake_fd_, POLLIN);
+    io_uring_sqe_set_data64(sqe, io::encode_ud(io::UdKind::wake));
+  }
+
+  void OnCommand(std::uint16_t tag, int res) noexcept {
+    if (res == kIoResOk) [[likely]] {
+      const ublksrv_io_desc d = descs_[tag];  // the kernel wrote it before completing the cmd
+      io::IoRequest r;
+      r.tag = tag;
+      r.op = static_cast<std::uint8_t>(d.op_flags & 0xff);
+      r.flags = d.op_flags >> 8;
+      r.start_sector = d.start_sector;
+      r.nr_sectors = d.nr_sectors;
+      r.buf = Buf(tag);
+      handler_->Submit(r);
+      return;
+    }
+    ++dead_;  // this tag gets no more requests
+    if (res != -ENODEV) {
+      ++failed_cmds_;
+      io::LogLine("queue %u tag %u: ublk command failed: %s", cfg_.q_id, tag, std::strerror(-res));
+    }
+  }
+
+  const UblkQueueConfig& cfg_;
+  const int wake_fd_;
+  const std::atomic<bool>& exit_requested_;
+  io::Ring ring_;
+  io::Mapping descs_map_;
+  const ublksrv_io_desc* descs_ = nullptr;
+  io::Mapping bufs_;
+  std::unique_ptr<io::IoHandler> handler_;
+  std::uint32_t dead_ = 0;
+  std::uint32_t failed_cmds_ = 0;
+};
+
+}  // namespace
+
+void UblkQueue::SetState(int s) noexcept {
+  state_.store(s, std::memory_order_release);
+  state_.notify_all();
+}
+
+Result UblkQueue::Start() {
+  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0) return Result::FromErrno(errno, "queue " + std::to_string(cfg_.q_id) + ": eventfd");
+  wake_fd_.reset(efd);
+  try {
+    thread_ = std::thread([this] { Run(); });
+  } catch (const std::system_error& e) {
+    return Result::FromErrno(e.code().value(), "queue " + std::to_string(cfg_.q_id) + ": start thread");
+  }
+  state_.wait(0, std::memory_order_acquire);
+  const int s = state_.load(std::memory_order_acquire);
+  if (s < 0) {
+    Join();
+    return Result::FromErrno(-s, "queue " + std::to_string(cfg_.q_id) + " setup");
+  }
+  return Result::Ok();
+}
+
+void UblkQueue::RequestExit() noexcept {
+  exit_requested_.store(true, std::memory_order_release);
+  if (wake_fd_.valid()) {
+    const std::uint64_t one = 1;
+    ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof one);
+    (void)ignored;
+  }
+}
+
+void UblkQueue::Join() noexcept {
+  if (thread_.joinable()) thread_.join();
+}
+
+void UblkQueue::Run() noexcept {
+  // Signals belong to the process's control thread, never to a queue thread.
+  sigset_t all;
+  sigfillset(&all);
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&all, s);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  char name[16];
+  std::snprintf(name, sizeof name, "ublk-q%u", cfg_.q_id);
+  pthread_setname_np(pthread_self(), name);
+
+  QueueRunner q(cfg_, wake_fd_.get(), exit_requested_);
+  int r = q.Setup();
+  if (r < 0) {
+    SetState(r);
+    return;
+  }
+  SetState(1);
+  r = q.Loop();
+  SetState(r < 0 ? r : 2);
+}
+
+}  // namespace blkgate::ublk

@@ -1,0 +1,69 @@
+// gate/ublk_queue.h — one ublk queue: its thread, its io_uring, its event loop.
+//
+// The thread owns everything the queue touches per request: a ring created on the thread
+// (SINGLE_ISSUER + DEFER_TASKRUN where available) with the ublk char device at fixed slot 0
+// and the backing fds after it, the read-only descriptor array mmapped from /dev/ublkcN, one
+// page-aligned max-I/O buffer per tag (its address goes in FETCH/COMMIT; the kernel copies
+// the data in and out), and the IoHandler.
+//
+// Loop: submit + wait for >= 1 CQE -> sync.enter() -> every CQE: a ublk command completion
+// (a request: hand it to the handler; -ENODEV: the tag is aborted, the device is stopping),
+// backing I/O or the park timer (the handler's), or the wake-up eventfd -> handler.AfterBatch()
+// -> sync.leave() -> wait again. The handler's completions become COMMIT_AND_FETCH_REQ SQEs,
+// submitted with the next wait. The thread exits once every tag was aborted (or an exit was
+// requested and no request is in flight) and no backing I/O is outstanding.
+//
+// Thread-safety: Start/RequestExit/Join/failed from the control plane. The queue thread takes
+// no lock; it reads the GateWord and the `stopping` flag and writes its own QueueSync/Stats.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "blkgate/result.h"
+#include "io_fd.h"
+#include "io_handler.h"
+
+namespace blkgate::ublk {
+
+struct UblkQueueConfig {
+  int char_fd = -1;          // /dev/ublkcN, open; outlives the queue thread
+  std::uint16_t q_id = 0;
+  std::uint16_t depth = 0;
+  std::uint32_t max_io_bytes = 0;
+  io::HandlerConfig handler;  // layout, backend, gate, sync, stats, park, callbacks, stopping
+};
+
+class UblkQueue {
+ public:
+  explicit UblkQueue(const UblkQueueConfig& cfg) : cfg_(cfg) {}
+  ~UblkQueue() { Join(); }
+  UblkQueue(const UblkQueue&) = delete;
+  UblkQueue& operator=(const UblkQueue&) = delete;
+
+  // Starts the thread and returns once it has a FETCH_REQ submitted for every tag, or the
+  // error that stopped it.
+  Result Start();
+  // The queue thread ended early (setup or a ublk command failure); polled during START_DEV.
+  bool failed() const noexcept { return state_.load(std::memory_order_acquire) < 0; }
+  // Ask the thread to exit as soon as nothing is in flight (after STOP_DEV). Any thread.
+  void RequestExit() noexcept;
+  void Join() noexcept;
+
+ private:
+  void Run() noexcept;
+  int Setup() noexcept;        // on the queue thread; -errno
+  void Loop() noexcept;
+  void Teardown() noexcept;    // on the queue thread
+  void SetState(int s) noexcept;
+
+  UblkQueueConfig cfg_;
+  std::thread thread_;
+  // 0 starting, 1 running, 2 exited cleanly, < 0: -errno of the failure.
+  std::atomic<int> state_{0};
+  std::atomic<bool> exit_requested_{false};
+  io::UniqueFd wake_fd_;       // eventfd, created by Start before the thread
+};
+
+}  // namespace blkgate::ublk
