@@ -36,34 +36,6 @@ Result Missing(std::string_view kind, std::string_view name) {
                        std::string(kind) + " '" + std::string(name) + "' does not exist");
 }
 
-// Size and identity of a backing store. not_found when missing.
-Result InspectBacking(const std::string& path, std::uint64_t* size, DriveIdentity* id) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Result::Error(Code::not_found, path + " does not exist");
-    return Result::FromErrno(errno, "stat " + path);
-  }
-  if (S_ISREG(st.st_mode)) {
-    *size = static_cast<std::uint64_t>(st.st_size);
-    *id = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino), false};
-    return Result::Ok();
-  }
-  if (S_ISBLK(st.st_mode)) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Result::FromErrno(errno, "open " + path);
-    std::uint64_t bytes = 0;
-    int rc = ::ioctl(fd, BLKGETSIZE64, &bytes);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return Result::FromErrno(err, "BLKGETSIZE64 " + path);
-    *size = bytes;
-    *id = {static_cast<std::uint64_t>(st.st_rdev), 0, true};
-    return Result::Ok();
-  }
-  return Result::Error(Code::invalid_argument,
-                       path + " is neither a regular file nor a block device");
-}
-
 unsigned CpuCount() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
@@ -75,6 +47,18 @@ unsigned CpuCount() {
 Daemon::Daemon(DaemonOptions opts)
     : opts_(std::move(opts)), store_(DefaultEnv(), opts_.state_dir) {
   if (opts_.socket_path.empty()) opts_.socket_path = opts_.state_dir + "/control.sock";
+  PlatformOptions po;
+  po.hooks_dir = opts_.state_dir + "/hooks";
+  po.socket_path = opts_.socket_path;
+  po.hook_timeout_s = opts_.hook_timeout_s;
+  platform_ = std::make_unique<LinuxPlatform>(
+      po, &store_, &tokens_, [this](const std::string& v) { return RuntimeOf(v); });
+  controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
+}
+
+VolumeRuntime* Daemon::RuntimeOf(const std::string& volume) {
+  auto it = runtimes_.find(volume);
+  return it == runtimes_.end() ? nullptr : it->second.get();
 }
 
 Daemon::~Daemon() {
@@ -120,8 +104,7 @@ Result Daemon::Start() {
   // Recreate every volume's device. A volume whose device cannot start stays in the catalog
   // ("stopped", with the reason) — the state is never dropped.
   for (const auto& [name, v] : catalog_.volumes()) {
-    auto rt = std::make_unique<Runtime>();
-    PublishGate(v);  // no-op before the runtime exists; word set in StartDevice
+    auto rt = std::make_unique<VolumeRuntime>();
     if (Result r = StartDevice(v, rt.get()); !r.ok()) {
       rt->last_error = r.ToString();
       Log("volume " + name + " not started: " + r.ToString());
@@ -130,6 +113,11 @@ Result Daemon::Start() {
     }
     runtimes_.emplace(name, std::move(rt));
   }
+  // Mounts at access paths, claims on offline / permanently dismounted volumes, read-only flags.
+  std::vector<std::string> notes;
+  controller_->Restore(&notes);
+  for (const auto& n : notes) Log("restore: " + n);
+  snapshot_ = catalog_;
 
   // The control socket: refuse to steal a live daemon's socket, replace a stale one.
   sockaddr_un addr{};
@@ -200,6 +188,8 @@ int Daemon::Run() {
   std::lock_guard lk(mu_);
   int status = 0;
   for (auto& [name, rt] : runtimes_) {
+    if (rt->claim_fd >= 0) ::close(rt->claim_fd);
+    rt->claim_fd = -1;
     if (!rt->device) continue;
     if (Result r = rt->device->Stop(); !r.ok()) {
       Log("volume " + name + ": stop failed: " + r.ToString());
@@ -280,24 +270,77 @@ void Daemon::ServeConnection(int fd) {
   }
 }
 
+std::vector<std::string> Daemon::FootprintOf(const protocol::Request& req) {
+  // REQUIRES: claims_mu_ held. Works on snapshot_, never on catalog_ (mu_ may be held long).
+  Controller view(nullptr, &snapshot_);
+  auto name = [&](const char* key) {
+    auto it = req.args.find(key);
+    return it != req.args.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string& op = req.op;
+  auto starts = [&](const char* p) { return op.rfind(p, 0) == 0; };
+  if (op == "refresh") {
+    std::vector<std::string> all;
+    for (const auto& [n, d] : snapshot_.drives()) all.push_back("drive/" + n);
+    return all;
+  }
+  if (starts("resource.")) {
+    Kind k;
+    if (!parse_kind(name("kind"), &k).ok()) return {};
+    return view.Footprint(k, name("name"));
+  }
+  if (op == "volume.create") {
+    return {"volume/" + name("name"), "disk/" + name("disk")};
+  }
+  if (op.find(".list") != std::string::npos || op.find(".show") != std::string::npos ||
+      op == "volume.path.list")
+    return {};
+  if (starts("volume.")) return view.Footprint(Kind::volume, name("name"));
+  if (starts("disk.")) return view.Footprint(Kind::disk, name("name"));
+  if (starts("drive.")) return view.Footprint(Kind::drive, name("name"));
+  return {};
+}
+
 protocol::Reply Daemon::Handle(const protocol::Request& req) {
   static const std::map<std::string, Handler, std::less<>> kOps = {
       {"ping", &Daemon::OpPing},
       {"list", &Daemon::OpList},
+      {"refresh", &Daemon::OpRefresh},
       {"drive.add", &Daemon::OpDriveAdd},
       {"drive.list", &Daemon::OpDriveList},
       {"drive.show", &Daemon::OpDriveShow},
       {"drive.remove", &Daemon::OpDriveRemove},
+      {"drive.set-status", &Daemon::OpDriveSetStatus},
       {"disk.create", &Daemon::OpDiskCreate},
       {"disk.list", &Daemon::OpDiskList},
       {"disk.show", &Daemon::OpDiskShow},
       {"disk.delete", &Daemon::OpDiskDelete},
+      {"disk.offline", &Daemon::OpDiskOffline},
+      {"disk.online", &Daemon::OpDiskOnline},
+      {"disk.set-readonly", &Daemon::OpDiskSetReadOnly},
       {"volume.create", &Daemon::OpVolumeCreate},
       {"volume.list", &Daemon::OpVolumeList},
       {"volume.show", &Daemon::OpVolumeShow},
       {"volume.delete", &Daemon::OpVolumeDelete},
+      {"volume.offline", &Daemon::OpVolumeOffline},
+      {"volume.online", &Daemon::OpVolumeOnline},
+      {"volume.dismount", &Daemon::OpVolumeDismount},
+      {"volume.mount", &Daemon::OpVolumeMount},
+      {"volume.path.add", &Daemon::OpPathAdd},
+      {"volume.path.remove", &Daemon::OpPathRemove},
+      {"volume.path.list", &Daemon::OpPathList},
+      {"resource.offline", &Daemon::OpResourceOffline},
+      {"resource.online", &Daemon::OpResourceOnline},
   };
   protocol::Reply reply;
+  // A call from inside a hook would wait for the call that runs the hook: refuse it.
+  if (!req.hook.empty()) {
+    if (std::string what = tokens_.Find(req.hook); !what.empty()) {
+      reply.result = Result::Error(Code::reentrant_call,
+                                   "control calls are refused from inside a hook (" + what + ")");
+      return reply;
+    }
+  }
   auto it = kOps.find(req.op);
   if (it == kOps.end()) {
     reply.result = Result::Error(Code::invalid_argument, "unknown operation '" + req.op + "'");
@@ -307,13 +350,36 @@ protocol::Reply Daemon::Handle(const protocol::Request& req) {
     reply.result = Result::Error(Code::not_ready, "the daemon is stopping");
     return reply;
   }
-  std::lock_guard lk(mu_);
-  try {
-    reply.result = (this->*(it->second))(req.args, &reply.data);
-  } catch (const std::exception& e) {  // nlohmann or allocation: never crash the daemon
-    reply.result = Result::Error(Code::invalid_argument, std::string("bad request: ") + e.what());
+  // Claim the objects the call works on, or refuse at once.
+  std::vector<std::string> footprint;
+  {
+    std::lock_guard ck(claims_mu_);
+    footprint = FootprintOf(req);
+    for (const auto& key : footprint) {
+      if (claimed_.count(key)) {
+        const bool resource = req.op.rfind("resource.", 0) == 0;
+        reply.result = Result::Error(
+            resource ? Code::invalid_state : Code::another_call_in_progress,
+            resource ? key + " is pending: another call is changing it"
+                     : "another call is in progress on " + key);
+        return reply;
+      }
+    }
+    claimed_.insert(footprint.begin(), footprint.end());
   }
-  if (!reply.result.ok()) reply.data = Json::object();
+  {
+    std::lock_guard lk(mu_);
+    try {
+      reply.result = (this->*(it->second))(req.args, &reply.data);
+    } catch (const std::exception& e) {  // nlohmann or allocation: never crash the daemon
+      reply.result =
+          Result::Error(Code::invalid_argument, std::string("bad request: ") + e.what());
+    }
+    if (!reply.result.ok()) reply.data = Json::object();
+    std::lock_guard ck(claims_mu_);
+    snapshot_ = catalog_;
+    for (const auto& key : footprint) claimed_.erase(key);
+  }
   return reply;
 }
 
@@ -330,13 +396,7 @@ std::uint16_t Daemon::EffectiveQueues(const Volume& v) const {
   return static_cast<std::uint16_t>(std::min<unsigned>(CpuCount(), kMaxQueues));
 }
 
-void Daemon::PublishGate(const Volume& v) {
-  auto it = runtimes_.find(v.name);
-  if (it == runtimes_.end()) return;
-  gate::publish(*it->second->gate, EffectiveGateWord(catalog_, v));
-}
-
-Result Daemon::StartDevice(const Volume& v, Runtime* rt) {
+Result Daemon::StartDevice(const Volume& v, VolumeRuntime* rt) {
   DeviceSpec spec;
   spec.name = v.name;
   spec.size = v.size;
@@ -345,7 +405,6 @@ Result Daemon::StartDevice(const Volume& v, Runtime* rt) {
   spec.backend = v.backend;
   spec.segments = catalog_.segments(v);
   for (const Segment& s : spec.segments) spec.paths.push_back(catalog_.drive(s.drive)->path);
-  if (const Disk* k = catalog_.disk(v.disk)) spec.read_only = k->read_only;
   spec.park_timeout_ms = opts_.park_timeout_ms;
   gate::publish(*rt->gate, EffectiveGateWord(catalog_, v));
   spec.gate = rt->gate.get();
@@ -366,27 +425,23 @@ Result Daemon::StartDevice(const Volume& v, Runtime* rt) {
 
 void Daemon::HandleBackendErrors() {
   std::lock_guard lk(mu_);
-  Catalog next = catalog_;
-  bool changed = false;
+  std::vector<std::string> failed;
   for (auto& [name, rt] : runtimes_) {
     std::uint32_t bits = rt->failed_drives.exchange(0);
-    const Volume* v = next.volume(name);
-    if (!bits || !v) continue;
-    const Disk* k = next.disk(v->disk);
-    for (int i = 0; k && i < static_cast<int>(k->drives.size()); ++i) {
-      if (!(bits & (1u << i))) continue;
-      Drive* d = next.drive(k->drives[static_cast<std::size_t>(i)]);
-      if (d && d->status != DriveStatus::failed) {
-        d->status = DriveStatus::failed;
-        changed = true;
-        Log("drive " + d->name + " marked failed: backing I/O failed on volume " + name);
-      }
-    }
+    const Volume* v = catalog_.volume(name);
+    const Disk* k = v ? catalog_.disk(v->disk) : nullptr;
+    for (int i = 0; k && i < static_cast<int>(k->drives.size()); ++i)
+      if (bits & (1u << i)) failed.push_back(k->drives[static_cast<std::size_t>(i)]);
   }
-  if (!changed) return;
-  if (Result r = Commit(std::move(next)); !r.ok())
-    Log("cannot persist failed drive state: " + r.ToString());
-  for (const auto& [name, v] : catalog_.volumes()) PublishGate(v);
+  for (const auto& d : failed) {
+    const Drive* drive = catalog_.drive(d);
+    if (!drive || drive->status == DriveStatus::failed) continue;
+    Log("drive " + d + " failed: its backing I/O returned an error");
+    if (Result r = controller_->DriveFailed(d); !r.ok())
+      Log("cannot mark drive " + d + " failed: " + r.ToString());
+  }
+  std::lock_guard ck(claims_mu_);
+  snapshot_ = catalog_;
 }
 
 Json Daemon::DriveJson(const Drive& d) const {
@@ -395,6 +450,8 @@ Json Daemon::DriveJson(const Drive& d) const {
           {"path", d.path},
           {"size", d.size},
           {"status", to_string(d.status)},
+          {"state", to_string(controller_->StateOf(Kind::drive, d.name))},
+          {"cache", controller_->IsCorrupt(d.name) ? "corrupt" : "ok"},
           {"disk", k ? Json(k->name) : Json(nullptr)}};
 }
 
@@ -404,19 +461,18 @@ Json Daemon::DiskJson(const Disk& k) const {
   return {{"name", k.name},
           {"drives", k.drives},
           {"size", catalog_.disk_size(k.name)},
-          {"state", k.offline ? "offline" : "online"},
+          {"state", to_string(controller_->StateOf(Kind::disk, k.name))},
           {"read_only", k.read_only},
           {"volumes", std::move(vols)}};
 }
 
 Json Daemon::VolumeJson(const Volume& v) const {
   auto it = runtimes_.find(v.name);
-  const Runtime* rt = it == runtimes_.end() ? nullptr : it->second.get();
+  const VolumeRuntime* rt = it == runtimes_.end() ? nullptr : it->second.get();
   const VolumeDevice* dev = rt ? rt->device.get() : nullptr;
   const Disk* k = catalog_.disk(v.disk);
-  std::string state = "online";
-  if (!dev) state = "stopped";
-  else if (v.offline || (k && k->offline)) state = "offline";
+  std::string state = dev ? std::string(to_string(controller_->StateOf(Kind::volume, v.name)))
+                          : std::string("stopped");
   Json mounts = Json::array();
   Json stats = Json::object();
   if (dev) {
@@ -526,6 +582,8 @@ Result Daemon::OpDriveShow(const Json& args, Json* data) {
   std::string name;
   BLKGATE_TRY(protocol::get_string(args, "name", &name));
   const Drive* d = catalog_.drive(name);
+  if (!d && controller_->IsDeleted(name))
+    return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
   if (!d) return Missing("drive", name);
   *data = DriveJson(*d);
   return Result::Ok();
@@ -534,9 +592,25 @@ Result Daemon::OpDriveShow(const Json& args, Json* data) {
 Result Daemon::OpDriveRemove(const Json& args, Json*) {
   std::string name;
   BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  Catalog next = catalog_;
-  BLKGATE_TRY(next.remove_drive(name));
-  return Commit(std::move(next));
+  return controller_->DriveRemove(name);
+}
+
+Result Daemon::OpDriveSetStatus(const Json& args, Json* data) {
+  std::string name, status;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_string(args, "status", &status));
+  BLKGATE_TRY(controller_->DriveSetStatus(name, status));
+  *data = DriveJson(*catalog_.drive(name));
+  return Result::Ok();
+}
+
+Result Daemon::OpRefresh(const Json&, Json* data) {
+  std::vector<std::string> changed;
+  BLKGATE_TRY(controller_->Refresh(&changed));
+  Json drives = Json::array();
+  for (const auto& [n, d] : catalog_.drives()) drives.push_back(DriveJson(d));
+  *data = {{"drives", drives}, {"changed", changed}};
+  return Result::Ok();
 }
 
 Result Daemon::OpDiskCreate(const Json& args, Json* data) {
@@ -565,13 +639,44 @@ Result Daemon::OpDiskList(const Json&, Json* data) {
   return Result::Ok();
 }
 
-Result Daemon::OpDiskShow(const Json& args, Json* data) {
-  std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+Result Daemon::ShowDisk(const std::string& name, Json* data) {
   const Disk* k = catalog_.disk(name);
   if (!k) return Missing("disk", name);
   *data = DiskJson(*k);
   return Result::Ok();
+}
+
+Result Daemon::OpDiskShow(const Json& args, Json* data) {
+  std::string name;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  return ShowDisk(name, data);
+}
+
+Result Daemon::OpDiskOffline(const Json& args, Json* data) {
+  std::string name;
+  bool force = false;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
+  BLKGATE_TRY(controller_->DiskOffline(name, force));
+  return ShowDisk(name, data);
+}
+
+Result Daemon::OpDiskOnline(const Json& args, Json* data) {
+  std::string name;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(controller_->DiskOnline(name));
+  return ShowDisk(name, data);
+}
+
+Result Daemon::OpDiskSetReadOnly(const Json& args, Json* data) {
+  std::string name;
+  bool ro = false;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  if (!args.contains("read_only"))
+    return Result::Error(Code::invalid_argument, "missing argument 'read_only'");
+  BLKGATE_TRY(protocol::get_opt_bool(args, "read_only", &ro));
+  BLKGATE_TRY(controller_->DiskSetReadOnly(name, ro));
+  return ShowDisk(name, data);
 }
 
 Result Daemon::OpDiskDelete(const Json& args, Json*) {
@@ -609,7 +714,7 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   // Start the device against the new catalog; only then persist. Any failure unwinds.
   Catalog saved = std::move(catalog_);
   catalog_ = next;
-  auto rt = std::make_unique<Runtime>();
+  auto rt = std::make_unique<VolumeRuntime>();
   Result started = StartDevice(*catalog_.volume(v.name), rt.get());
   catalog_ = std::move(saved);
   if (!started.ok()) return started;
@@ -619,6 +724,11 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   }
   Log("volume " + v.name + " created as " + rt->device->block_path());
   runtimes_[v.name] = std::move(rt);
+  const Volume& nv = *catalog_.volume(v.name);
+  if (const Disk* k = catalog_.disk(v.disk)) {
+    if (k->read_only) (void)platform_->SetDeviceReadOnly(nv, true);
+    if (k->offline) platform_->Claim(nv, true);
+  }
   *data = VolumeJson(*catalog_.volume(v.name));
   return Result::Ok();
 }
@@ -630,12 +740,110 @@ Result Daemon::OpVolumeList(const Json&, Json* data) {
   return Result::Ok();
 }
 
+Result Daemon::ShowVolume(const std::string& name, Json* data) {
+  const Volume* v = catalog_.volume(name);
+  if (!v) return Missing("volume", name);
+  *data = VolumeJson(*v);
+  return Result::Ok();
+}
+
 Result Daemon::OpVolumeShow(const Json& args, Json* data) {
+  std::string name;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpVolumeOffline(const Json& args, Json* data) {
+  std::string name;
+  bool force = false;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
+  BLKGATE_TRY(controller_->VolumeOffline(name, force));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpVolumeOnline(const Json& args, Json* data) {
+  std::string name;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  Result r = controller_->VolumeOnline(name);
+  if (!r.ok()) return r;
+  BLKGATE_TRY(ShowVolume(name, data));
+  return r;  // ok, possibly with a note about a failed remount
+}
+
+Result Daemon::OpVolumeDismount(const Json& args, Json* data) {
+  std::string name;
+  bool force = false, permanent = false;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
+  BLKGATE_TRY(protocol::get_opt_bool(args, "permanent", &permanent));
+  BLKGATE_TRY(controller_->VolumeDismount(name, force, permanent));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpVolumeMount(const Json& args, Json* data) {
+  std::string name;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(controller_->VolumeMount(name));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpPathAdd(const Json& args, Json* data) {
+  std::string name, path;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_string(args, "path", &path));
+  BLKGATE_TRY(controller_->PathAdd(name, path));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpPathRemove(const Json& args, Json* data) {
+  std::string name, path;
+  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::get_string(args, "path", &path));
+  BLKGATE_TRY(controller_->PathRemove(name, path));
+  return ShowVolume(name, data);
+}
+
+Result Daemon::OpPathList(const Json& args, Json* data) {
   std::string name;
   BLKGATE_TRY(protocol::get_string(args, "name", &name));
   const Volume* v = catalog_.volume(name);
   if (!v) return Missing("volume", name);
-  *data = VolumeJson(*v);
+  *data = {{"access_paths", v->access_paths}};
+  return Result::Ok();
+}
+
+static Result ResourceArgs(const nlohmann::json& args, Kind* kind, std::string* name) {
+  std::string k;
+  BLKGATE_TRY(protocol::get_string(args, "kind", &k));
+  BLKGATE_TRY(parse_kind(k, kind));
+  return protocol::get_string(args, "name", name);
+}
+
+static nlohmann::json ChangesJson(const std::vector<Change>& changed) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Change& c : changed)
+    out.push_back({{"kind", to_string(c.kind)}, {"name", c.name}, {"state", to_string(c.state)}});
+  return out;
+}
+
+Result Daemon::OpResourceOffline(const Json& args, Json* data) {
+  Kind kind;
+  std::string name;
+  BLKGATE_TRY(ResourceArgs(args, &kind, &name));
+  std::vector<Change> changed;
+  BLKGATE_TRY(controller_->ResourceOffline(kind, name, &changed));
+  *data = {{"changed", ChangesJson(changed)}};
+  return Result::Ok();
+}
+
+Result Daemon::OpResourceOnline(const Json& args, Json* data) {
+  Kind kind;
+  std::string name;
+  BLKGATE_TRY(ResourceArgs(args, &kind, &name));
+  std::vector<Change> changed;
+  BLKGATE_TRY(controller_->ResourceOnline(kind, name, &changed));
+  *data = {{"changed", ChangesJson(changed)}};
   return Result::Ok();
 }
 
@@ -644,7 +852,7 @@ Result Daemon::OpVolumeDelete(const Json& args, Json*) {
   BLKGATE_TRY(protocol::get_string(args, "name", &name));
   if (!catalog_.volume(name)) return Missing("volume", name);
   auto it = runtimes_.find(name);
-  Runtime* rt = it == runtimes_.end() ? nullptr : it->second.get();
+  VolumeRuntime* rt = it == runtimes_.end() ? nullptr : it->second.get();
   if (rt && rt->device) {
     struct stat st;
     std::vector<MountEntry> m;
@@ -664,6 +872,10 @@ Result Daemon::OpVolumeDelete(const Json& args, Json*) {
   Catalog next = catalog_;
   BLKGATE_TRY(next.delete_volume(name));
   BLKGATE_TRY(Commit(std::move(next)));
+  if (rt && rt->claim_fd >= 0) {
+    ::close(rt->claim_fd);
+    rt->claim_fd = -1;
+  }
   if (rt && rt->device) {
     if (Result r = rt->device->Stop(); !r.ok())
       Log("volume " + name + ": stop failed: " + r.ToString());

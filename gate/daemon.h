@@ -1,8 +1,12 @@
 // gate/daemon.h — the blkgate daemon's control plane.
 //
-// Owns the Catalog (the objects and their persisted state), one VolumeDevice per volume, and the
-// control socket. Each client connection is served on its own thread; the catalog is guarded by
-// one mutex that queue threads never touch (they only read their volume's GateWord).
+// Owns the Catalog (the objects and their persisted state), one VolumeDevice per volume, the
+// Controller (the seeds' state machine) with its LinuxPlatform, and the control socket. Each
+// client connection is served on its own thread. Calls are serialised by one mutex that queue
+// threads never touch (they only read their volume's GateWord). Before waiting for it, a call
+// claims the objects it works on: a second call on a claimed object gets
+// another-call-in-progress at once (invalid-state for resource calls: the object is pending),
+// and a call from inside a running hook gets reentrant-call — never a wait, never a deadlock.
 #pragma once
 
 #include <sys/types.h>
@@ -12,14 +16,15 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
-#include "blkgate/gate.h"
+#include "blkgate/controller.h"
 #include "blkgate/model.h"
 #include "blkgate/protocol.h"
 #include "blkgate/result.h"
 #include "blkgate/state_store.h"
-#include "volume_device.h"
+#include "platform_linux.h"
 
 namespace blkgate {
 
@@ -28,6 +33,7 @@ struct DaemonOptions {
   std::string socket_path;      // empty: state_dir + "/control.sock"
   std::string group;            // members may use the socket besides root
   std::uint32_t park_timeout_ms = 30000;
+  unsigned hook_timeout_s = 30;
 };
 
 class Daemon {
@@ -36,61 +42,80 @@ class Daemon {
   ~Daemon();
 
   // Locks the state dir, loads the state (a corrupt file stops the start), checks ublk,
-  // recreates every volume's device, and listens. Returns a Result naming what failed.
+  // recreates every volume's device, restores mounts and claims, and listens.
   Result Start();
   // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then stops
   // and deletes every device. Returns the process exit status.
   int Run();
 
-  // Handles one request (also the unit of the protocol tests). Thread-safe.
+  // Handles one request. Thread-safe.
   protocol::Reply Handle(const protocol::Request& req);
 
  private:
-  // Per-volume runtime: the gate word must outlive the device that reads it.
-  struct Runtime {
-    std::unique_ptr<gate::GateWord> gate = std::make_unique<gate::GateWord>();
-    std::unique_ptr<VolumeDevice> device;
-    std::atomic<std::uint32_t> failed_drives{0};  // bits by drive position, set by queue threads
-    std::string last_error;                       // why the device is not running
-  };
-
   using Json = nlohmann::json;
   using Handler = Result (Daemon::*)(const Json& args, Json* data);
 
   // ---- operations (REQUIRES: mu_ held)
   Result OpPing(const Json&, Json*);
   Result OpList(const Json&, Json*);
+  Result OpRefresh(const Json&, Json*);
   Result OpDriveAdd(const Json&, Json*);
   Result OpDriveList(const Json&, Json*);
   Result OpDriveShow(const Json&, Json*);
   Result OpDriveRemove(const Json&, Json*);
+  Result OpDriveSetStatus(const Json&, Json*);
   Result OpDiskCreate(const Json&, Json*);
   Result OpDiskList(const Json&, Json*);
   Result OpDiskShow(const Json&, Json*);
   Result OpDiskDelete(const Json&, Json*);
+  Result OpDiskOffline(const Json&, Json*);
+  Result OpDiskOnline(const Json&, Json*);
+  Result OpDiskSetReadOnly(const Json&, Json*);
   Result OpVolumeCreate(const Json&, Json*);
   Result OpVolumeList(const Json&, Json*);
   Result OpVolumeShow(const Json&, Json*);
   Result OpVolumeDelete(const Json&, Json*);
+  Result OpVolumeOffline(const Json&, Json*);
+  Result OpVolumeOnline(const Json&, Json*);
+  Result OpVolumeDismount(const Json&, Json*);
+  Result OpVolumeMount(const Json&, Json*);
+  Result OpPathAdd(const Json&, Json*);
+  Result OpPathRemove(const Json&, Json*);
+  Result OpPathList(const Json&, Json*);
+  Result OpResourceOffline(const Json&, Json*);
+  Result OpResourceOnline(const Json&, Json*);
 
   // ---- helpers (REQUIRES: mu_ held)
   Result Commit(Catalog next);  // persist, then make it current; on failure nothing changes
-  Result StartDevice(const Volume& v, Runtime* rt);
-  void PublishGate(const Volume& v);
+  Result StartDevice(const Volume& v, VolumeRuntime* rt);
+  VolumeRuntime* RuntimeOf(const std::string& volume);
+  Result ShowVolume(const std::string& name, Json* data);
+  Result ShowDisk(const std::string& name, Json* data);
   Json DriveJson(const Drive& d) const;
   Json DiskJson(const Disk& k) const;
   Json VolumeJson(const Volume& v) const;
   std::uint16_t EffectiveQueues(const Volume& v) const;
   void HandleBackendErrors();
 
+  // The objects a request works on ("volume/v0", ...), from the last committed catalog.
+  std::vector<std::string> FootprintOf(const protocol::Request& req);
+
   void ServeConnection(int fd);
   bool PeerAllowed(int fd, std::string* why) const;
 
   DaemonOptions opts_;
   StateStore store_;
-  std::mutex mu_;
+  HookTokens tokens_;
+  std::mutex mu_;  // the catalog, runtimes_ and every call's effects
   Catalog catalog_;
-  std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_;
+  std::map<std::string, std::unique_ptr<VolumeRuntime>, std::less<>> runtimes_;
+  std::unique_ptr<LinuxPlatform> platform_;
+  std::unique_ptr<Controller> controller_;
+
+  std::mutex claims_mu_;  // claimed_ and snapshot_; never held while waiting for mu_
+  std::set<std::string> claimed_;
+  Catalog snapshot_;      // copy of catalog_ after the last call, for footprints
+
   int lock_fd_ = -1;
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: queue threads report backend errors

@@ -14,6 +14,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
+    "               [--hook-timeout SEC]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then stops and deletes every device. Runs in the foreground and logs to stderr.\n"
@@ -24,6 +25,8 @@ constexpr const char* kUsage =
     "  --group NAME        also let members of group NAME use the control socket (mode 0660)\n"
     "  --park-timeout MS   how long requests to a not-ready drive wait before failing with\n"
     "                      ENODEV (default 30000)\n"
+    "  --hook-timeout SEC  how long a hook in DIR/hooks may run before it is killed\n"
+    "                      (a killed pre-offline hook vetoes; default 30)\n"
     "  -h, --help          this help\n";
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
@@ -64,6 +67,14 @@ int main(int argc, char** argv) {
         return 11;
       }
       opts.park_timeout_ms = static_cast<std::uint32_t>(ms);
+    } else if (TakeValue(argc, argv, &i, "--hook-timeout", &v)) {
+      char* end = nullptr;
+      unsigned long s = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end || s == 0 || s > 3600) {
+        std::fprintf(stderr, "blkgate: invalid-argument: bad --hook-timeout '%s'\n", v.c_str());
+        return 11;
+      }
+      opts.hook_timeout_s = static_cast<unsigned>(s);
     } else {
       std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i],
                    kUsage);
