@@ -48,6 +48,7 @@ class UblkVolumeDevice final : public VolumeDevice {
     return {sync_ptrs_.data(), sync_ptrs_.size()};
   }
   DeviceStats stats() const override;
+  DeviceStats queue_stats(std::size_t q) const override;
   Result FlushBacking() override { return backend_ ? backend_->FlushAll() : Result::Ok(); }
   Result Stop() override;
 
@@ -202,19 +203,34 @@ Result UblkVolumeDevice::Stop() {
   return first;
 }
 
+DeviceStats UblkVolumeDevice::queue_stats(std::size_t q) const {
+  DeviceStats d;
+  if (q >= nr_queues_ || !stats_) return d;
+  constexpr auto r = std::memory_order_relaxed;
+  const io::QueueStats& s = stats_[q];
+  d.reads = s.reads.load(r);
+  d.writes = s.writes.load(r);
+  d.flushes = s.flushes.load(r);
+  d.discards = s.discards.load(r);
+  d.write_zeroes = s.write_zeroes.load(r);
+  d.refused = s.refused.load(r);
+  d.backend_errors = s.backend_errors.load(r);
+  d.parked = s.parked.load(r);
+  return d;
+}
+
 DeviceStats UblkVolumeDevice::stats() const {
   DeviceStats d;
-  constexpr auto r = std::memory_order_relaxed;
-  for (std::uint16_t q = 0; q < nr_queues_ && stats_; ++q) {
-    const io::QueueStats& s = stats_[q];
-    d.reads += s.reads.load(r);
-    d.writes += s.writes.load(r);
-    d.flushes += s.flushes.load(r);
-    d.discards += s.discards.load(r);
-    d.write_zeroes += s.write_zeroes.load(r);
-    d.refused += s.refused.load(r);
-    d.backend_errors += s.backend_errors.load(r);
-    d.parked += s.parked.load(r);
+  for (std::size_t q = 0; q < nr_queues_; ++q) {
+    const DeviceStats s = queue_stats(q);
+    d.reads += s.reads;
+    d.writes += s.writes;
+    d.flushes += s.flushes;
+    d.discards += s.discards;
+    d.write_zeroes += s.write_zeroes;
+    d.refused += s.refused;
+    d.backend_errors += s.backend_errors;
+    d.parked += s.parked;
   }
   return d;
 }

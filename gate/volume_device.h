@@ -61,6 +61,9 @@ class VolumeDevice {
   // The QueueSync of each queue thread, for gate::synchronize().
   virtual std::span<gate::QueueSync* const> queue_syncs() const = 0;
   virtual DeviceStats stats() const = 0;
+  // The counters of queue q alone (0 <= q < queue_syncs().size()); for tests that check
+  // every queue carries load. Added by the data path; the default suits a single queue.
+  virtual DeviceStats queue_stats(std::size_t q) const { return q == 0 ? stats() : DeviceStats{}; }
   // Flush every backing store of the volume (fdatasync / BLKFLSBUF). Control plane only.
   virtual Result FlushBacking() = 0;
   // STOP_DEV (in-flight requests complete first), join queue threads, DEL_DEV. Idempotent.
