@@ -1,0 +1,145 @@
+#!/bin/bash
+# tests/vm/selftest.sh - checks tests/vm/run (runs on the HOST, boots 3 VMs).
+# Last line: "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+RUN=$HERE/run
+BUILD_DIR=${BUILD_DIR:-$(cd "$HERE/../.." && pwd)/build}
+export BUILD_DIR
+npass=0
+nfail=0
+pass() { echo "selftest: PASS $1"; npass=$((npass + 1)); }
+fail() { echo "selftest: FAIL $1: $2"; nfail=$((nfail + 1)); }
+t0=$SECONDS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vm-selftest.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# --help documents every variable run reads
+help=$("$RUN" --help 2>&1) && ok=1 || ok=0
+missing=
+for v in BUILD_DIR VM_CACHE VM_SHARE VM_TIMEOUT VM_CPUS VM_MEM VM_EXTRA_BINS \
+	VM_EXTRA_MODULES VM_ENV VM_CMDLINE VM_QEMU VM_QEMU_ARGS VM_KERNEL_PKG VM_LOG VM_NO_INSTALL; do
+	grep -q "^  $v " <<<"$help" || missing="$missing $v"
+done
+undocumented=$(grep -oE '\$\{?VM_[A-Z_]+' "$RUN" | tr -d '${' | sort -u |
+	while read -r v; do grep -q "^  $v " <<<"$help" || echo "$v"; done | tr '\n' ' ')
+if (( ok )) && [[ -z $missing && -z ${undocumented// } ]]; then
+	pass help
+else
+	fail help "exit ok=$ok, missing:$missing, undocumented: $undocumented"
+fi
+
+# a missing script is an error before any boot
+"$RUN" "$tmp/no-such-script" >/dev/null 2>&1
+rc=$?
+[[ $rc == 125 ]] && pass missing-script || fail missing-script "exit $rc, want 125"
+
+# Prepare first so that the timings below are boot times.
+"$RUN" --prepare || { fail prepare "tests/vm/run --prepare failed"; echo "$npass passed, $nfail failed"; exit 1; }
+
+# (1) + (4..8): the guest checks, run from /repo; results come back via /share
+share=$tmp/share
+nonce="nonce-$RANDOM-$$"
+have_gate=0; [[ -x $BUILD_DIR/gate/blkgate ]] && have_gate=1
+have_ctl=0; [[ -x $BUILD_DIR/ctl/blkgatectl ]] && have_ctl=1
+start=$SECONDS
+VM_SHARE=$share VM_ENV="SELFTEST_VM_ENV=yes" BLKGATE_SELFTEST_PASSTHROUGH="a b" \
+BLKGATE_SELFTEST_HAVE_blkgate=$have_gate BLKGATE_SELFTEST_HAVE_blkgatectl=$have_ctl \
+	"$RUN" "$HERE/selftest-guest.sh" "$nonce" "two words" "it's" 2>&1 | tee "$tmp/guest.log"
+rc=${PIPESTATUS[0]}
+echo "selftest: guest checks took $((SECONDS - start)) s"
+[[ $rc == 0 ]] && pass guest-exit-0 || fail guest-exit-0 "run exited $rc"
+if [[ -f $share/hello.txt && $(cat "$share/hello.txt") == "$nonce" ]]; then
+	pass share-write
+else
+	fail share-write "host sees '$(cat "$share/hello.txt" 2>&1)', want '$nonce'"
+fi
+if grep -q 'blkgate-selftest: kernel warning on the console' "$tmp/guest.log"; then
+	pass kernel-warnings-shown
+else
+	fail kernel-warnings-shown "a KERN_WARNING printk did not reach the console"
+fi
+boot=$(grep -oE '^\[vm\] up [0-9.]+s' "$tmp/guest.log" | grep -oE '[0-9.]+' || true)
+[[ -n $boot ]] && echo "selftest: boot to script: ${boot} s (guest uptime)"
+if [[ -f $share/results ]]; then
+	while read -r verdict name why; do
+		case $verdict in
+		PASS) pass "vm:$name" ;;
+		FAIL) fail "vm:${name%:}" "$why" ;;
+		esac
+	done <"$share/results"
+	for want in ublk-control null_blk-not-preloaded null_blk losetup-dio ext4-on-loop fio-io_uring fio-libaio; do
+		grep -q "^PASS $want\$" "$share/results" || grep -q "^FAIL $want:" "$share/results" ||
+			fail "vm:$want" "did not run"
+	done
+else
+	fail guest-results "no $share/results"
+fi
+
+# (2) exit status; a script outside the repo (copied into the VM), not
+# executable, with a bash shebang
+cat >"$tmp/exit3.sh" <<'S'
+#!/bin/bash
+[[ ${BASH_VERSION:-} ]] || exit 99
+exit 3
+S
+start=$SECONDS
+VM_SHARE=$share VM_LOG=$tmp/exit3.log "$RUN" "$tmp/exit3.sh"
+rc=$?
+[[ $rc == 3 ]] && pass exit-status || fail exit-status "run exited $rc, want 3"
+grep -qx 'BLKGATE_VM_EXIT=3' "$tmp/exit3.log" && pass vm-log || fail vm-log "VM_LOG has no exit marker"
+echo "selftest: exit-status boot took $((SECONDS - start)) s"
+
+# a kernel panic (no exit marker) is reported as a failure, with the oops
+# on the console
+printf 'echo crashing\necho c >/proc/sysrq-trigger\nsleep 60\n' >"$tmp/panic.sh"
+VM_SHARE=$share "$RUN" "$tmp/panic.sh" >"$tmp/panic.out" 2>&1
+rc=$?
+tail -n 3 "$tmp/panic.out"
+if [[ $rc == 125 ]] && grep -q 'Kernel panic' "$tmp/panic.out" &&
+	grep -q 'stopped without reporting the exit status' "$tmp/panic.out"; then
+	pass panic-detected
+else
+	fail panic-detected "exit $rc (want 125), see the output above"
+fi
+
+# (3) timeout
+printf 'echo sleeping\nsleep 60\n' >"$tmp/sleep.sh"
+start=$SECONDS
+VM_SHARE=$share VM_TIMEOUT=5 "$RUN" "$tmp/sleep.sh" >"$tmp/timeout.out" 2>"$tmp/timeout.err"
+rc=$?
+took=$((SECONDS - start))
+cat "$tmp/timeout.out" "$tmp/timeout.err"
+if [[ $rc == 124 ]] && grep -qx "tests/vm/run: timeout after 5 s running $tmp/sleep.sh" "$tmp/timeout.err" && (( took < 30 )); then
+	pass timeout
+else
+	fail timeout "exit $rc (want 124) after ${took} s, stderr: $(tail -n 2 "$tmp/timeout.err")"
+fi
+if pgrep -f "qemu-system-x86_64.*$tmp" >/dev/null; then
+	fail timeout-kills-qemu "a qemu is still running"
+else
+	pass timeout-kills-qemu
+fi
+
+# SIGTERM (like Ctrl-C, which is SIGINT) stops the run and kills qemu
+VM_SHARE=$share "$RUN" "$tmp/sleep.sh" >"$tmp/term.out" 2>&1 &
+runpid=$!
+for _ in $(seq 150); do
+	grep -q '^sleeping' "$tmp/term.out" && break
+	sleep 0.2
+done
+qemus_before=$(pgrep -f "qemu-system-x86_64.*$tmp" | wc -l)
+kill -TERM "$runpid"
+wait "$runpid"
+rc=$?
+sleep 1
+if [[ $rc == 143 && $qemus_before == 1 ]] && ! pgrep -f "qemu-system-x86_64.*$tmp" >/dev/null; then
+	pass sigterm-kills-qemu
+else
+	fail sigterm-kills-qemu "exit $rc (want 143), qemus before: $qemus_before, after: $(pgrep -f "qemu-system-x86_64.*$tmp" | wc -l)"
+fi
+
+echo "selftest: total $((SECONDS - t0)) s"
+echo "$npass passed, $nfail failed"
+(( nfail == 0 ))
