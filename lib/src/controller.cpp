@@ -190,10 +190,12 @@ Result Controller::VolumeOnline(const std::string& name) {
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
   const Disk* k = c_->disk(v->disk);
-  if (!v->offline) return Result::Ok();
+  // A volume of an offline disk is offline whatever its own flag says; it cannot come online
+  // by itself (resource online brings the disk first).
   if (k && k->offline)
     return Result::Error(Code::invalid_state, "disk '" + k->name + "' of volume '" + name +
                                                   "' is offline; bring the disk online first");
+  if (!v->offline) return Result::Ok();
   if (Result veto = p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
       !veto.ok())
     return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());

@@ -215,6 +215,7 @@ TEST_CASE("volume online remounts a temporarily dismounted volume and releases t
   REQUIRE(w.ctl.VolumeOnline("v").ok());  // idempotent
   // The disk must be online first.
   REQUIRE(w.ctl.DiskOffline("d", false).ok());
+  REQUIRE(w.ctl.VolumeOnline("w").code() == Code::invalid_state);  // offline through its disk
   REQUIRE(w.ctl.VolumeOffline("v", false).ok());
   REQUIRE(w.ctl.VolumeOnline("v").code() == Code::invalid_state);
 }
