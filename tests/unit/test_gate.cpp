@@ -24,14 +24,14 @@ TEST_CASE("decide: offline, read-only and per-drive verdicts") {
   REQUIRE(segment_status(w, 0) == DriveBits::ok);
 }
 
-TEST_CASE("QueueSync and GateWord live on their own cache lines") {
+TEST_CASE("QueueSync and GateWord live on their own cache lines", "[lockfree]") {
   REQUIRE(alignof(QueueSync) == 64);
   REQUIRE(alignof(GateWord) == 64);
   QueueSync qs[2];
   REQUIRE(reinterpret_cast<std::uintptr_t>(&qs[1]) - reinterpret_cast<std::uintptr_t>(&qs[0]) >= 64);
 }
 
-TEST_CASE("after publish + synchronize no queue admits a request under the old word") {
+TEST_CASE("after publish + synchronize no queue admits a request under the old word", "[lockfree]") {
   // Queue threads admit "requests" in batches like the ublk loop does; each admitted one starts
   // a fake backing I/O that completes a little later. After synchronize() returns, no request
   // may be admitted and no I/O may be in flight.
@@ -83,7 +83,7 @@ TEST_CASE("after publish + synchronize no queue admits a request under the old w
   REQUIRE(admitted_after.load() == 0);
 }
 
-TEST_CASE("an idle queue does not hold up the grace period") {
+TEST_CASE("an idle queue does not hold up the grace period", "[lockfree]") {
   QueueSync idle;  // seq even: never entered
   QueueSync* p[] = {&idle};
   wait_grace_period(p);  // returns at once
