@@ -349,9 +349,7 @@ std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v) {
   const Disk* k = c.disk(v.disk);
   if (v.offline || (k && k->offline)) word |= gate::kOffline;
   if (k && k->read_only) word |= gate::kReadOnly;
-  const std::vector<Segment> segs = c.segments(v);
-  for (std::size_t i = 0; i < segs.size(); ++i) {
-    const Segment& s = segs[i];
+  for (const Segment& s : c.segments(v)) {
     const Drive* d = c.drive(s.drive);
     if (!d) continue;
     gate::DriveBits b = gate::DriveBits::ok;
@@ -361,7 +359,7 @@ std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v) {
       case DriveStatus::failed: b = gate::DriveBits::failed; break;
       case DriveStatus::not_ready: b = gate::DriveBits::not_ready; break;
     }
-    word |= gate::segment_bits(static_cast<int>(i), b);
+    word |= gate::segment_bits(s.index, b);
   }
   return word;
 }

@@ -342,12 +342,12 @@ TEST_CASE("drive set-status: results of drive-set-status.md") {
   REQUIRE(std::find(w.p.log.begin(), w.p.log.end(), "flush a") < std::find(w.p.log.begin(), w.p.log.end(), "gate v"));
   // v lies on a only (slot 0); w lies on b only.
   REQUIRE(gate::decide(w.p.words["v"], gate::OpClass::read, 0, 0) == -ENODEV);
-  REQUIRE(gate::decide(w.p.words["w"], gate::OpClass::read, 0, 0) == 0);
+  REQUIRE(gate::decide(w.p.words["w"], gate::OpClass::read, 1, 1) == 0);  // w lies on b: slot 1
   REQUIRE(w.ctl.DriveSetStatus("a", "online").ok());
   REQUIRE(w.p.words["v"] == 0);
 
   REQUIRE(w.ctl.DriveFailed("b").ok());
-  REQUIRE(gate::decide(w.p.words["w"], gate::OpClass::read, 0, 0) == -EIO);
+  REQUIRE(gate::decide(w.p.words["w"], gate::OpClass::read, 1, 1) == -EIO);
   REQUIRE(w.ctl.DriveSetStatus("b", "online").code() == Code::object_failed);
   REQUIRE(w.ctl.DriveSetStatus("b", "offline").ok());
   REQUIRE(w.ctl.DriveSetStatus("b", "online").ok());

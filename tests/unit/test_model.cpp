@@ -183,7 +183,7 @@ TEST_CASE("status and backend parsing") {
 TEST_CASE("the effective gate word follows volume, disk and drive states") {
   Catalog c = two_drive_catalog();
   REQUIRE(c.create_volume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());   // on a and b
-  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, 1 * MiB)).ok());  // on b only: its slot 0
+  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, 1 * MiB)).ok());  // on b only: slot 1
   const Volume& v = *c.volume("v");
   const Volume& w = *c.volume("w");
   REQUIRE(EffectiveGateWord(c, v) == 0);
@@ -202,5 +202,8 @@ TEST_CASE("the effective gate word follows volume, disk and drive states") {
   REQUIRE(EffectiveGateWord(c, v) == gate::segment_bits(0, gate::DriveBits::failed));
   REQUIRE(EffectiveGateWord(c, w) == 0);  // w does not touch drive a
   c.drive("b")->status = DriveStatus::not_ready;
-  REQUIRE(gate::decide(EffectiveGateWord(c, w), gate::OpClass::read, 0, 0) == gate::kPark);
+  // Slots are drive positions in the disk, as the data path passes them (Segment::index).
+  REQUIRE(c.segments(w)[0].index == 1);
+  REQUIRE(EffectiveGateWord(c, w) == gate::segment_bits(1, gate::DriveBits::not_ready));
+  REQUIRE(gate::decide(EffectiveGateWord(c, w), gate::OpClass::read, 1, 1) == gate::kPark);
 }

@@ -23,9 +23,9 @@ namespace blkgate::gate {
 // ---- the state word -------------------------------------------------------------------------
 // bit 0     volume offline (volume or its disk offline): every op -> -ENODEV
 // bit 1     read-only (disk read-only): WRITE, DISCARD, WRITE_ZEROES -> -EROFS reported as EIO
-// bits 32.. 2 bits per segment of the volume, kMaxSegments of them: DriveBits. Slot i is the
-//           i-th entry of the volume's segment list (Catalog::segments / DeviceSpec::segments),
-//           i.e. volume-local, not the drive's position in its disk.
+// bits 32.. 2 bits per drive of the volume's disk, kMaxSegments of them: DriveBits. Slot i is
+//           the drive at position i in the disk (Segment::index), so a request touching
+//           segments s..t passes their drives' positions as first..last.
 inline constexpr std::uint64_t kOffline = 1u << 0;
 inline constexpr std::uint64_t kReadOnly = 1u << 1;
 inline constexpr int kSegmentShift = 32;

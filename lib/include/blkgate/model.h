@@ -137,8 +137,8 @@ class Catalog {
 };
 
 // The gate word (see gate.h) a volume's queues must use now: offline when the volume or its
-// disk is offline, read-only when the disk is, and each segment's drive status in the slot of
-// the segment's position in segments(v) (not the drive's position in the disk). Pure.
+// disk is offline, read-only when the disk is, and the status of each drive the volume lies on
+// in the slot of the drive's position in its disk (Segment::index). Pure.
 std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v);
 
 }  // namespace blkgate
