@@ -709,6 +709,9 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   BLKGATE_TRY(parse_backend(backend, &v.backend));
   BLKGATE_TRY(protocol::get_opt_bool(args, "system", &v.system));
 
+  // Without --offset the volume goes into the lowest free 1 MiB-aligned gap of the disk.
+  if (!args.contains("offset"))
+    BLKGATE_TRY(catalog_.find_free_extent(v.disk, v.size, 1 << 20, &v.offset));
   Catalog next = catalog_;
   BLKGATE_TRY(next.create_volume(v));
   // Start the device against the new catalog; only then persist. Any failure unwinds.

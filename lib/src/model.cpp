@@ -212,6 +212,30 @@ Result Catalog::delete_volume(std::string_view name) {
   return Result::Ok();
 }
 
+Result Catalog::find_free_extent(std::string_view disk_name, std::uint64_t size,
+                                 std::uint64_t align, std::uint64_t* offset) const {
+  if (!disk(disk_name)) return missing("disk", disk_name);
+  if (size == 0) {  // create_volume reports the bad size
+    *offset = 0;
+    return Result::Ok();
+  }
+  std::vector<const Volume*> vols = volumes_on_disk(disk_name);
+  std::sort(vols.begin(), vols.end(),
+            [](const Volume* a, const Volume* b) { return a->offset < b->offset; });
+  const std::uint64_t dsize = disk_size(disk_name);
+  auto up = [align](std::uint64_t x) { return (x + align - 1) & ~(align - 1); };
+  std::uint64_t candidate = 0;
+  for (const Volume* v : vols) {
+    if (candidate <= dsize && size <= dsize - candidate && candidate + size <= v->offset) break;
+    candidate = std::max(candidate, up(v->offset + v->size));
+  }
+  if (candidate > dsize || size > dsize - candidate)
+    return invalid("no free extent of " + std::to_string(size) + " bytes on disk '" +
+                   std::string(disk_name) + "'");
+  *offset = candidate;
+  return Result::Ok();
+}
+
 std::vector<Segment> Catalog::segments(const Volume& v) const {
   std::vector<Segment> out;
   const Disk* k = disk(v.disk);

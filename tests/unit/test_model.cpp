@@ -207,3 +207,32 @@ TEST_CASE("the effective gate word follows volume, disk and drive states") {
   REQUIRE(EffectiveGateWord(c, w) == gate::segment_bits(1, gate::DriveBits::not_ready));
   REQUIRE(gate::decide(EffectiveGateWord(c, w), gate::OpClass::read, 1, 1) == gate::kPark);
 }
+
+TEST_CASE("find_free_extent picks the lowest aligned gap") {
+  Catalog c = two_drive_catalog();  // 12 MiB
+  std::uint64_t off = 99;
+  REQUIRE(c.find_free_extent("d", 4 * MiB, MiB, &off).ok());
+  REQUIRE(off == 0);
+  REQUIRE(c.create_volume(vol("a1", "d", 0, 3 * MiB + 512)).ok());
+  REQUIRE(c.create_volume(vol("a2", "d", 8 * MiB, 2 * MiB)).ok());
+  REQUIRE(c.find_free_extent("d", 4 * MiB, MiB, &off).ok());
+  REQUIRE(off == 4 * MiB);  // after a1, rounded up to 1 MiB
+  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(off == 4 * MiB);
+  REQUIRE(c.find_free_extent("d", 2 * MiB, 512, &off).ok());
+  REQUIRE(off == 3 * MiB + 512);
+  REQUIRE(c.find_free_extent("d", 2 * MiB + 1024, MiB, &off).ok());
+  REQUIRE(off == 4 * MiB);  // fits between a1 and a2
+  off = 7;
+  REQUIRE(c.find_free_extent("d", 5 * MiB, MiB, &off).code() == Code::invalid_argument);
+  REQUIRE(off == 7);
+  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(c.create_volume(vol("a3", "d", off, 2 * MiB)).ok());
+  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(off == 6 * MiB);  // between a3 [4M, 6M) and a2 [8M, 10M)
+  REQUIRE(c.create_volume(vol("a4", "d", off, 2 * MiB)).ok());
+  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(off == 10 * MiB);  // the tail after a2
+  REQUIRE(c.find_free_extent("d", 2 * MiB + 512, MiB, &off).code() == Code::invalid_argument);
+  REQUIRE(c.find_free_extent("nope", MiB, MiB, &off).code() == Code::not_found);
+}

@@ -104,6 +104,11 @@ class Catalog {
   // 512, extent past the end of the disk, overlap with another volume, bad queues/depth.
   Result create_volume(Volume v);
   Result delete_volume(std::string_view name);
+  // The lowest offset, aligned to `align` (a power of two, >= 512), where `size` bytes fit on
+  // the disk without overlapping its volumes. not_found for an unknown disk; invalid_argument
+  // when no such gap exists.
+  Result find_free_extent(std::string_view disk, std::uint64_t size, std::uint64_t align,
+                          std::uint64_t* offset) const;
   // The volume's extent mapped onto its drives, in order. REQUIRES: the volume exists.
   std::vector<Segment> segments(const Volume& v) const;
 
