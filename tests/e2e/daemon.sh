@@ -84,6 +84,17 @@ check "discarded and zeroed ranges read back as zeros" cmp -n $((2 * MiB)) "$W/z
 stats=$(ctl --json volume show v0)
 check "the daemon counted discards and write-zeroes" test "$(json_field "$stats" discards)" -ge 1 -a "$(json_field "$stats" write_zeroes)" -ge 1
 
+# ---- without --offset a volume takes the lowest free 1 MiB-aligned gap ----------------------
+expect "a disk for automatic placement" ok drive add d2 "$D/d2.img" --size 16M
+expect "its disk" ok disk create k2 d2
+expect "volume without --offset" ok volume create p1 --disk k2 --size 3M
+expect "a second one" ok volume create p2 --disk k2 --size 4M
+check "the first starts at 0" test "$(json_field "$(ctl --json volume show p1)" offset)" = 0
+check "the second at the next MiB boundary (3M -> 4M)" test "$(json_field "$(ctl --json volume show p2)" offset)" = $((4 * MiB))
+expect "no room left for 9M" invalid-argument volume create p3 --disk k2 --size 9M
+expect "delete p1" ok volume delete p1
+expect "delete p2" ok volume delete p2
+
 # ---- restart restores every volume with its data --------------------------------------------
 expect "a null volume" ok volume create vn --disk k0 --size 8M --offset 32M --backend null
 sum0=$(dd if="$V0" bs=1M iflag=direct 2>/dev/null | sha256sum)
