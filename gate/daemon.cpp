@@ -44,8 +44,7 @@ unsigned CpuCount() {
 
 }  // namespace
 
-Daemon::Daemon(DaemonOptions opts)
-    : opts_(std::move(opts)), store_(DefaultEnv(), opts_.state_dir) {
+Daemon::Daemon(DaemonOptions opts) : opts_(std::move(opts)), store_(DefaultEnv(), opts_.state_dir) {
   if (opts_.socket_path.empty()) opts_.socket_path = opts_.state_dir + "/control.sock";
   PlatformOptions po;
   po.hooks_dir = opts_.state_dir + "/hooks";
@@ -76,8 +75,7 @@ Result Daemon::Start() {
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return Result::FromErrno(errno, "open " + lock_path);
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    return Result::Error(Code::device_in_use,
-                         "another blkgate daemon is using " + opts_.state_dir);
+    return Result::Error(Code::device_in_use, "another blkgate daemon is using " + opts_.state_dir);
 
   if (!opts_.group.empty()) {
     struct group* g = ::getgrnam(opts_.group.c_str());
@@ -163,8 +161,7 @@ int Daemon::Run() {
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo si;
       if (::read(sfd, &si, sizeof si) == sizeof si)
-        Log(std::string("caught ") + strsignal(static_cast<int>(si.ssi_signo)) +
-            ", stopping");
+        Log(std::string("caught ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
       break;
     }
     if (fds[2].revents & POLLIN) {
@@ -358,10 +355,10 @@ protocol::Reply Daemon::Handle(const protocol::Request& req) {
     for (const auto& key : footprint) {
       if (claimed_.count(key)) {
         const bool resource = req.op.rfind("resource.", 0) == 0;
-        reply.result = Result::Error(
-            resource ? Code::invalid_state : Code::another_call_in_progress,
-            resource ? key + " is pending: another call is changing it"
-                     : "another call is in progress on " + key);
+        reply.result =
+            Result::Error(resource ? Code::invalid_state : Code::another_call_in_progress,
+                          resource ? key + " is pending: another call is changing it"
+                                   : "another call is in progress on " + key);
         return reply;
       }
     }
@@ -372,8 +369,7 @@ protocol::Reply Daemon::Handle(const protocol::Request& req) {
     try {
       reply.result = (this->*(it->second))(req.args, &reply.data);
     } catch (const std::exception& e) {  // nlohmann or allocation: never crash the daemon
-      reply.result =
-          Result::Error(Code::invalid_argument, std::string("bad request: ") + e.what());
+      reply.result = Result::Error(Code::invalid_argument, std::string("bad request: ") + e.what());
     }
     if (!reply.result.ok()) reply.data = Json::object();
     std::lock_guard ck(claims_mu_);
@@ -481,10 +477,14 @@ Json Daemon::VolumeJson(const Volume& v) const {
     if (::stat(dev->block_path().c_str(), &st) == 0 && MountsOfDevice(st.st_rdev, &m).ok())
       for (const auto& e : m) mounts.push_back(e.target);
     DeviceStats s = dev->stats();
-    stats = {{"reads", s.reads},       {"writes", s.writes},
-             {"flushes", s.flushes},   {"discards", s.discards},
-             {"write_zeroes", s.write_zeroes}, {"refused", s.refused},
-             {"backend_errors", s.backend_errors}, {"parked", s.parked}};
+    stats = {{"reads", s.reads},
+             {"writes", s.writes},
+             {"flushes", s.flushes},
+             {"discards", s.discards},
+             {"write_zeroes", s.write_zeroes},
+             {"refused", s.refused},
+             {"backend_errors", s.backend_errors},
+             {"parked", s.parked}};
   }
   Json j = {{"name", v.name},
             {"disk", v.disk},
@@ -538,9 +538,9 @@ Result Daemon::OpDriveAdd(const Json& args, Json* data) {
   const bool create = found.code() == Code::not_found && want != 0;
   if (!found.ok() && !create) return found;
   if (found.ok() && want != 0 && want != d.size)
-    return Result::Error(Code::invalid_argument,
-                         d.path + " exists with size " + std::to_string(d.size) +
-                             ", not the requested " + std::to_string(want));
+    return Result::Error(Code::invalid_argument, d.path + " exists with size " +
+                                                     std::to_string(d.size) +
+                                                     ", not the requested " + std::to_string(want));
   if (create) d.size = want;
 
   // Validate against the catalog before touching the file system, so a bad request creates
@@ -697,8 +697,7 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   BLKGATE_TRY(protocol::get_opt_u64(args, "queues", &queues));
   BLKGATE_TRY(protocol::get_opt_u64(args, "depth", &depth));
   if (args.contains("queues") && (queues == 0 || queues > kMaxQueues))
-    return Result::Error(Code::invalid_argument,
-                         "queues must be 1.." + std::to_string(kMaxQueues));
+    return Result::Error(Code::invalid_argument, "queues must be 1.." + std::to_string(kMaxQueues));
   if (depth == 0 || depth > kMaxDepth)
     return Result::Error(Code::invalid_argument,
                          "depth must be a power of two in 1.." + std::to_string(kMaxDepth));

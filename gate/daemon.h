@@ -30,8 +30,8 @@ namespace blkgate {
 
 struct DaemonOptions {
   std::string state_dir = "/var/lib/blkgate";
-  std::string socket_path;      // empty: state_dir + "/control.sock"
-  std::string group;            // members may use the socket besides root
+  std::string socket_path;  // empty: state_dir + "/control.sock"
+  std::string group;        // members may use the socket besides root
   std::uint32_t park_timeout_ms = 30000;
   unsigned hook_timeout_s = 30;
 };
@@ -114,7 +114,7 @@ class Daemon {
 
   std::mutex claims_mu_;  // claimed_ and snapshot_; never held while waiting for mu_
   std::set<std::string> claimed_;
-  Catalog snapshot_;      // copy of catalog_ after the last call, for footprints
+  Catalog snapshot_;  // copy of catalog_ after the last call, for footprints
 
   int lock_fd_ = -1;
   int listen_fd_ = -1;

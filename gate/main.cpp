@@ -76,8 +76,7 @@ int main(int argc, char** argv) {
       }
       opts.hook_timeout_s = static_cast<unsigned>(s);
     } else {
-      std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i],
-                   kUsage);
+      std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i], kUsage);
       return 11;
     }
   }

@@ -9,9 +9,9 @@
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,7 +34,9 @@ namespace {
 constexpr unsigned long kIocShutdown = _IOR('X', 125, std::uint32_t);
 constexpr std::uint32_t kShutdownDefault = 0;
 
-std::string Errno(int err) { return std::strerror(err); }
+std::string Errno(int err) {
+  return std::strerror(err);
+}
 
 // Does any process hold a file, cwd or root on the file system of device `dev`? Read-only scan
 // of /proc (like fuser -m). Kernel users (loop files, swap) are caught later by umount's EBUSY.
@@ -188,15 +190,13 @@ Result LinuxPlatform::ProbeBusy(const std::string& target) {
   struct stat st;
   if (::stat(target.c_str(), &st) != 0) return Result::FromErrno(errno, "stat " + target);
   std::string who;
-  if (AnyProcessUses(st.st_dev, &who))
-    return Result::Error(Code::device_in_use, who + " uses it");
+  if (AnyProcessUses(st.st_dev, &who)) return Result::Error(Code::device_in_use, who + " uses it");
   return Result::Ok();
 }
 
 Result LinuxPlatform::Unmount(const std::string& target) {
   if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) != 0) {
-    if (errno == EBUSY)
-      return Result::Error(Code::device_in_use, target + " is busy");
+    if (errno == EBUSY) return Result::Error(Code::device_in_use, target + " is busy");
     return Result::FromErrno(errno, "umount " + target);
   }
   Log("unmounted " + target);
@@ -235,8 +235,9 @@ Result LinuxPlatform::Mount(const Volume& v, const std::string& target) {
   if (rc != 0 || mnt_context_get_status(cx) != 1) {
     char buf[512] = {};
     mnt_context_get_excode(cx, rc, buf, sizeof buf);
-    r = Result::Error(Code::io_error, "mount " + path + " at " + target + ": " +
-                                          (buf[0] ? std::string(buf) : "failed (" + std::to_string(rc) + ")"));
+    r = Result::Error(Code::io_error,
+                      "mount " + path + " at " + target + ": " +
+                          (buf[0] ? std::string(buf) : "failed (" + std::to_string(rc) + ")"));
   } else {
     const char* type = mnt_context_get_fstype(cx);
     Log("mounted " + path + " (" + (type ? type : "?") + ") at " + target);
@@ -381,6 +382,8 @@ Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
   return Result::Ok();
 }
 
-Result LinuxPlatform::Persist(const Catalog& next) { return store_->Save(next); }
+Result LinuxPlatform::Persist(const Catalog& next) {
+  return store_->Save(next);
+}
 
 }  // namespace blkgate

@@ -44,8 +44,8 @@ class HookTokens {
 };
 
 struct PlatformOptions {
-  std::string hooks_dir;          // DIR/hooks
-  std::string socket_path;        // passed to hooks as BLKGATE_SOCKET
+  std::string hooks_dir;    // DIR/hooks
+  std::string socket_path;  // passed to hooks as BLKGATE_SOCKET
   unsigned hook_timeout_s = 30;
 };
 

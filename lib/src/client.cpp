@@ -35,8 +35,8 @@ Result Client::Connect(const std::string& path, std::unique_ptr<Client>* out) {
     if (err == EACCES || err == EPERM)
       return Result::Error(Code::permission_denied,
                            "cannot connect to " + path + ": " + std::strerror(err));
-    return Result::Error(Code::protocol_error, "cannot connect to the blkgate daemon at " +
-                                                   path + ": " + std::strerror(err));
+    return Result::Error(Code::protocol_error, "cannot connect to the blkgate daemon at " + path +
+                                                   ": " + std::strerror(err));
   }
   out->reset(new Client(fd));
   return Result::Ok();

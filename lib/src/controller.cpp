@@ -18,9 +18,12 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 
 std::string_view to_string(Kind k) noexcept {
   switch (k) {
-    case Kind::drive: return "drive";
-    case Kind::disk: return "disk";
-    case Kind::volume: return "volume";
+    case Kind::drive:
+      return "drive";
+    case Kind::disk:
+      return "disk";
+    case Kind::volume:
+      return "volume";
   }
   return "unknown";
 }
@@ -52,21 +55,30 @@ Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name) {
 
 std::string_view to_string(ResourceState s) noexcept {
   switch (s) {
-    case ResourceState::online: return "online";
-    case ResourceState::offline: return "offline";
-    case ResourceState::failed: return "failed";
-    case ResourceState::online_pending: return "online-pending";
-    case ResourceState::offline_pending: return "offline-pending";
+    case ResourceState::online:
+      return "online";
+    case ResourceState::offline:
+      return "offline";
+    case ResourceState::failed:
+      return "failed";
+    case ResourceState::online_pending:
+      return "online-pending";
+    case ResourceState::offline_pending:
+      return "offline-pending";
   }
   return "unknown";
 }
 
 std::string_view to_string(HookEvent e) noexcept {
   switch (e) {
-    case HookEvent::pre_offline: return "pre-offline";
-    case HookEvent::post_offline: return "post-offline";
-    case HookEvent::pre_online: return "pre-online";
-    case HookEvent::post_online: return "post-online";
+    case HookEvent::pre_offline:
+      return "pre-offline";
+    case HookEvent::post_offline:
+      return "post-offline";
+    case HookEvent::pre_online:
+      return "pre-online";
+    case HookEvent::post_online:
+      return "post-online";
   }
   return "unknown";
 }
@@ -108,8 +120,9 @@ Result Controller::DismountAll(const Volume& v, bool force, std::vector<std::str
     for (const auto& m : mounts) {
       Result busy = p_->ProbeBusy(m);
       if (!busy.ok())
-        return Result::Error(busy.code(), "volume '" + v.name + "' is in use at " + m +
-                                              (busy.message().empty() ? "" : ": " + busy.message()));
+        return Result::Error(busy.code(),
+                             "volume '" + v.name + "' is in use at " + m +
+                                 (busy.message().empty() ? "" : ": " + busy.message()));
     }
   }
   for (const auto& m : mounts) {
@@ -138,8 +151,8 @@ Result Controller::MountAccessPaths(const Volume& v) {
 
 Result Controller::CheckDriveCache(const Drive& d) {
   if (IsCorrupt(d.name))
-    return Result::Error(Code::cache_corrupt, "drive '" + d.name +
-                                                  "' changed under the gate; run blkgatectl refresh");
+    return Result::Error(Code::cache_corrupt,
+                         "drive '" + d.name + "' changed under the gate; run blkgatectl refresh");
   DriveIdentity id;
   std::uint64_t size = 0;
   Result r = p_->InspectDrive(d, &id, &size);
@@ -162,7 +175,8 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   if (v->system || p_->IsSystemDevice(*v))
     return Result::Error(Code::system_volume,
                          "volume '" + name + "' is the system/boot volume and stays online");
-  if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
+  if (Result veto =
+          p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
       !veto.ok())
     return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
   // The seeds' order: dismount the file systems first, so none of them sees the errors.
@@ -196,7 +210,8 @@ Result Controller::VolumeOnline(const std::string& name) {
     return Result::Error(Code::invalid_state, "disk '" + k->name + "' of volume '" + name +
                                                   "' is offline; bring the disk online first");
   if (!v->offline) return Result::Ok();
-  if (Result veto = p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
+  if (Result veto =
+          p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
       !veto.ok())
     return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
   Catalog next = *c_;
@@ -234,9 +249,9 @@ Result Controller::VolumeDismount(const std::string& name, bool force, bool perm
     return Result::Error(Code::permanently_dismounted,
                          "volume '" + name + "' is already dismounted permanently");
   if (permanent && !v->access_paths.empty())
-    return Result::Error(Code::has_access_path,
-                         "volume '" + name + "' still has access path " + v->access_paths[0] +
-                             "; remove its access paths first");
+    return Result::Error(Code::has_access_path, "volume '" + name + "' still has access path " +
+                                                    v->access_paths[0] +
+                                                    "; remove its access paths first");
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
     for (const auto& m : unmounted) (void)p_->Mount(*v, m);
@@ -304,8 +319,7 @@ Result Controller::PathRemove(const std::string& name, const std::string& dir) {
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
   if (!Contains(v->access_paths, dir))
-    return Result::Error(Code::not_found,
-                         "volume '" + name + "' has no access path " + dir);
+    return Result::Error(Code::not_found, "volume '" + name + "' has no access path " + dir);
   std::vector<std::string> mounts;
   BLKGATE_TRY(p_->ListMounts(*v, &mounts));
   if (Contains(mounts, dir)) BLKGATE_TRY(p_->Unmount(dir));
@@ -326,8 +340,8 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
   BLKGATE_TRY(FindDisk(name, &k));
   if (k->offline) return Result::Ok();
   auto fail = [&](const Volume& v, const Result& why) {
-    return Result::Error(Code::failed_to_offline_disk, "disk '" + name + "': volume '" +
-                                                           v.name + "': " + why.ToString());
+    return Result::Error(Code::failed_to_offline_disk,
+                         "disk '" + name + "': volume '" + v.name + "': " + why.ToString());
   };
   std::vector<const Volume*> vols = c_->volumes_on_disk(name);
   // Check everything that can block before changing anything.
@@ -337,9 +351,11 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
     if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, v->name,
                                    StateOf(Kind::volume, v->name));
         !veto.ok())
-      return fail(*v, Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message()));
+      return fail(
+          *v, Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message()));
   }
-  if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
+  if (Result veto =
+          p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
       !veto.ok())
     return Result::Error(Code::failed_to_offline_disk,
                          "disk '" + name + "': pre-offline hook refused: " + veto.message());
@@ -379,7 +395,8 @@ Result Controller::DiskOnline(const std::string& name) {
   Disk* k;
   BLKGATE_TRY(FindDisk(name, &k));
   if (!k->offline) return Result::Ok();
-  if (Result veto = p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
+  if (Result veto =
+          p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
       !veto.ok())
     return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
   Catalog next = *c_;
@@ -442,7 +459,8 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
                          "drive '" + name + "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->disk_of_drive(name);
   if (s != DriveStatus::online && s != DriveStatus::failed) {
-    if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
+    if (Result veto =
+            p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
         !veto.ok())
       return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
   }
@@ -497,8 +515,7 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     DriveIdentity id;
     std::uint64_t size = 0;
     Result r = p_->InspectDrive(*d, &id, &size);
-    if (!r.ok())
-      return Result::Error(r.code(), "drive '" + n + "': " + r.message());
+    if (!r.ok()) return Result::Error(r.code(), "drive '" + n + "': " + r.message());
     if (id == d->identity && size == d->size) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
     if (size < d->size && c_->disk_of_drive(n))
@@ -519,10 +536,14 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
 ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
   auto drive_state = [](const Drive& d) {
     switch (d.status) {
-      case DriveStatus::online: return ResourceState::online;
-      case DriveStatus::offline: return ResourceState::offline;
-      case DriveStatus::failed: return ResourceState::failed;
-      case DriveStatus::not_ready: return ResourceState::online_pending;
+      case DriveStatus::online:
+        return ResourceState::online;
+      case DriveStatus::offline:
+        return ResourceState::offline;
+      case DriveStatus::failed:
+        return ResourceState::failed;
+      case DriveStatus::not_ready:
+        return ResourceState::online_pending;
     }
     return ResourceState::failed;
   };
@@ -595,8 +616,8 @@ Result Controller::ResourceOffline(Kind kind, const std::string& name,
     }
   }
   if (before == ResourceState::online_pending || before == ResourceState::offline_pending)
-    return Result::Error(Code::invalid_state, std::string(to_string(kind)) + " '" + name +
-                                                  "' is " + std::string(to_string(before)));
+    return Result::Error(Code::invalid_state, std::string(to_string(kind)) + " '" + name + "' is " +
+                                                  std::string(to_string(before)));
   // Dependents first: volumes before their disk before its drives. A failed resource is taken
   // offline like any other (cluster-resource-offline.md: ok, not object-failed).
   switch (kind) {
@@ -643,8 +664,8 @@ Result Controller::ResourceOnline(Kind kind, const std::string& name,
       for (const auto& dn : drives) {
         const Drive* d = c_->drive(dn);
         if (d && d->status == DriveStatus::failed)
-          return Result::Error(Code::object_failed, "disk '" + name + "': drive '" + dn +
-                                                        "' is failed");
+          return Result::Error(Code::object_failed,
+                               "disk '" + name + "': drive '" + dn + "' is failed");
       }
       for (const auto& dn : drives) BLKGATE_TRY(ResourceOnline(Kind::drive, dn, changed));
       BLKGATE_TRY(DiskOnline(name));

@@ -2,19 +2,21 @@
 
 #include <algorithm>
 
-#include "blkgate/gate.h"
 #include <nlohmann/json.hpp>
 #include <set>
+#include "blkgate/gate.h"
 
 namespace blkgate {
 namespace {
 
 using nlohmann::json;
 
-Result invalid(std::string msg) { return Result::Error(Code::invalid_argument, std::move(msg)); }
+Result invalid(std::string msg) {
+  return Result::Error(Code::invalid_argument, std::move(msg));
+}
 Result missing(std::string_view kind, std::string_view name) {
-  return Result::Error(Code::not_found, std::string(kind) + " '" + std::string(name) +
-                                            "' does not exist");
+  return Result::Error(Code::not_found,
+                       std::string(kind) + " '" + std::string(name) + "' does not exist");
 }
 Result duplicate(std::string_view kind, std::string_view name) {
   return Result::Error(Code::already_exists,
@@ -31,35 +33,45 @@ auto* find_in(Map& m, std::string_view name) {
 
 std::string_view to_string(DriveStatus s) noexcept {
   switch (s) {
-    case DriveStatus::online: return "online";
-    case DriveStatus::offline: return "offline";
-    case DriveStatus::failed: return "failed";
-    case DriveStatus::not_ready: return "not-ready";
+    case DriveStatus::online:
+      return "online";
+    case DriveStatus::offline:
+      return "offline";
+    case DriveStatus::failed:
+      return "failed";
+    case DriveStatus::not_ready:
+      return "not-ready";
   }
   return "unknown";
 }
 
 std::string_view to_string(BackendKind b) noexcept {
   switch (b) {
-    case BackendKind::file: return "file";
-    case BackendKind::null: return "null";
-    case BackendKind::mem: return "mem";
+    case BackendKind::file:
+      return "file";
+    case BackendKind::null:
+      return "null";
+    case BackendKind::mem:
+      return "mem";
   }
   return "unknown";
 }
 
 std::string_view to_string(Dismount d) noexcept {
   switch (d) {
-    case Dismount::none: return "none";
-    case Dismount::temporary: return "temporary";
-    case Dismount::permanent: return "permanent";
+    case Dismount::none:
+      return "none";
+    case Dismount::temporary:
+      return "temporary";
+    case Dismount::permanent:
+      return "permanent";
   }
   return "unknown";
 }
 
 Result parse_drive_status(std::string_view s, DriveStatus* out) {
-  for (auto v : {DriveStatus::online, DriveStatus::offline, DriveStatus::failed,
-                 DriveStatus::not_ready}) {
+  for (auto v :
+       {DriveStatus::online, DriveStatus::offline, DriveStatus::failed, DriveStatus::not_ready}) {
     if (to_string(v) == s) {
       *out = v;
       return Result::Ok();
@@ -91,8 +103,8 @@ static Result parse_dismount(std::string_view s, Dismount* out) {
 
 Result validate_name(std::string_view kind, std::string_view name) {
   auto bad = [&](std::string_view why) {
-    return invalid("bad " + std::string(kind) + " name '" + std::string(name) + "': " +
-                   std::string(why));
+    return invalid("bad " + std::string(kind) + " name '" + std::string(name) +
+                   "': " + std::string(why));
   };
   if (name.empty()) return bad("empty");
   if (name.size() > 64) return bad("longer than 64 characters");
@@ -117,8 +129,7 @@ Result Catalog::add_drive(Drive d) {
                    " is not a multiple of 512");
   for (const auto& [n, other] : drives_)
     if (other.path == d.path)
-      return Result::Error(Code::device_in_use,
-                           "path " + d.path + " is already drive '" + n + "'");
+      return Result::Error(Code::device_in_use, "path " + d.path + " is already drive '" + n + "'");
   std::string name = d.name;
   drives_.emplace(std::move(name), std::move(d));
   return Result::Ok();
@@ -163,8 +174,7 @@ Result Catalog::delete_disk(std::string_view name) {
   auto vols = volumes_on_disk(name);
   if (!vols.empty())
     return Result::Error(Code::device_in_use, "disk '" + std::string(name) +
-                                                  "' has volumes (first: '" + vols[0]->name +
-                                                  "')");
+                                                  "' has volumes (first: '" + vols[0]->name + "')");
   disks_.erase(it);
   return Result::Ok();
 }
@@ -256,12 +266,24 @@ std::vector<Segment> Catalog::segments(const Volume& v) const {
 
 // ---- lookup ---------------------------------------------------------------------------------
 
-const Drive* Catalog::drive(std::string_view n) const { return find_in(drives_, n); }
-const Disk* Catalog::disk(std::string_view n) const { return find_in(disks_, n); }
-const Volume* Catalog::volume(std::string_view n) const { return find_in(volumes_, n); }
-Drive* Catalog::drive(std::string_view n) { return find_in(drives_, n); }
-Disk* Catalog::disk(std::string_view n) { return find_in(disks_, n); }
-Volume* Catalog::volume(std::string_view n) { return find_in(volumes_, n); }
+const Drive* Catalog::drive(std::string_view n) const {
+  return find_in(drives_, n);
+}
+const Disk* Catalog::disk(std::string_view n) const {
+  return find_in(disks_, n);
+}
+const Volume* Catalog::volume(std::string_view n) const {
+  return find_in(volumes_, n);
+}
+Drive* Catalog::drive(std::string_view n) {
+  return find_in(drives_, n);
+}
+Disk* Catalog::disk(std::string_view n) {
+  return find_in(disks_, n);
+}
+Volume* Catalog::volume(std::string_view n) {
+  return find_in(volumes_, n);
+}
 
 const Disk* Catalog::disk_of_drive(std::string_view drive) const {
   for (const auto& [n, k] : disks_)
@@ -276,7 +298,9 @@ std::vector<const Volume*> Catalog::volumes_on_disk(std::string_view disk) const
   return out;
 }
 
-bool Catalog::operator==(const Catalog& o) const { return to_json() == o.to_json(); }
+bool Catalog::operator==(const Catalog& o) const {
+  return to_json() == o.to_json();
+}
 
 // ---- serialisation --------------------------------------------------------------------------
 
@@ -296,8 +320,10 @@ std::string Catalog::to_json() const {
                         {"block_device", d.identity.block_device}}}});
   json disks = json::array();
   for (const auto& [n, k] : disks_)
-    disks.push_back(
-        {{"name", k.name}, {"drives", k.drives}, {"offline", k.offline}, {"read_only", k.read_only}});
+    disks.push_back({{"name", k.name},
+                     {"drives", k.drives},
+                     {"offline", k.offline},
+                     {"read_only", k.read_only}});
   json volumes = json::array();
   for (const auto& [n, v] : volumes_)
     volumes.push_back({{"name", v.name},
@@ -378,10 +404,18 @@ std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v) {
     if (!d) continue;
     gate::DriveBits b = gate::DriveBits::ok;
     switch (d->status) {
-      case DriveStatus::online: b = gate::DriveBits::ok; break;
-      case DriveStatus::offline: b = gate::DriveBits::offline; break;
-      case DriveStatus::failed: b = gate::DriveBits::failed; break;
-      case DriveStatus::not_ready: b = gate::DriveBits::not_ready; break;
+      case DriveStatus::online:
+        b = gate::DriveBits::ok;
+        break;
+      case DriveStatus::offline:
+        b = gate::DriveBits::offline;
+        break;
+      case DriveStatus::failed:
+        b = gate::DriveBits::failed;
+        break;
+      case DriveStatus::not_ready:
+        b = gate::DriveBits::not_ready;
+        break;
     }
     word |= gate::segment_bits(s.index, b);
   }

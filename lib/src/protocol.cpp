@@ -5,7 +5,9 @@ namespace {
 
 using nlohmann::json;
 
-Result perr(std::string msg) { return Result::Error(Code::protocol_error, std::move(msg)); }
+Result perr(std::string msg) {
+  return Result::Error(Code::protocol_error, std::move(msg));
+}
 
 // Parses one JSON object line and checks the version field.
 Result parse_object(std::string_view line, json* out) {
@@ -84,8 +86,8 @@ static Result bad_field(const char* key, const char* want) {
 
 Result get_string(const json& args, const char* key, std::string* out) {
   auto it = args.find(key);
-  if (it == args.end()) return Result::Error(Code::invalid_argument,
-                                             std::string("missing argument '") + key + "'");
+  if (it == args.end())
+    return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
   if (!it->is_string()) return bad_field(key, "a string");
   *out = it->get<std::string>();
   return Result::Ok();
@@ -93,8 +95,8 @@ Result get_string(const json& args, const char* key, std::string* out) {
 
 Result get_u64(const json& args, const char* key, std::uint64_t* out) {
   auto it = args.find(key);
-  if (it == args.end()) return Result::Error(Code::invalid_argument,
-                                             std::string("missing argument '") + key + "'");
+  if (it == args.end())
+    return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
   if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
     return bad_field(key, "a non-negative integer");
   *out = it->get<std::uint64_t>();

@@ -25,12 +25,23 @@ Result parse_size(std::string_view text, std::uint64_t* out) {
   int shift = 0;
   if (!suffix.empty()) {
     switch (std::toupper(static_cast<unsigned char>(suffix[0]))) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      case 'B': shift = -1; break;
-      default: return bad("unknown suffix '" + std::string(suffix) + "'");
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
+      case 'B':
+        shift = -1;
+        break;
+      default:
+        return bad("unknown suffix '" + std::string(suffix) + "'");
     }
     std::string_view rest = suffix.substr(1);
     if (shift == -1) {

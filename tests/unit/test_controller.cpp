@@ -17,14 +17,14 @@ struct FakePlatform : Platform {
   std::set<std::string> busy;                              // targets with open files
   std::set<std::string> no_shutdown;                       // targets without FS shutdown
   std::set<std::string> dirs{"/mnt/a", "/mnt/b", "/mnt/c"};
-  std::set<std::string> unmountable;                       // Mount() fails there
+  std::set<std::string> unmountable;  // Mount() fails there
   std::set<std::string> claimed;
   std::set<std::string> system;
   std::map<std::string, std::uint64_t> words;
   std::map<std::string, int> waits;
   std::map<std::string, bool> ro;
   std::vector<std::string> flushed;
-  std::vector<std::string> log;  // effects in order
+  std::vector<std::string> log;                                            // effects in order
   std::map<std::string, std::pair<DriveIdentity, std::uint64_t>> inspect;  // overrides
   std::string veto;  // "event kind/name" to veto
   std::vector<std::string> hooks;
@@ -69,8 +69,10 @@ struct FakePlatform : Platform {
     return dirs.count(d) ? Result::Ok() : Result::Error(Code::not_found, d);
   }
   void Claim(const Volume& v, bool hold) override {
-    if (hold) claimed.insert(v.name);
-    else claimed.erase(v.name);
+    if (hold)
+      claimed.insert(v.name);
+    else
+      claimed.erase(v.name);
   }
   void PublishGate(const Volume& v, std::uint64_t w, bool wait) override {
     words[v.name] = w;
@@ -120,8 +122,9 @@ struct World {
     REQUIRE(c.add_drive({"x", "/x.img", 8 * MiB, DriveStatus::online, {1, 12, false}}).ok());
     REQUIRE(c.create_disk("d", {"a", "b"}).ok());
     REQUIRE(c.create_disk("e", {"x"}).ok());
-    for (auto [n, disk, off] : {std::tuple{"v", "d", std::uint64_t{0}}, std::tuple{"w", "d", 10 * MiB},
-                                std::tuple{"u", "e", std::uint64_t{0}}}) {
+    for (auto [n, disk, off] :
+         {std::tuple{"v", "d", std::uint64_t{0}}, std::tuple{"w", "d", 10 * MiB},
+          std::tuple{"u", "e", std::uint64_t{0}}}) {
       Volume v;
       v.name = n;
       v.disk = disk;
@@ -295,8 +298,8 @@ TEST_CASE("disk offline: dismount every volume, then offline; a busy volume bloc
   REQUIRE(w.p.words.count("u") == 0);
   REQUIRE(w.p.claimed == std::set<std::string>{"v", "w"});
   // Every dismount happens before any gate closes.
-  auto first_gate = std::find_if(w.p.log.begin(), w.p.log.end(),
-                                 [](auto& s) { return s.rfind("gate", 0) == 0; });
+  auto first_gate =
+      std::find_if(w.p.log.begin(), w.p.log.end(), [](auto& s) { return s.rfind("gate", 0) == 0; });
   for (auto it = first_gate; it != w.p.log.end(); ++it) REQUIRE(it->rfind("umount", 0) != 0);
   REQUIRE(w.ctl.StateOf(Kind::volume, "v") == ResourceState::offline);
   REQUIRE(w.ctl.DiskOffline("d", false).ok());  // idempotent
@@ -339,7 +342,8 @@ TEST_CASE("drive set-status: results of drive-set-status.md") {
   REQUIRE(w.ctl.DriveSetStatus("zz", "offline").code() == Code::not_found);
   REQUIRE(w.ctl.DriveSetStatus("a", "offline").ok());
   REQUIRE(w.p.flushed == std::vector<std::string>{"a"});  // cache flushed before offline
-  REQUIRE(std::find(w.p.log.begin(), w.p.log.end(), "flush a") < std::find(w.p.log.begin(), w.p.log.end(), "gate v"));
+  REQUIRE(std::find(w.p.log.begin(), w.p.log.end(), "flush a") <
+          std::find(w.p.log.begin(), w.p.log.end(), "gate v"));
   // v lies on a only (slot 0); w lies on b only.
   REQUIRE(gate::decide(w.p.words["v"], gate::OpClass::read, 0, 0) == -ENODEV);
   REQUIRE(gate::decide(w.p.words["w"], gate::OpClass::read, 1, 1) == 0);  // w lies on b: slot 1

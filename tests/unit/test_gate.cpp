@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 
@@ -28,10 +28,12 @@ TEST_CASE("QueueSync and GateWord live on their own cache lines", "[lockfree]") 
   REQUIRE(alignof(QueueSync) == 64);
   REQUIRE(alignof(GateWord) == 64);
   QueueSync qs[2];
-  REQUIRE(reinterpret_cast<std::uintptr_t>(&qs[1]) - reinterpret_cast<std::uintptr_t>(&qs[0]) >= 64);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(&qs[1]) - reinterpret_cast<std::uintptr_t>(&qs[0]) >=
+          64);
 }
 
-TEST_CASE("after publish + synchronize no queue admits a request under the old word", "[lockfree]") {
+TEST_CASE("after publish + synchronize no queue admits a request under the old word",
+          "[lockfree]") {
   // Queue threads admit "requests" in batches like the ublk loop does; each admitted one starts
   // a fake backing I/O that completes a little later. After synchronize() returns, no request
   // may be admitted and no I/O may be in flight.

@@ -43,8 +43,7 @@ TEST_CASE("drives: add, duplicate, bad size, remove while in use") {
   REQUIRE(c.add_drive({"a", "/y", 4096, DriveStatus::online, {}}).code() == Code::already_exists);
   REQUIRE(c.add_drive({"b", "/x", 4096, DriveStatus::online, {}}).code() == Code::device_in_use);
   REQUIRE(c.add_drive({"c", "/z", 0, DriveStatus::online, {}}).code() == Code::invalid_argument);
-  REQUIRE(c.add_drive({"c", "/z", 1000, DriveStatus::online, {}}).code() ==
-          Code::invalid_argument);
+  REQUIRE(c.add_drive({"c", "/z", 1000, DriveStatus::online, {}}).code() == Code::invalid_argument);
   REQUIRE(c.add_drive({"c", "", 4096, DriveStatus::online, {}}).code() == Code::invalid_argument);
   REQUIRE(c.drives().size() == 1);
   REQUIRE(c.create_disk("d", {"a"}).ok());

@@ -38,17 +38,17 @@ TEST_CASE("replies carry the result name, message and data") {
 TEST_CASE("malformed messages are protocol errors and leave the output alone") {
   protocol::Request req;
   req.op = "keep";
-  for (const char* bad : {"", "nope", "[]", "{}", R"({"v":2,"op":"x"})", R"({"v":1})",
-                          R"({"v":1,"op":3})", R"({"v":1,"op":"x","args":[]})",
-                          R"({"v":1,"op":"x","hook":1})", R"({"v":"1","op":"x"})"}) {
+  for (const char* bad :
+       {"", "nope", "[]", "{}", R"({"v":2,"op":"x"})", R"({"v":1})", R"({"v":1,"op":3})",
+        R"({"v":1,"op":"x","args":[]})", R"({"v":1,"op":"x","hook":1})", R"({"v":"1","op":"x"})"}) {
     INFO(bad);
     REQUIRE(protocol::decode(bad, &req).code() == Code::protocol_error);
     REQUIRE(req.op == "keep");
   }
   protocol::Reply rep;
-  for (const char* bad : {R"({"v":1})", R"({"v":1,"result":"what"})",
-                          R"({"v":1,"result":"ok","data":[]})",
-                          R"({"v":1,"result":"ok","message":5})"}) {
+  for (const char* bad :
+       {R"({"v":1})", R"({"v":1,"result":"what"})", R"({"v":1,"result":"ok","data":[]})",
+        R"({"v":1,"result":"ok","message":5})"}) {
     INFO(bad);
     REQUIRE(protocol::decode(bad, &rep).code() == Code::protocol_error);
   }

@@ -27,7 +27,13 @@ Result parse_kind(std::string_view s, Kind* out);
 Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name);
 
 // The generic resource states of cluster-resource-offline.md.
-enum class ResourceState : std::uint8_t { online, offline, failed, online_pending, offline_pending };
+enum class ResourceState : std::uint8_t {
+  online,
+  offline,
+  failed,
+  online_pending,
+  offline_pending
+};
 std::string_view to_string(ResourceState s) noexcept;
 
 // Hook events.
@@ -69,8 +75,7 @@ class Platform {
   // Whether the volume's device backs /, /boot, /boot/efi or active swap.
   virtual bool IsSystemDevice(const Volume& v) = 0;
   // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook).
-  virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name,
-                          ResourceState state) = 0;
+  virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) = 0;
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
 };

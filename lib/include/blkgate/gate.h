@@ -48,16 +48,23 @@ enum class OpClass : std::uint8_t { read, write, flush };  // write = WRITE/DISC
 // Decide a request touching segments [first, last] (inclusive; flush passes all segments).
 // REQUIRES: 0 <= first <= last < kMaxSegments.
 constexpr int decide(std::uint64_t word, OpClass op, int first, int last) noexcept {
-  if (word == 0) [[likely]] return 0;
+  if (word == 0) [[likely]]
+    return 0;
   if (word & kOffline) return -ENODEV;
   if ((word & kReadOnly) && op == OpClass::write) return -EROFS;
   int verdict = 0;
   for (int s = first; s <= last; ++s) {
     switch (segment_status(word, s)) {
-      case DriveBits::ok: break;
-      case DriveBits::offline: return -ENODEV;
-      case DriveBits::failed: verdict = -EIO; break;
-      case DriveBits::not_ready: if (verdict == 0) verdict = kPark; break;
+      case DriveBits::ok:
+        break;
+      case DriveBits::offline:
+        return -ENODEV;
+      case DriveBits::failed:
+        verdict = -EIO;
+        break;
+      case DriveBits::not_ready:
+        if (verdict == 0) verdict = kPark;
+        break;
     }
   }
   return verdict;

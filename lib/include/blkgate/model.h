@@ -30,8 +30,8 @@ Result parse_backend(std::string_view s, BackendKind* out);
 
 // What the gate remembers of a backing store, to notice it was replaced ("cache-corrupt").
 struct DriveIdentity {
-  std::uint64_t dev = 0;   // st_dev of the file, or st_rdev of a block device
-  std::uint64_t ino = 0;   // st_ino (0 for block devices)
+  std::uint64_t dev = 0;  // st_dev of the file, or st_rdev of a block device
+  std::uint64_t ino = 0;  // st_ino (0 for block devices)
   bool block_device = false;
   bool operator==(const DriveIdentity&) const = default;
 };
@@ -56,11 +56,11 @@ struct Volume {
   std::string disk;
   std::uint64_t offset = 0;
   std::uint64_t size = 0;
-  std::uint16_t queues = 0;   // 0: one per CPU, decided by the daemon
+  std::uint16_t queues = 0;  // 0: one per CPU, decided by the daemon
   std::uint16_t depth = 128;
   BackendKind backend = BackendKind::file;
   bool offline = false;
-  bool system = false;        // created with --system: never taken offline
+  bool system = false;  // created with --system: never taken offline
   Dismount dismount = Dismount::none;
   std::vector<std::string> access_paths;  // mount points the gate manages, in order added
 };

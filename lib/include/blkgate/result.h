@@ -72,10 +72,10 @@ class [[nodiscard]] Result {
 };
 
 // Propagate a failed Result to the caller.
-#define BLKGATE_TRY(expr)              \
-  do {                                 \
-    ::blkgate::Result _r = (expr);     \
-    if (!_r.ok()) return _r;           \
+#define BLKGATE_TRY(expr)          \
+  do {                             \
+    ::blkgate::Result _r = (expr); \
+    if (!_r.ok()) return _r;       \
   } while (0)
 
 }  // namespace blkgate
