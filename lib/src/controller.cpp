@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "enum_names.h"
+
 namespace blkgate {
 namespace {
 
@@ -29,14 +31,8 @@ std::string_view to_string(Kind k) noexcept {
 }
 
 Result parse_kind(std::string_view s, Kind* out) {
-  for (Kind k : {Kind::drive, Kind::disk, Kind::volume}) {
-    if (to_string(k) == s) {
-      *out = k;
-      return Result::Ok();
-    }
-  }
-  return Result::Error(Code::invalid_argument,
-                       "bad object kind '" + std::string(s) + "': expected drive, disk or volume");
+  return ParseByName(s, {Kind::drive, Kind::disk, Kind::volume}, "object kind",
+                     "drive, disk or volume", out);
 }
 
 Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include "blkgate/gate.h"
+#include "enum_names.h"
 
 namespace blkgate {
 namespace {
@@ -70,35 +71,19 @@ std::string_view to_string(Dismount d) noexcept {
 }
 
 Result parse_drive_status(std::string_view s, DriveStatus* out) {
-  for (auto v :
-       {DriveStatus::online, DriveStatus::offline, DriveStatus::failed, DriveStatus::not_ready}) {
-    if (to_string(v) == s) {
-      *out = v;
-      return Result::Ok();
-    }
-  }
-  return invalid("bad drive status '" + std::string(s) +
-                 "': expected online, offline, failed or not-ready");
+  return ParseByName(
+      s, {DriveStatus::online, DriveStatus::offline, DriveStatus::failed, DriveStatus::not_ready},
+      "drive status", "online, offline, failed or not-ready", out);
 }
 
 Result parse_backend(std::string_view s, BackendKind* out) {
-  for (auto v : {BackendKind::file, BackendKind::null, BackendKind::mem}) {
-    if (to_string(v) == s) {
-      *out = v;
-      return Result::Ok();
-    }
-  }
-  return invalid("bad backend '" + std::string(s) + "': expected file, null or mem");
+  return ParseByName(s, {BackendKind::file, BackendKind::null, BackendKind::mem}, "backend",
+                     "file, null or mem", out);
 }
 
 static Result parse_dismount(std::string_view s, Dismount* out) {
-  for (auto v : {Dismount::none, Dismount::temporary, Dismount::permanent}) {
-    if (to_string(v) == s) {
-      *out = v;
-      return Result::Ok();
-    }
-  }
-  return invalid("bad dismount state '" + std::string(s) + "'");
+  return ParseByName(s, {Dismount::none, Dismount::temporary, Dismount::permanent},
+                     "dismount state", "", out);
 }
 
 Result validate_name(std::string_view kind, std::string_view name) {

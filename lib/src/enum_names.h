@@ -1,0 +1,28 @@
+// lib/src/enum_names.h — parsing an enum by its to_string() name (private to lib/).
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "blkgate/result.h"
+
+namespace blkgate {
+
+// Sets *out to the value whose to_string() is `s`; otherwise invalid_argument
+// "bad <what> '<s>': expected <expected>" and *out untouched.
+template <typename E>
+Result ParseByName(std::string_view s, std::initializer_list<E> values, std::string_view what,
+                   std::string_view expected, E* out) {
+  for (E v : values) {
+    if (to_string(v) == s) {
+      *out = v;
+      return Result::Ok();
+    }
+  }
+  std::string msg = "bad " + std::string(what) + " '" + std::string(s) + "'";
+  if (!expected.empty()) msg += ": expected " + std::string(expected);
+  return Result::Error(Code::invalid_argument, std::move(msg));
+}
+
+}  // namespace blkgate
