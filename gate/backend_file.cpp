@@ -133,7 +133,16 @@ std::uint32_t ProbeDirectAlignment(int fd) {
 
 Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBackendOptions& opt,
                  Drive* out) {
-  const int access = opt.read_only ? O_RDONLY : O_RDWR;
+  int access = opt.read_only ? O_RDONLY : O_RDWR;
+  if (access == O_RDWR && opt.read_only_fallback) {
+    int probe = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (probe >= 0) {
+      ::close(probe);
+    } else if (errno == EROFS || errno == EACCES) {
+      LogLine("%s: not writable (%s); opened read-only", path.c_str(), std::strerror(errno));
+      access = O_RDONLY;
+    }
+  }
   int fd = -1;
   bool direct = false;
   if (opt.allow_direct) {

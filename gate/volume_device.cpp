@@ -85,6 +85,7 @@ Result UblkVolumeDevice::Init() {
     case BackendKind::file: {
       io::FileBackendOptions opt;
       opt.zero_fill_bytes = kMaxIoBytes;
+      opt.read_only_fallback = s.read_only;
       BLKGATE_TRY(io::OpenFileBackend(layout_, s.paths, opt, &backend_));
       break;
     }

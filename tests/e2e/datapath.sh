@@ -13,7 +13,7 @@
 set -u
 export LC_ALL=C
 
-ALL_TESTS="fio_verify ext4 discard flush offset gate sigterm perf"
+ALL_TESTS="fio_verify mem ext4 discard flush offset gate sigterm perf"
 TESTS=${*:-$ALL_TESTS}
 W=${DATAPATH_WORKDIR:-/tmp/datapath}
 rm -rf "$W" && mkdir -p "$W" || exit 1
@@ -173,6 +173,17 @@ test_fio_verify() {
 	fi
 	check "fio_verify: clean stop" stop_serve
 	check "fio_verify: no device left" no_devices_left
+}
+
+test_mem() {
+	start_serve --backend mem --size 32M --queues "$NCPU" --depth 32 || { fail "mem: server"; return; }
+	if fio --name=mem --filename="$DEV" --ioengine=io_uring --direct=1 --iodepth=32 --rw=randwrite \
+		--bs=4k --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 >"$W/fio-mem.out" 2>&1; then
+		pass "mem: randwrite+verify crc32c bs=4k iodepth=32 over a 32 MiB RAM volume"
+	else
+		fail "mem: $(grep -iE 'verify|error|bad' "$W/fio-mem.out" | head -n 5)"
+	fi
+	check "mem: stop" stop_serve
 }
 
 test_ext4() {
