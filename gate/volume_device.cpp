@@ -8,6 +8,7 @@
 #include "volume_device.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -54,6 +55,7 @@ class UblkVolumeDevice final : public VolumeDevice {
 
  private:
   Result SetParams();
+  bool RemoveStale(std::uint32_t id);
 
   DeviceSpec spec_;
   io::VolumeLayout layout_;
@@ -110,7 +112,13 @@ Result UblkVolumeDevice::Init() {
   info.max_io_buf_bytes = kMaxIoBytes;
   info.dev_id = s.dev_id >= 0 ? static_cast<std::uint32_t>(s.dev_id) : UINT32_MAX;
   info.flags = ublk::kFeatCmdIoctlEncode;
-  BLKGATE_TRY(ctrl_->AddDev(&info));
+  const ublksrv_ctrl_dev_info asked = info;
+  Result added = ctrl_->AddDev(&info);
+  if (added.code() == Code::already_exists && s.dev_id >= 0 && RemoveStale(info.dev_id)) {
+    info = asked;
+    added = ctrl_->AddDev(&info);
+  }
+  BLKGATE_TRY(added);
   added_ = true;
   dev_id_ = static_cast<int>(info.dev_id);
   nr_queues_ = info.nr_hw_queues;
@@ -159,6 +167,21 @@ Result UblkVolumeDevice::Init() {
   };
   BLKGATE_TRY(ctrl_->StartDev(static_cast<std::uint32_t>(dev_id_), ::getpid(), any_failed, kStartTimeoutMs));
   return ublk::WaitForDevNode(block_path(), "block", kNodeTimeoutMs);
+}
+
+// A device left by a server that died (no DEL_DEV): the kernel stopped it when the char device
+// was released, so it is DEAD, or its server pid is gone. Delete it so the id can be reused
+// (the daemon's restore asks for the old id). True when it was removed.
+bool UblkVolumeDevice::RemoveStale(std::uint32_t id) {
+  ublksrv_ctrl_dev_info old;
+  std::memset(&old, 0, sizeof old);
+  if (!ctrl_->GetDevInfo(id, &old).ok()) return false;
+  const bool server_gone = old.ublksrv_pid <= 0 || (::kill(old.ublksrv_pid, 0) != 0 && errno == ESRCH);
+  if (old.state == UBLK_S_DEV_LIVE && !server_gone) return false;  // someone is serving it
+  io::LogLine("volume %s: removing stale ublk device %u (state %u, server pid %d gone)",
+              spec_.name.c_str(), id, old.state, old.ublksrv_pid);
+  (void)ctrl_->StopDev(id);
+  return ctrl_->DelDev(id, kDelTimeoutMs).ok();
 }
 
 Result UblkVolumeDevice::SetParams() {

@@ -13,7 +13,7 @@
 set -u
 export LC_ALL=C
 
-ALL_TESTS="fio_verify mem ext4 discard flush offset gate sigterm perf"
+ALL_TESTS="fio_verify mem ext4 discard flush offset gate sigterm crash perf"
 TESTS=${*:-$ALL_TESTS}
 W=${DATAPATH_WORKDIR:-/tmp/datapath}
 rm -rf "$W" && mkdir -p "$W" || exit 1
@@ -337,6 +337,30 @@ test_sigterm() {
 	check "sigterm: no device left" no_devices_left
 }
 
+test_crash() {
+	# A server killed with SIGKILL leaves its (stopped) device behind; a new server asking for
+	# the same id removes it and takes over, as the daemon's restore does.
+	mkfile "$W/d0" 16
+	start_serve --backend file --file "$W/d0" --size 16M --dev-id 7 || { fail "crash: server"; return; }
+	head -c $((1 << 20)) /dev/urandom >"$W/p"
+	dd if="$W/p" of="$DEV" bs=64k oflag=direct,dsync status=none
+	kill -KILL "$SPID"
+	wait "$SPID" 2>/dev/null
+	SPID=
+	local i
+	for i in $(seq 1 50); do [ -b /dev/ublkb7 ] || break; sleep 0.1; done
+	note "after SIGKILL: $(ls /dev/ublkb7 /dev/ublkc7 2>&1 | tr '\n' ' ')"
+	if start_serve --backend file --file "$W/d0" --size 16M --dev-id 7; then
+		[ "$DEV" = /dev/ublkb7 ] && pass "crash: restarted on the same id over the stale device" || fail "crash: got $DEV"
+		check "crash: acknowledged O_DSYNC writes survived" cmp <(dd if="$DEV" bs=1M count=1 iflag=direct status=none) "$W/p"
+		grep -q 'removing stale ublk device 7' "$W/serve.err" && note "$(grep 'stale' "$W/serve.err")"
+		check "crash: stop" stop_serve
+	else
+		fail "crash: restart with --dev-id 7: $(cat "$W/serve.err")"
+	fi
+	check "crash: no device left" no_devices_left
+}
+
 test_perf() {
 	start_serve --backend null --size 1G --queues 1 --depth 128 || { fail "perf: server"; return; }
 	if fio --name=ref --filename="$DEV" --ioengine=io_uring --direct=1 --iodepth=32 --rw=randread \
@@ -347,6 +371,13 @@ test_perf() {
 		fail "perf: fio: $(tail -n 3 "$W/fio-perf.out")"
 	fi
 	check "perf: stop" stop_serve
+	# The same job on the kernel's null_blk in the same VM, for scale.
+	if modprobe null_blk nr_devices=1 gb=1 queue_mode=2 irqmode=0 2>/dev/null && [ -b /dev/nullb0 ]; then
+		fio --name=ref --filename=/dev/nullb0 --ioengine=io_uring --direct=1 --iodepth=32 --rw=randread \
+			--bs=4k --time_based --runtime=10 --numjobs=1 >"$W/fio-nullb.out" 2>&1 &&
+			note "kernel null_blk, same job: $(grep -E '^ +read:' "$W/fio-nullb.out" | sed 's/^ *//')"
+		rmmod null_blk 2>/dev/null
+	fi
 }
 
 for t in $TESTS; do
