@@ -399,12 +399,16 @@ Result Controller::DiskOnline(const std::string& name) {
   next.disk(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
   PublishVolumesOf(name, /*wait=*/true);
-  for (const Volume* cv : c_->volumes_on_disk(name)) {
-    if (cv->offline || cv->dismount == Dismount::permanent) continue;
+  // By name: Commit() below replaces the catalog, so no pointer into it survives an iteration.
+  std::vector<std::string> names;
+  for (const Volume* cv : c_->volumes_on_disk(name)) names.push_back(cv->name);
+  for (const auto& vn : names) {
+    const Volume* cv = c_->volume(vn);
+    if (!cv || cv->offline || cv->dismount == Dismount::permanent) continue;
     p_->Claim(*cv, false);
     if (cv->dismount == Dismount::temporary && MountAccessPaths(*cv).ok()) {
       Catalog after = *c_;
-      after.volume(cv->name)->dismount = Dismount::none;
+      after.volume(vn)->dismount = Dismount::none;
       (void)Commit(std::move(after));
     }
   }
@@ -454,6 +458,7 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
     return Result::Error(Code::object_failed,
                          "drive '" + name + "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->disk_of_drive(name);
+  const std::string disk = k ? k->name : std::string();  // k dies with the catalog at Commit
   if (s != DriveStatus::online && s != DriveStatus::failed) {
     if (Result veto =
             p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
@@ -465,7 +470,7 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
   Catalog next = *c_;
   next.drive(name)->status = s;
   BLKGATE_TRY(Commit(std::move(next)));
-  if (k) PublishVolumesOf(k->name, /*wait=*/s != DriveStatus::online);
+  if (!disk.empty()) PublishVolumesOf(disk, /*wait=*/s != DriveStatus::online);
   ResourceState now = StateOf(Kind::drive, name);
   if (changed) changed->push_back({Kind::drive, name, now});
   (void)p_->RunHooks(s == DriveStatus::online ? HookEvent::post_online : HookEvent::post_offline,

@@ -29,12 +29,11 @@ class Backoff {
 }  // namespace
 
 void wait_grace_period(std::span<QueueSync* const> queues) noexcept {
-  // Pairs with QueueSync::enter(): a queue whose seq we see even (idle) or changed has, from
-  // its next enter() on, seen every word published before this fence.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // seq_cst loads after the seq_cst publish(): a queue whose seq we read even (idle) or see
+  // change has, from its next enter() on, seen every word published before this call.
   std::vector<std::uint64_t> snap;
   snap.reserve(queues.size());
-  for (QueueSync* q : queues) snap.push_back(q->seq.load(std::memory_order_acquire));
+  for (QueueSync* q : queues) snap.push_back(q->seq.load(std::memory_order_seq_cst));
   for (std::size_t i = 0; i < queues.size(); ++i) {
     if ((snap[i] & 1) == 0) continue;  // was idle: quiescent
     Backoff b;

@@ -81,7 +81,9 @@ static_assert(decide(segment_bits(2, DriveBits::not_ready), OpClass::flush, 0, 3
 // One per volume, written by the control plane, read by that volume's queue threads.
 struct alignas(64) GateWord {
   std::atomic<std::uint64_t> word{0};
-  std::uint64_t load() const noexcept { return word.load(std::memory_order_acquire); }
+  // seq_cst: pairs with QueueSync::enter() and publish() in the single total order of
+  // seq_cst operations (Dekker). On x86 this is a plain load, like acquire.
+  std::uint64_t load() const noexcept { return word.load(std::memory_order_seq_cst); }
 };
 
 // One per queue thread, on its own cache line: written only by its queue thread.
@@ -90,9 +92,10 @@ struct alignas(64) QueueSync {
   std::atomic<std::uint32_t> inflight{0};  // backing I/Os admitted and not yet completed
 
   // Queue thread, after waking and before looking at any request.
+  // seq_cst store (not a fence: TSan models it): either synchronize() reads this odd value
+  // and waits, or every later GateWord::load() of this batch sees the word it published.
   void enter() noexcept {
-    seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
   }
   // Queue thread, after the batch and before blocking. inflight changes made in the batch are
   // published by this release store.
@@ -107,7 +110,7 @@ struct alignas(64) QueueSync {
   }
 };
 
-// Control plane: store a new word for a volume (seq_cst, pairs with QueueSync::enter's fence).
+// Control plane: store a new word for a volume (seq_cst: pairs with QueueSync::enter).
 inline void publish(GateWord& g, std::uint64_t word) noexcept {
   g.word.store(word, std::memory_order_seq_cst);
 }
