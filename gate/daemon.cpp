@@ -111,6 +111,21 @@ Result Daemon::Start() {
     }
     runtimes_.emplace(name, std::move(rt));
   }
+  // Remember the ids the devices got (restore asks for them again next time).
+  {
+    Catalog next = catalog_;
+    bool changed = false;
+    for (const auto& [name, rt] : runtimes_) {
+      Volume* v = next.volume(name);
+      if (v && rt->device && v->dev_id != rt->device->dev_id()) {
+        v->dev_id = rt->device->dev_id();
+        changed = true;
+      }
+    }
+    if (changed) {
+      if (Result r = Commit(std::move(next)); !r.ok()) Log("cannot record device ids: " + r.ToString());
+    }
+  }
   // Mounts at access paths, claims on offline / permanently dismounted volumes, read-only flags.
   std::vector<std::string> notes;
   controller_->Restore(&notes);
@@ -412,8 +427,18 @@ Result Daemon::StartDevice(const Volume& v, VolumeRuntime* rt) {
     ssize_t n = ::write(wake, &one, sizeof one);  // non-blocking eventfd
     (void)n;
   };
+  // Ask for the id it had, so a restart keeps /dev/ublkbN and clears a device a crashed daemon
+  // left behind; if a live device holds that id, take any.
+  spec.dev_id = v.dev_id;
   std::unique_ptr<VolumeDevice> dev;
-  BLKGATE_TRY(VolumeDevice::Create(spec, &dev));
+  Result created = VolumeDevice::Create(spec, &dev);
+  if (created.code() == Code::already_exists && spec.dev_id >= 0) {
+    Log("volume " + v.name + ": ublk id " + std::to_string(spec.dev_id) +
+        " is taken by a live device; using another");
+    spec.dev_id = -1;
+    created = VolumeDevice::Create(spec, &dev);
+  }
+  BLKGATE_TRY(created);
   rt->device = std::move(dev);
   rt->last_error.clear();
   return Result::Ok();
@@ -720,6 +745,7 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   Result started = StartDevice(*catalog_.volume(v.name), rt.get());
   catalog_ = std::move(saved);
   if (!started.ok()) return started;
+  next.volume(v.name)->dev_id = rt->device->dev_id();
   if (Result r = Commit(std::move(next)); !r.ok()) {
     (void)rt->device->Stop();
     return r;

@@ -321,7 +321,8 @@ std::string Catalog::to_json() const {
                        {"offline", v.offline},
                        {"system", v.system},
                        {"dismount", to_string(v.dismount)},
-                       {"access_paths", v.access_paths}});
+                       {"access_paths", v.access_paths},
+                       {"dev_id", v.dev_id}});
   j["drives"] = std::move(drives);
   j["disks"] = std::move(disks);
   j["volumes"] = std::move(volumes);
@@ -368,6 +369,7 @@ Result Catalog::from_json(std::string_view text) {
       vol.system = v.at("system").get<bool>();
       BLKGATE_TRY(parse_dismount(v.at("dismount").get<std::string>(), &vol.dismount));
       vol.access_paths = v.at("access_paths").get<std::vector<std::string>>();
+      vol.dev_id = v.value("dev_id", -1);  // optional: absent in early state files
       BLKGATE_TRY(c.create_volume(std::move(vol)));
     }
   } catch (const json::exception& e) {

@@ -87,10 +87,10 @@ check "the daemon counted discards and write-zeroes" test "$(json_field "$stats"
 # ---- without --offset a volume takes the lowest free 1 MiB-aligned gap ----------------------
 expect "a disk for automatic placement" ok drive add d2 "$D/d2.img" --size 16M
 expect "its disk" ok disk create k2 d2
-expect "volume without --offset" ok volume create p1 --disk k2 --size 3M
+expect "volume without --offset" ok volume create p1 --disk k2 --size 3584K
 expect "a second one" ok volume create p2 --disk k2 --size 4M
 check "the first starts at 0" test "$(json_field "$(ctl --json volume show p1)" offset)" = 0
-check "the second at the next MiB boundary (3M -> 4M)" test "$(json_field "$(ctl --json volume show p2)" offset)" = $((4 * MiB))
+check "the second at the next MiB boundary (3.5M -> 4M)" test "$(json_field "$(ctl --json volume show p2)" offset)" = $((4 * MiB))
 expect "no room left for 9M" invalid-argument volume create p3 --disk k2 --size 9M
 expect "delete p1" ok volume delete p1
 expect "delete p2" ok volume delete p2
@@ -123,8 +123,24 @@ wait $FPID
 check "fio saw its device go away (non-zero exit)" test $? -ne 0
 check "no device left after SIGTERM under load" no_ublk_devices
 
-# ---- delete: refused while mounted, then works ----------------------------------------------
+# ---- a crash (SIGKILL) leaves dead devices; a restart clears them and keeps the names --------
 check "daemon restarts again" start_gate
+V0=$(dev_of v0)
+V1=$(dev_of v1)
+sum0=$(dd if="$V0" bs=1M iflag=direct 2>/dev/null | sha256sum)
+kill -KILL "$GPID"
+wait "$GPID" 2>/dev/null
+GPID=
+check "after SIGKILL the dead device is still there" test -e "/dev/ublkc${V0#/dev/ublkb}"
+check "restart after the crash" start_gate
+check "v0 keeps its device name ($V0)" test "$(dev_of v0)" = "$V0"
+check "v1 keeps its device name ($V1)" test "$(dev_of v1)" = "$V1"
+check "v0 data intact after the crash" test "$(dd if="$V0" bs=1M iflag=direct 2>/dev/null | sha256sum)" = "$sum0"
+nvol=$(ctl --json volume list | grep -o '"device":"/dev/ublkb[0-9]*"' | wc -l)
+ndev=$(ls /dev/ublkb* | wc -l)
+check "no stale device left: $ndev devices for $nvol volumes" test "$ndev" -eq "$nvol"
+
+# ---- delete: refused while mounted, then works ----------------------------------------------
 V1=$(dev_of v1)
 check "mount v1" mount "$V1" /mnt/v1
 expect "delete a mounted volume" device-in-use volume delete v1

@@ -235,3 +235,19 @@ TEST_CASE("find_free_extent picks the lowest aligned gap") {
   REQUIRE(c.find_free_extent("d", 2 * MiB + 512, MiB, &off).code() == Code::invalid_argument);
   REQUIRE(c.find_free_extent("nope", MiB, MiB, &off).code() == Code::not_found);
 }
+
+TEST_CASE("the device id survives the state file, and old files without it load") {
+  Catalog c = two_drive_catalog();
+  Volume v = vol("v", "d", 0, MiB);
+  v.dev_id = 7;
+  REQUIRE(c.create_volume(v).ok());
+  Catalog back;
+  REQUIRE(back.from_json(c.to_json()).ok());
+  REQUIRE(back.volume("v")->dev_id == 7);
+  std::string text = c.to_json();
+  auto pos = text.find(",\n      \"dev_id\": 7");
+  REQUIRE(pos != std::string::npos);
+  text.erase(pos, std::string(",\n      \"dev_id\": 7").size());
+  REQUIRE(back.from_json(text).ok());
+  REQUIRE(back.volume("v")->dev_id == -1);
+}

@@ -63,6 +63,7 @@ struct Volume {
   bool system = false;  // created with --system: never taken offline
   Dismount dismount = Dismount::none;
   std::vector<std::string> access_paths;  // mount points the gate manages, in order added
+  int dev_id = -1;  // the ublk id it was last served as; asked for again at restore
 };
 
 // One contiguous piece of a volume on one drive.
