@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+"""bench/report.py — turn one bench/run result directory into JSON, Markdown and plot data.
+
+usage: bench/report.py RESULT_DIR OUT_DIR
+
+RESULT_DIR holds what bench/run collected: host.txt, micro.json (Google Benchmark JSON),
+engine.tsv + engine/*.json (native engine and fio), vm/ (runs.tsv, fio/*.json, toggle/*.json,
+env.txt from bench/vm-bench.sh). Any part may be missing (bench/run --only ...).
+Writes OUT_DIR/latest.json, OUT_DIR/latest.md and RESULT_DIR/plot-*.dat for bench/plot.gp.
+Every figure is the median over the repetitions; every ratio is the median over the
+repetitions of blkgate / reference, each from two runs made one right after the other.
+"""
+import json
+import os
+import statistics
+import sys
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def paired_ratio(a, b, key=None):
+    """Median over the repetitions of a[rep] / b[rep]: each ratio compares two runs made one
+    right after the other, so drifting host load cancels out better than in a ratio of medians."""
+    if not a or not b:
+        return None
+    get = (lambda x: x) if key is None else (lambda x: x[key])
+    return median([ratio(get(a[r]), get(b[r])) for r in a if r in b])
+
+
+def read_kv(path):
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition(" ")
+                if k:
+                    out[k] = v
+    return out
+
+
+def fio_metrics(path):
+    """(iops, clat p50 us, clat p99 us) of a one-job fio JSON, read or write side."""
+    try:
+        with open(path) as f:
+            j = json.load(f)
+    except (OSError, ValueError):
+        return None
+    job = j["jobs"][0]
+    side = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
+    pct = side.get("clat_ns", {}).get("percentile", {})
+    return {
+        "iops": side["iops"],
+        "p50_us": pct.get("50.000000", 0) / 1000.0,
+        "p99_us": pct.get("99.000000", 0) / 1000.0,
+    }
+
+
+# ---- micro-benchmarks --------------------------------------------------------------------------
+def micro(res):
+    path = os.path.join(res, "micro.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        j = json.load(f)
+    runs = {}
+    for b in j.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        if b.get("error_occurred"):
+            runs.setdefault(b["run_name"], {"error": b.get("error_message", "error")})
+            continue
+        if b.get("run_type") == "aggregate":
+            runs[b["run_name"]] = [b]  # the median of the repetitions
+        else:
+            runs.setdefault(b["run_name"], []).append(b)
+    def val(name, key):
+        r = runs.get(name)
+        if not r or isinstance(r, dict):
+            return None
+        return median([x.get(key) for x in r])
+    def ns_per_item(name):
+        ips = val(name, "items_per_second")
+        return 1e9 / ips if ips else None
+
+    m = {"context": j.get("context", {}), "errors": {k: v["error"] for k, v in runs.items() if isinstance(v, dict)}}
+    g = {}
+    for shared in (0, 1):
+        for t in (1, 2):
+            n = f"BM_GateCheck/shared:{shared}/real_time/threads:{t}"
+            g[f"{'shared' if shared else 'own'}_t{t}_cpu_ns"] = val(n, "cpu_ns_per_req")
+            g[f"{'shared' if shared else 'own'}_t{t}_wall_ns"] = val(n, "wall_ns_per_req")
+            n = f"BM_SharedWriteCounterexample/shared:{shared}/real_time/threads:{t}"
+            g[f"counter_{'shared' if shared else 'own'}_t{t}_cpu_ns"] = val(n, "cpu_ns_per_req")
+    g["check_ns"] = ns_per_item("BM_GateCheck/shared:0/real_time/threads:1")
+    g["offline_ns"] = ns_per_item("BM_GateCheckRefused/not_ready_16:0")
+    g["not_ready_16_ns"] = ns_per_item("BM_GateCheckRefused/not_ready_16:1")
+    for k in ("own", "shared", "counter_own", "counter_shared"):
+        g[f"{k}_scaling"] = ratio(g.get(f"{k}_t2_cpu_ns"), g.get(f"{k}_t1_cpu_ns"))
+    m["gate"] = g
+    h = {}
+    for name in runs:
+        if name.startswith("BM_Handler/"):
+            # BM_Handler/mem:0/write:1/bs:4096/qd:32
+            p = dict(kv.split(":") for kv in name.split("/")[1:])
+            key = f"{'mem' if p['mem'] == '1' else 'null'}-{'write' if p['write'] == '1' else 'read'}-{p['bs']}-qd{p['qd']}"
+            h[key] = ns_per_item(name)
+    m["handler_ns"] = h
+    ht = {f"t{t}_cpu_ns": val(f"BM_HandlerThreads/real_time/threads:{t}", "cpu_ns_per_req") for t in (1, 2)}
+    ht["scaling"] = ratio(ht["t2_cpu_ns"], ht["t1_cpu_ns"])
+    m["handler_threads"] = ht
+    tg = {}
+    for kind in (0, 1):
+        base = val(f"BM_Toggle/handler:{kind}/target:0/real_time", "hammer_mreq_s")
+        for target in (0, 1, 2):
+            n = f"BM_Toggle/handler:{kind}/target:{target}/real_time"
+            key = f"{'handler' if kind else 'check'}-{['baseline', 'same', 'other'][target]}"
+            tg[key] = {
+                "toggle_us": val(n, "toggle_us"),
+                "hammer_mreq_s": val(n, "hammer_mreq_s"),
+                "hammer_vs_baseline": ratio(val(n, "hammer_mreq_s"), base),
+            }
+    m["toggle"] = tg
+    gp = {}
+    for q, busy in ((1, 0), (4, 0), (16, 0), (1, 1), (1, 2)):
+        n = f"BM_GracePeriod/queues:{q}/busy:{busy}/real_time"
+        gp[f"q{q}-{['idle', 'busy-check', 'busy-handler'][busy]}_ns"] = val(n, "real_time")
+    m["grace_period"] = gp
+    return m
+
+
+# ---- native engine vs fio ----------------------------------------------------------------------
+def engine(res):
+    idx = os.path.join(res, "engine.tsv")
+    if not os.path.exists(idx):
+        return None
+    raw = {}
+    with open(idx) as f:
+        for line in f:
+            rw, who, rep, path = line.rstrip("\n").split("\t")
+            try:
+                with open(os.path.join(res, path)) as jf:
+                    j = json.load(jf)
+            except (OSError, ValueError):
+                continue
+            if who.startswith("fio"):
+                job = j["jobs"][0]
+                side = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
+                iops = side["iops"]
+            else:
+                iops = j["iops"]
+            raw.setdefault(rw, {}).setdefault(who, {})[rep] = iops
+    out = {}
+    for rw, d in raw.items():
+        med = {who: median(list(v.values())) for who, v in d.items()}
+        out[rw] = {
+            "iops": med,
+            "runs": {who: [round(v[r]) for r in sorted(v)] for who, v in d.items()},
+            "ratio_each": paired_ratio(d.get("engine-each"), d.get("fio")),
+            "ratio_batch": paired_ratio(d.get("engine-batch"), d.get("fio-batch")),
+        }
+    return out
+
+
+# ---- the VM ------------------------------------------------------------------------------------
+def vm(res):
+    d = os.path.join(res, "vm")
+    idx = os.path.join(d, "runs.tsv")
+    if not os.path.exists(idx):
+        return None
+    raw = {}
+    with open(idx) as f:
+        for line in f:
+            kind, wl, target, rep, path = line.rstrip("\n").split("\t")
+            mm = fio_metrics(os.path.join(d, path))
+            if mm:
+                raw.setdefault(kind, {}).setdefault(wl, {}).setdefault(target, {})[rep] = mm
+    out = {"env": read_kv(os.path.join(d, "env.txt")), "pairs": {}, "toggle": {}}
+    for kind, wls in raw.items():
+        for wl, targets in wls.items():
+            agg = {}
+            for t, runs in targets.items():
+                agg[t] = {k: median([r[k] for r in runs.values()]) for k in ("iops", "p50_us", "p99_us")}
+                agg[t]["runs_iops"] = [round(runs[r]["iops"]) for r in sorted(runs)]
+            if kind.startswith("toggle"):
+                variant = kind.split("-", 1)[1] if "-" in kind else "shared"
+                a, b = agg.get("toggling"), agg.get("alone")
+                togs = []
+                for name in sorted(os.listdir(os.path.join(d, "toggle"))):
+                    if name.startswith(f"toggle-{variant}-toggling"):
+                        try:
+                            with open(os.path.join(d, "toggle", name)) as tf:
+                                togs.append(json.load(tf))
+                        except (OSError, ValueError):
+                            pass
+                out["toggle"][variant] = {
+                    "workload": wl,
+                    "alone": b,
+                    "toggling": a,
+                    "iops_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "iops"),
+                    "p99_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "p99_us"),
+                    "toggle_rate_hz": median([t["rate_hz"] for t in togs]),
+                    "toggle_offline_p50_us": median([t["offline_us"]["p50"] for t in togs]),
+                    "toggle_online_p50_us": median([t["online_us"]["p50"] for t in togs]),
+                    "toggle_failures": sum(t.get("failures", 0) for t in togs),
+                }
+                continue
+            ours = next((t for t in agg if t.startswith("blkgate")), None)
+            ref = next((t for t in agg if not t.startswith("blkgate")), None)
+            out["pairs"].setdefault(kind, {})[wl] = {
+                "blkgate": agg.get(ours),
+                "reference": agg.get(ref),
+                "reference_name": ref,
+                "iops_ratio": paired_ratio(targets.get(ours), targets.get(ref), "iops"),
+                "p99_ratio": paired_ratio(targets.get(ours), targets.get(ref), "p99_us"),
+            }
+    off = os.path.join(d, "toggle", "offline.json")
+    if os.path.exists(off):
+        try:
+            with open(off) as f:
+                out["offline"] = json.load(f)
+        except ValueError:
+            pass
+    return out
+
+
+# ---- targets -----------------------------------------------------------------------------------
+def targets(r):
+    t = []
+
+    def add(name, value, ok, detail):
+        t.append({"target": name, "measured": value, "met": ok, "detail": detail})
+
+    v = r.get("vm") or {}
+    pairs = v.get("pairs", {})
+    for wl in ("rr4k-qd32", "rr4k-qd128", "rw4k-qd32", "rw4k-qd128"):
+        p = pairs.get("file", {}).get(wl)
+        if p:
+            add(f"blkgate file >= 1.0x loop IOPS, {wl}", p["iops_ratio"],
+                p["iops_ratio"] is not None and p["iops_ratio"] >= 1.0, "VM, same backing file")
+    for wl in ("rr4k-qd128", "rw4k-qd128"):
+        p = pairs.get("null", {}).get(wl)
+        if p:
+            add(f"blkgate null >= 0.7x null_blk IOPS, {wl}", p["iops_ratio"],
+                p["iops_ratio"] is not None and p["iops_ratio"] >= 0.7, "VM, same queue count")
+    e = r.get("engine") or {}
+    for rw in ("randread", "randwrite"):
+        if rw in e:
+            x = e[rw]["ratio_each"]
+            add(f"native handler (file) >= 0.95x fio io_uring IOPS, 4k {rw} QD 32", x,
+                x is not None and x >= 0.95, "both submitting each request at once (fio's default)")
+    for variant, tg in (v.get("toggle") or {}).items():
+        add(f"A's IOPS while B toggles >= 0.98x A alone ({variant} CPUs)", tg["iops_ratio"],
+            tg["iops_ratio"] is not None and tg["iops_ratio"] >= 0.98,
+            f"B toggled at {tg['toggle_rate_hz']}/s")
+        add(f"A's p99 while B toggles within 10% of A alone ({variant} CPUs)", tg["p99_ratio"],
+            tg["p99_ratio"] is not None and tg["p99_ratio"] <= 1.10, "p99 ratio")
+    m = r.get("micro") or {}
+    g = m.get("gate") or {}
+    if g.get("check_ns") is not None:
+        add("gate check < 2 ns per request", g["check_ns"], g["check_ns"] < 2.0, "ns, one thread")
+    if g.get("own_scaling") is not None:
+        worst = max(x for x in (g.get("own_scaling"), g.get("shared_scaling"),
+                                (m.get("handler_threads") or {}).get("scaling")) if x is not None)
+        add("no shared cache line written per request", worst, worst < 1.25,
+            "CPU ns per request, 2 threads / 1 thread (worst of: own word, same word, handler); "
+            "the handler runs with the volume's gate word and layout mprotect()ed read-only")
+    return t
+
+
+# ---- output ------------------------------------------------------------------------------------
+def fmt(x, nd=0, suffix=""):
+    if x is None:
+        return "–"
+    if isinstance(x, float) and nd == 0:
+        return f"{x:,.0f}{suffix}"
+    return f"{x:,.{nd}f}{suffix}"
+
+
+WL_LABEL = {
+    "rr4k-qd1": "4k rand read QD1", "rr4k-qd32": "4k rand read QD32", "rr4k-qd128": "4k rand read QD128",
+    "rw4k-qd1": "4k rand write QD1", "rw4k-qd32": "4k rand write QD32", "rw4k-qd128": "4k rand write QD128",
+    "sr128k-qd32": "128k seq read QD32", "sw128k-qd32": "128k seq write QD32",
+}
+WL_ORDER = list(WL_LABEL)
+
+
+def markdown(r):
+    L = []
+    host = r.get("host", {})
+    v = r.get("vm") or {}
+    env = v.get("env", {})
+    L.append(f"Measured {r.get('date', '?')} ({r.get('mode', '?')} run, commit {r.get('commit', '?')}).")
+    L.append("")
+    L.append(f"**Host:** {host.get('cpu', '?')}, {host.get('cores', '?')} cores, "
+             f"{host.get('mem_gib', '?')} GiB, Linux {host.get('kernel', '?')}"
+             f" (load average {host.get('load_start', '?')} at the start, {host.get('load_end', '?')} at the end).")
+    if env:
+        L.append(f"**VM:** qemu TCG (software emulation), {env.get('vcpus', '?')} vCPUs, "
+                 f"{env.get('mem_mb', '?')} MiB, Linux {env.get('kernel', '?')}, {env.get('fio', 'fio')}; "
+                 f"every device {env.get('queues', '?')} queues x depth {env.get('depth', '?')}; "
+                 f"fio {env.get('runtime', '?')} s (+{env.get('ramp', '?')} s ramp) per run, "
+                 f"{env.get('reps', '?')} interleaved repetitions, medians.")
+    L.append("")
+    tg = targets(r)
+    if tg:
+        L.append("### Targets")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---:|---|")
+        for t in tg:
+            val = t["measured"]
+            s = "–" if val is None else (f"{val:.2f} ns" if "ns per" in t["target"] else f"{val:.2f}x")
+            L.append(f"| {t['target']} | {s} | {'met' if t['met'] else '**missed**'} |")
+        L.append("")
+    pairs = v.get("pairs", {})
+    for kind, title in (("file", "blkgate `file` volume vs loop device (direct-io=on), same file on ext4 on brd"),
+                        ("null", "blkgate `null` volume vs null_blk")):
+        if kind not in pairs:
+            continue
+        ref = next((p["reference_name"] for p in pairs[kind].values() if p.get("reference_name")), "reference")
+        L.append(f"### {title}")
+        L.append("")
+        L.append(f"| workload | blkgate IOPS | {ref} IOPS | ratio | blkgate p50 / p99 (us) | {ref} p50 / p99 (us) |")
+        L.append("|---|---:|---:|---:|---:|---:|")
+        for wl in WL_ORDER:
+            p = pairs[kind].get(wl)
+            if not p:
+                continue
+            a, b = p["blkgate"] or {}, p["reference"] or {}
+            L.append(f"| {WL_LABEL[wl]} | {fmt(a.get('iops'))} | {fmt(b.get('iops'))} | "
+                     f"{fmt(p['iops_ratio'], 2, 'x')} | {fmt(a.get('p50_us'))} / {fmt(a.get('p99_us'))} | "
+                     f"{fmt(b.get('p50_us'))} / {fmt(b.get('p99_us'))} |")
+        L.append("")
+    tgl = v.get("toggle") or {}
+    if tgl:
+        L.append("### Volume A while volume B is toggled offline/online")
+        L.append("")
+        L.append("| CPUs | A alone IOPS | A while B toggles | IOPS ratio | p99 alone / toggling (us) | p99 ratio | B's toggles/s | B offline p50 (us) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for variant, x in tgl.items():
+            a, b = x["alone"] or {}, x["toggling"] or {}
+            L.append(f"| {variant} | {fmt(a.get('iops'))} | {fmt(b.get('iops'))} | {fmt(x['iops_ratio'], 2, 'x')} | "
+                     f"{fmt(a.get('p99_us'))} / {fmt(b.get('p99_us'))} | {fmt(x['p99_ratio'], 2, 'x')} | "
+                     f"{fmt(x['toggle_rate_hz'], 1)} | {fmt(x['toggle_offline_p50_us'])} |")
+        L.append("")
+        L.append(f"A: {next(iter(tgl.values()))['workload']} on a `null` volume. shared: nothing pinned; "
+                 "idle: nothing pinned, the control plane (daemon connection threads, toggler) at "
+                 "SCHED_IDLE; isolated: fio and A's queue threads on CPU 0, the daemon's control "
+                 "plane, B and the toggler on CPU 1.")
+        L.append("")
+    off = v.get("offline")
+    if off:
+        L.append("### `volume offline` under QD 128 random writes (file volume)")
+        L.append("")
+        L.append("| calls | offline p50 | offline p99 | online p50 | online p99 |")
+        L.append("|---:|---:|---:|---:|---:|")
+        o, n = off["offline_us"], off["online_us"]
+        L.append(f"| {o['n']} | {fmt(o['p50'] / 1000, 1)} ms | {fmt(o['p99'] / 1000, 1)} ms | "
+                 f"{fmt(n['p50'] / 1000, 1)} ms | {fmt(n['p99'] / 1000, 1)} ms |")
+        L.append("")
+    e = r.get("engine")
+    if e:
+        L.append("### Native engine vs fio (host, file on the host's disk, 4k, QD 32)")
+        L.append("")
+        L.append("| workload | engine, submit each | fio (default) | ratio | engine, batched | fio, batched | ratio |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for rw, x in e.items():
+            i = x["iops"]
+            L.append(f"| 4k {rw} | {fmt(i.get('engine-each'))} | {fmt(i.get('fio'))} | {fmt(x['ratio_each'], 2, 'x')} | "
+                     f"{fmt(i.get('engine-batch'))} | {fmt(i.get('fio-batch'))} | {fmt(x['ratio_batch'], 2, 'x')} |")
+        L.append("")
+    m = r.get("micro")
+    if m:
+        g, h, gp, tgm = m["gate"], m["handler_ns"], m["grace_period"], m["toggle"]
+        L.append("### Micro-benchmarks (host, Google Benchmark, medians)")
+        L.append("")
+        L.append("| what | figure |")
+        L.append("|---|---:|")
+        L.append(f"| gate check (load + decide), one thread | {fmt(g.get('check_ns'), 2)} ns |")
+        L.append(f"| gate check, CPU ns 1 → 2 threads, own word / same word | "
+                 f"{fmt(g.get('own_t1_cpu_ns'), 2)} → {fmt(g.get('own_t2_cpu_ns'), 2)} / "
+                 f"{fmt(g.get('shared_t1_cpu_ns'), 2)} → {fmt(g.get('shared_t2_cpu_ns'), 2)} |")
+        L.append(f"| counterexample, + atomic add per request: own / shared counter, 1 → 2 threads | "
+                 f"{fmt(g.get('counter_own_t1_cpu_ns'), 2)} → {fmt(g.get('counter_own_t2_cpu_ns'), 2)} / "
+                 f"{fmt(g.get('counter_shared_t1_cpu_ns'), 2)} → {fmt(g.get('counter_shared_t2_cpu_ns'), 2)} ns |")
+        L.append(f"| refused: offline / 16 drives, one not ready | {fmt(g.get('offline_ns'), 2)} / {fmt(g.get('not_ready_16_ns'), 2)} ns |")
+        for k in sorted(h):
+            L.append(f"| request through the handler, {k} | {fmt(h[k], 1)} ns |")
+        ht = m["handler_threads"]
+        L.append(f"| handler (null, write 4k, QD 32), CPU ns 1 → 2 threads on one volume | "
+                 f"{fmt(ht.get('t1_cpu_ns'), 1)} → {fmt(ht.get('t2_cpu_ns'), 1)} ns |")
+        for k, x in tgm.items():
+            if k.endswith("baseline"):
+                continue
+            L.append(f"| toggle offline+online ({k}) | {fmt(x['toggle_us'], 1)} us; hammer at "
+                     f"{fmt(x['hammer_vs_baseline'], 2, 'x')} of its rate alone |")
+        for k, x in gp.items():
+            L.append(f"| synchronize(), {k[:-3]} | {fmt(x, 0)} ns |")
+        L.append("")
+    return "\n".join(L) + "\n"
+
+
+def plot_data(r, res):
+    pairs = (r.get("vm") or {}).get("pairs", {})
+    with open(os.path.join(res, "plot-vm.dat"), "w") as f:
+        f.write("# workload blkgate-file loop blkgate-null null_blk (IOPS) then p99 us in the same order\n")
+        for wl in WL_ORDER:
+            row = [wl]
+            for metric in ("iops", "p99_us"):
+                for kind in ("file", "null"):
+                    p = pairs.get(kind, {}).get(wl) or {}
+                    for side in ("blkgate", "reference"):
+                        x = (p.get(side) or {}).get(metric)
+                        row.append("NaN" if x is None else f"{x:.1f}")
+            f.write(" ".join(row) + "\n")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    res, out = sys.argv[1], sys.argv[2]
+    meta = read_kv(os.path.join(res, "host.txt"))
+    r = {
+        "date": meta.pop("date", None),
+        "mode": meta.pop("mode", None),
+        "commit": meta.pop("commit", None),
+        "host": meta,
+        "micro": micro(res),
+        "engine": engine(res),
+        "vm": vm(res),
+    }
+    r["targets"] = targets(r)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "latest.json"), "w") as f:
+        json.dump(r, f, indent=1, sort_keys=True)
+    with open(os.path.join(out, "latest.md"), "w") as f:
+        f.write(markdown(r))
+    plot_data(r, res)
+    for t in r["targets"]:
+        val = t["measured"]
+        print(f"  {'met   ' if t['met'] else 'MISSED'}  {t['target']}: {'-' if val is None else f'{val:.2f}'}")
+
+
+if __name__ == "__main__":
+    main()

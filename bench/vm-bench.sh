@@ -1,0 +1,262 @@
+#!/bin/bash
+# bench/vm-bench.sh — the end-to-end part of bench/run; runs INSIDE the VM (tests/vm/run).
+#
+# Every comparison runs in this one boot, side by side, interleaved and repeated (rep 1: A then
+# B, rep 2: B then A, ...), so a noisy host slows both sides alike; the host takes medians.
+#   file  blkgate `file` volume  vs  the loop device (direct-io=on), same backing file
+#   null  blkgate `null` volume  vs  null_blk, same queue count and depth
+#   for each workload: 4k random read and write at QD 1, 32, 128; 128k sequential read and
+#   write (QD 32)
+#   toggle  volume A (null) under fio while volume B is taken offline/online RATE times a
+#           second (blkgate-bench-toggle), against A alone; CPUs shared, and isolated
+#   offline the time `volume offline` takes to return under QD 128 random-write load on a
+#           file volume (and `volume online`), N times
+# Raw results go to $BENCH_OUT (default /share): fio JSON per run, runs.tsv (one line per fio
+# run), toggle/*.json, env.txt. Progress goes to stdout.
+#
+# Environment (bench/run sets these through VM_ENV):
+#   BENCH_RUNTIME  seconds per fio run (default 4)      BENCH_RAMP    ramp seconds (default 1)
+#   BENCH_REPS     repetitions of each pair (3)         BENCH_QUEUES  queues of every device (2)
+#   BENCH_TOGGLE_RATE  toggles/s of volume B (100)      BENCH_OFFLINE_COUNT  offline calls (50)
+#   BENCH_ONLY     space-separated subset of: file null toggle offline (default: all)
+set -uo pipefail
+export LC_ALL=C
+export E2E_WORKDIR=/tmp/bench
+# shellcheck source=../tests/e2e/lib.sh
+. "${BLKGATE_VM_REPO:-/repo}/tests/e2e/lib.sh"
+
+OUT=${BENCH_OUT:-/share}
+RUNTIME=${BENCH_RUNTIME:-4}
+RAMP=${BENCH_RAMP:-1}
+REPS=${BENCH_REPS:-3}
+Q=${BENCH_QUEUES:-2}
+DEPTH=128
+RATE=${BENCH_TOGGLE_RATE:-100}
+OFFLINE_COUNT=${BENCH_OFFLINE_COUNT:-50}
+ONLY=${BENCH_ONLY:-file null toggle offline}
+SIZE_MB=256
+MNT=/mnt/bench
+TOGGLER=$(command -v blkgate-bench-toggle || echo /usr/local/bin/blkgate-bench-toggle)
+
+# name rw bs iodepth
+WORKLOADS=(
+	"rr4k-qd1 randread 4k 1"
+	"rr4k-qd32 randread 4k 32"
+	"rr4k-qd128 randread 4k 128"
+	"rw4k-qd1 randwrite 4k 1"
+	"rw4k-qd32 randwrite 4k 32"
+	"rw4k-qd128 randwrite 4k 128"
+	"sr128k-qd32 read 128k 32"
+	"sw128k-qd32 write 128k 32"
+)
+
+T0=$(date +%s)
+progress() { local t=$(($(date +%s) - T0)); printf '[vm %02d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*"; }
+die() { progress "FAILED: $*"; [ -f "$W/gate.log" ] && tail -n 20 "$W/gate.log"; exit 1; }
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+
+mkdir -p "$OUT/fio" "$OUT/toggle"
+: >"$OUT/runs.tsv"
+
+# fio_run ID DEV RW BS QD [extra fio args...]: one fio run, JSON to $OUT/fio/ID.json.
+# Prints "IOPS p99us".
+fio_run() {
+	local id=$1 dev=$2 rw=$3 bs=$4 qd=$5
+	shift 5
+	fio --name=bench --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" --bs="$bs" \
+		--iodepth="$qd" --size=${SIZE_MB}M --norandommap --randrepeat=0 --time_based \
+		--runtime="$RUNTIME" --ramp_time="$RAMP" --output-format=json \
+		--output="$OUT/fio/$id.json" "$@" >/dev/null 2>"$W/fio.err" ||
+		{ progress "fio $id failed: $(tail -n 3 "$W/fio.err" | tr '\n' ' ')"; echo "0 0"; return 1; }
+	jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
+		"\(.iops | floor) \((.clat_ns.percentile["99.000000"] // 0) / 1000 | floor)"' "$OUT/fio/$id.json"
+}
+
+# ---- environment -------------------------------------------------------------------------------
+{
+	echo "kernel $(uname -r)"
+	echo "vcpus $(nproc)"
+	echo "mem_mb $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+	echo "fio $(fio --version)"
+	echo "queues $Q"
+	echo "depth $DEPTH"
+	echo "runtime $RUNTIME"
+	echo "ramp $RAMP"
+	echo "reps $REPS"
+} >"$OUT/env.txt"
+progress "kernel $(uname -r), $(nproc) vCPUs; fio ${RUNTIME}s (+${RAMP}s ramp) x $REPS reps; queues $Q"
+
+# ---- backing store: ext4 on a RAM disk (brd), so O_DIRECT works for loop and blkgate ---------
+modprobe brd rd_nr=1 rd_size=$(((SIZE_MB + 128) * 1024)) max_part=0 || die "modprobe brd"
+mkfs.ext4 -q -F /dev/ram0 || die "mkfs.ext4"
+mkdir -p $MNT && mount /dev/ram0 $MNT || die "mount"
+# Written (not sparse, not unwritten extents): overwrites never allocate, for both sides.
+dd if=/dev/zero of=$MNT/file.img bs=1M count=$SIZE_MB oflag=direct status=none || die "dd"
+progress "backing file $MNT/file.img (${SIZE_MB} MiB, ext4 on brd)"
+
+start_gate || die "start blkgate"
+ctl drive add df $MNT/file.img --size ${SIZE_MB}M >/dev/null || die "drive add df"
+ctl disk create kf df >/dev/null || die "disk create kf"
+ctl volume create vf --disk kf --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH --backend file >/dev/null ||
+	die "volume create vf"
+for v in n b; do
+	ctl drive add d$v /tmp/bench/$v.img --size ${SIZE_MB}M >/dev/null || die "drive add d$v"
+	ctl disk create k$v d$v >/dev/null || die "disk create k$v"
+	ctl volume create v$v --disk k$v --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH --backend null \
+		>/dev/null || die "volume create v$v"
+done
+DEV_F=$(dev_of vf)
+DEV_N=$(dev_of vn)
+progress "blkgate volumes: vf (file) $DEV_F, vn (null) $DEV_N, vb (null, toggled) $(dev_of vb)"
+
+# ---- A/B pairs ---------------------------------------------------------------------------------
+total=0
+for k in file null; do wants $k && total=$((total + ${#WORKLOADS[@]} * REPS * 2)); done
+n=0
+# warm DEV...: touch every tag of every hardware queue once (a queue's request buffers are
+# faulted in on first use, under THP as 2 MiB pages that TCG zeroes slowly), from each CPU so
+# each CPU's queue gets requests; not measured.
+warm() {
+	local dev cpu
+	for dev in "$@"; do
+		for cpu in $(seq 0 $(($(nproc) - 1))); do
+			fio --name=warm --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite --bs=128k \
+				--iodepth=$DEPTH --size=${SIZE_MB}M --norandommap --time_based --runtime=1 \
+				--cpus_allowed="$cpu" >/dev/null 2>&1 || progress "warm-up of $dev on CPU $cpu failed"
+		done
+	done
+}
+
+# pair KIND NAME_A DEV_A NAME_B DEV_B
+pair() {
+	local kind=$1 na=$2 da=$3 nb=$4 db=$5 rep w name rw bs qd order t dev res
+	warm "$da" "$db"
+	for rep in $(seq "$REPS"); do
+		for w in "${WORKLOADS[@]}"; do
+			read -r name rw bs qd <<<"$w"
+			if ((rep % 2)); then order="$na:$da $nb:$db"; else order="$nb:$db $na:$da"; fi
+			for t in $order; do
+				dev=${t#*:}
+				t=${t%%:*}
+				n=$((n + 1))
+				res=$(fio_run "$kind-$name-$t-$rep" "$dev" "$rw" "$bs" "$qd")
+				printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$name" "$t" "$rep" "fio/$kind-$name-$t-$rep.json" \
+					>>"$OUT/runs.tsv"
+				progress "($n/$total) $kind $name $t rep $rep: ${res% *} IOPS, p99 ${res#* } us"
+			done
+		done
+	done
+}
+
+if wants file; then
+	LOOP=$(losetup --direct-io=on -f --show $MNT/file.img) || die "losetup"
+	dio=$(cat /sys/block/"${LOOP#/dev/}"/loop/dio 2>/dev/null)
+	echo "loop_dio $dio" >>"$OUT/env.txt"
+	progress "loop device $LOOP on the same file, direct-io=$dio"
+	[ "$dio" = 1 ] || progress "WARNING: the loop device is not using direct I/O"
+	pair file blkgate-file "$DEV_F" loop "$LOOP"
+	losetup -d "$LOOP"
+fi
+
+if wants null; then
+	# Module defaults for everything not named here (irqmode=1: softirq completion).
+	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" hw_queue_depth=$DEPTH gb=1 ||
+		die "modprobe null_blk"
+	echo "null_blk nr_devices=1 queue_mode=2 submit_queues=$Q hw_queue_depth=$DEPTH gb=1" >>"$OUT/env.txt"
+	progress "null_blk /dev/nullb0: submit_queues=$Q hw_queue_depth=$DEPTH"
+	pair null blkgate-null "$DEV_N" null_blk /dev/nullb0
+	rmmod null_blk
+fi
+
+# ---- volume A while volume B toggles -----------------------------------------------------------
+# Two variants, each alone/toggling alternated REPS times:
+#   shared    nothing pinned: fio, A's queue threads, the daemon's control thread and the
+#             toggler share both vCPUs, so the control plane's CPU time is taken from A
+#   isolated  fio and A's queue threads on CPU 0; the daemon's other threads (control plane,
+#             B's queues) and the toggler on CPU 1: what is left is the gate's own effect on A
+#   idle      nothing pinned, but the control plane (the daemon's connection threads, which
+#             inherit the main thread's policy, and the toggler) runs at SCHED_IDLE: the data
+#             path has priority over control work
+# ublk_threads_of VOLUME_INDEX: TIDs of the daemon's queue threads of the n-th volume created
+# (0 vf, 1 vn, 2 vb): queue threads are named ublk-qN and volumes were created in that order.
+ublk_threads_of() {
+	local t
+	for t in /proc/"$GPID"/task/*; do
+		case $(cat "$t/comm") in ublk-q*) echo "${t##*/}" ;; esac
+	done | sort -n | sed -n "$(($1 * Q + 1)),$((($1 + 1) * Q))p"
+}
+toggle_variant() {
+	local variant=$1 fio_cpu=() tog_cpu=() rep order phase id res extra tp t
+	if [ "$variant" = isolated ]; then
+		taskset -a -p -c 1 "$GPID" >/dev/null
+		for t in $(ublk_threads_of 1); do taskset -p -c 0 "$t" >/dev/null; done
+		fio_cpu=(--cpus_allowed=0)
+		tog_cpu=(taskset -c 1)
+	elif [ "$variant" = idle ]; then
+		chrt -i -p 0 "$GPID" >/dev/null
+		tog_cpu=(chrt -i 0)
+	fi
+	for rep in $(seq "$REPS"); do
+		if ((rep % 2)); then order="alone toggling"; else order="toggling alone"; fi
+		for phase in $order; do
+			id=toggle-$variant-$phase-$rep
+			if [ "$phase" = toggling ]; then
+				"${tog_cpu[@]}" "$TOGGLER" --socket "$SOCK" --volume vb --rate "$RATE" \
+					--seconds "$(awk -v a="$RUNTIME" -v b="$RAMP" 'BEGIN {print a + b + 0.5}')" \
+					>"$OUT/toggle/$id.json" 2>"$W/toggle.err" &
+				tp=$!
+			fi
+			res=$(fio_run "$id" "$DEV_N" "${TW[1]}" "${TW[2]}" "${TW[3]}" "${fio_cpu[@]}")
+			extra=
+			if [ "$phase" = toggling ]; then
+				wait $tp || progress "toggler: $(tail -n 2 "$W/toggle.err" | tr '\n' ' ')"
+				extra=", B toggled $(jq -r '"\(.toggles) times at \(.rate_hz)/s, offline p50 \(.offline_us.p50) us"' \
+					"$OUT/toggle/$id.json")"
+			fi
+			printf 'toggle-%s\t%s\t%s\t%s\t%s\n' "$variant" "${TW[0]}" "$phase" "$rep" "fio/$id.json" \
+				>>"$OUT/runs.tsv"
+			progress "toggle ($variant) $phase rep $rep: A ${res% *} IOPS, p99 ${res#* } us$extra"
+		done
+	done
+	[ "$variant" = isolated ] && taskset -a -p -c 0-$(($(nproc) - 1)) "$GPID" >/dev/null
+	[ "$variant" = idle ] && chrt -o -p 0 "$GPID" >/dev/null
+	[ "$(state_of vb)" = online ] || progress "WARNING: volume B is $(state_of vb) after toggling"
+}
+
+if wants toggle; then
+	TW=(rr4k-qd32 randread 4k 32)
+	echo "toggle_workload ${TW[*]} rate $RATE" >>"$OUT/env.txt"
+	warm "$DEV_N"
+	progress "toggle: volume A (vn) ${TW[1]} ${TW[2]} QD ${TW[3]}, alone vs while B (vb) toggles at $RATE/s"
+	toggle_variant shared
+	toggle_variant idle
+	if [ "$(nproc)" -ge 2 ]; then
+		toggle_variant isolated
+	else
+		progress "toggle: one vCPU, no isolated variant"
+	fi
+fi
+
+# ---- how long `volume offline` takes under QD 128 writes ---------------------------------------
+if wants offline; then
+	secs=$(awk -v n="$OFFLINE_COUNT" 'BEGIN {print int(n * 0.4) + 10}')
+	progress "offline: $OFFLINE_COUNT x (offline, 100 ms, online, 100 ms) on vf under randwrite 4k QD 128"
+	fio --name=load --filename="$DEV_F" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
+		--iodepth=128 --size=${SIZE_MB}M --norandommap --time_based --runtime="$secs" \
+		--continue_on_error=all --output-format=json --output="$OUT/fio/offline-load.json" \
+		>/dev/null 2>"$W/fio-load.err" &
+	fp=$!
+	sleep 2
+	"$TOGGLER" --socket "$SOCK" --volume vf --count "$OFFLINE_COUNT" --settle-ms 100 --rate 0 \
+		>"$OUT/toggle/offline.json" 2>"$W/toggle.err" ||
+		progress "toggler: $(tail -n 2 "$W/toggle.err" | tr '\n' ' ')"
+	kill -INT $fp 2>/dev/null
+	wait $fp
+	progress "offline: $(jq -r '"offline p50 \(.offline_us.p50) us, p99 \(.offline_us.p99) us; online p50 \(.online_us.p50) us, p99 \(.online_us.p99) us"' "$OUT/toggle/offline.json")"
+	[ "$(state_of vf)" = online ] || progress "WARNING: vf is $(state_of vf) after the offline test"
+fi
+
+stop_gate || progress "WARNING: blkgate exited with an error"
+tail -n 5 "$W/gate.log" >"$OUT/gate.log.tail" 2>/dev/null
+umount $MNT
+progress "done"
