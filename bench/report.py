@@ -265,12 +265,26 @@ def targets(r):
     g = m.get("gate") or {}
     if g.get("check_ns") is not None:
         add("gate check < 2 ns per request", g["check_ns"], g["check_ns"] < 2.0, "ns, one thread")
-    if g.get("own_scaling") is not None:
-        worst = max(x for x in (g.get("own_scaling"), g.get("shared_scaling"),
-                                (m.get("handler_threads") or {}).get("scaling")) if x is not None)
-        add("no shared cache line written per request", worst, worst < 1.25,
-            "CPU ns per request, 2 threads / 1 thread (worst of: own word, same word, handler); "
-            "the handler runs with the volume's gate word and layout mprotect()ed read-only")
+    # A cache line written by both threads per request shows as extra CPU time per request when
+    # a second thread runs: the counterexample (one shared atomic add per request) measures what
+    # a single such write costs here. Each real path must add less than a quarter of that.
+    ht = m.get("handler_threads") or {}
+    shared_write = None
+    if g.get("counter_shared_t2_cpu_ns") is not None and g.get("counter_shared_t1_cpu_ns") is not None:
+        shared_write = g["counter_shared_t2_cpu_ns"] - g["counter_shared_t1_cpu_ns"]
+    extras = {}
+    for label, a, b in (("own word", g.get("own_t2_cpu_ns"), g.get("own_t1_cpu_ns")),
+                        ("same word", g.get("shared_t2_cpu_ns"), g.get("shared_t1_cpu_ns")),
+                        ("handler", ht.get("t2_cpu_ns"), ht.get("t1_cpu_ns"))):
+        if a is not None and b is not None:
+            extras[label] = a - b
+    if extras and shared_write:
+        worst = max(extras.values()) / shared_write
+        add("no shared cache line written per request", worst, worst < 0.25,
+            "extra CPU ns per request with 2 threads instead of 1 ("
+            + ", ".join(f"{k} {v:+.2f}" for k, v in extras.items())
+            + f") as a fraction of what one shared write per request adds ({shared_write:+.2f} ns);"
+            " the handler also runs with the volume's gate word and layout mprotect()ed read-only")
     return t
 
 
@@ -316,7 +330,14 @@ def markdown(r):
         L.append("|---|---:|---|")
         for t in tg:
             val = t["measured"]
-            s = "–" if val is None else (f"{val:.2f} ns" if "ns per" in t["target"] else f"{val:.2f}x")
+            if val is None:
+                s = "–"
+            elif t["target"].startswith("gate check"):
+                s = f"{val:.2f} ns"
+            elif t["target"].startswith("no shared"):
+                s = f"{val:.2f} of one shared write"
+            else:
+                s = f"{val:.2f}x"
             L.append(f"| {t['target']} | {s} | {'met' if t['met'] else '**missed**'} |")
         L.append("")
     pairs = v.get("pairs", {})
@@ -396,10 +417,13 @@ def markdown(r):
         ht = m["handler_threads"]
         L.append(f"| handler (null, write 4k, QD 32), CPU ns 1 → 2 threads on one volume | "
                  f"{fmt(ht.get('t1_cpu_ns'), 1)} → {fmt(ht.get('t2_cpu_ns'), 1)} ns |")
+        what = {"same": "the hammered volume (its refused requests are cheap)", "other": "another volume"}
         for k, x in tgm.items():
-            if k.endswith("baseline"):
+            hammer, _, target = k.partition("-")
+            if target == "baseline":
                 continue
-            L.append(f"| toggle offline+online ({k}) | {fmt(x['toggle_us'], 1)} us; hammer at "
+            L.append(f"| offline + online of {what[target]} at 10 kHz, {'handler' if hammer == 'handler' else 'bare check'} "
+                     f"hammering | {fmt(x['toggle_us'], 1)} us per toggle; hammer at "
                      f"{fmt(x['hammer_vs_baseline'], 2, 'x')} of its rate alone |")
         for k, x in gp.items():
             L.append(f"| synchronize(), {k[:-3]} | {fmt(x, 0)} ns |")
