@@ -15,7 +15,8 @@
 //   BM_HandlerThreads       1 and 2 queue threads, each with its own source, on one volume
 //   BM_Toggle               offline + online (publish + synchronize each) while a queue thread
 //                           hammers the check (raw check loop or the real handler), on its own
-//                           volume or on another; counter hammer_mreq_s is the hammer's rate
+//                           volume or on another; hammer_ratio compares the hammer's rate in
+//                           toggling and quiet periods, interleaved
 //   BM_GracePeriod          synchronize() over N queues, idle or with one busy queue thread
 //
 // Items are requests (or checks): ns per request = 1e9 / items_per_second (per thread: times
@@ -316,12 +317,14 @@ class Hammer {
   std::thread th_;  // last: started once everything above is constructed
 };
 
-// args: hammer kind (0 bare check, 1 handler); target (0 nothing: the baseline, 1 the
-// hammered volume A, 2 another volume B). Each iteration is one period of a 10 kHz toggle: take
-// the target offline then online, each with its grace period (synchronize over the target
-// volume's queues), then sleep out the rest of the 100 us. Counters: toggle_us, the time of
-// offline + online; hammer_mreq_s, the hammer's requests per second meanwhile (compare with
-// target 0). With target 2 volume A's page is sealed read-only: B's toggles never write it.
+// args: hammer kind (0 bare check, 1 handler); target (0 nothing, 1 the hammered volume A,
+// 2 another volume B). Iterations are 100 us periods; with a target, every other period starts
+// with an offline then an online of the target, each with its grace period (synchronize over
+// the target volume's queues): up to 5000 toggles a second, interleaved with quiet periods.
+// Counters: toggle_us, the time of offline + online; hammer_mreq_s, the hammer's requests per
+// second; hammer_ratio, its rate in toggling periods over its rate in quiet ones (measured in
+// the same run, period by period). With target 2 volume A's page is sealed read-only: B's
+// toggles never write it.
 void BM_Toggle(benchmark::State& st) {
   const int kind = static_cast<int>(st.range(0));
   const int target = static_cast<int>(st.range(1));
@@ -335,24 +338,37 @@ void BM_Toggle(benchmark::State& st) {
   gate::GateWord* g = target == 1 ? a.gate() : b.gate();
   std::span<gate::QueueSync* const> syncs = target == 1 ? std::span(a_syncs) : std::span(b_syncs);
   using Clock = std::chrono::steady_clock;
+  Clock::duration toggling{}, period_time[2]{};
+  std::uint64_t period_reqs[2] = {0, 0}, toggles = 0, n = 0;
   const std::uint64_t r0 = h.requests();
   const auto t0 = Clock::now();
-  Clock::duration toggling{};
   for (auto _ : st) {
     const auto start = Clock::now();
-    if (target != 0) {
+    const std::uint64_t rs = h.requests();
+    const bool toggle = target != 0 && (n++ & 1) == 0;
+    if (toggle) {
       gate::publish(*g, gate::kOffline);
       gate::synchronize(syncs);
       gate::publish(*g, 0);
       gate::synchronize(syncs);
       toggling += Clock::now() - start;
+      ++toggles;
     }
     std::this_thread::sleep_until(start + std::chrono::microseconds(100));
+    period_time[toggle] += Clock::now() - start;
+    period_reqs[toggle] += h.requests() - rs;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto rate = [&](int i) {
+    const double t = std::chrono::duration<double>(period_time[i]).count();
+    return t > 0 ? static_cast<double>(period_reqs[i]) / t : 0.0;
+  };
   st.counters["hammer_mreq_s"] = static_cast<double>(h.requests() - r0) / secs / 1e6;
-  st.counters["toggle_us"] = std::chrono::duration<double, std::micro>(toggling).count() /
-                             static_cast<double>(std::max<std::int64_t>(1, st.iterations()));
+  if (target != 0) {
+    st.counters["hammer_ratio"] = rate(0) > 0 ? rate(1) / rate(0) : 0.0;
+    st.counters["toggle_us"] =
+        std::chrono::duration<double, std::micro>(toggling).count() / static_cast<double>(std::max<std::uint64_t>(1, toggles));
+  }
 }
 BENCHMARK(BM_Toggle)
     ->ArgNames({"handler", "target"})
