@@ -173,7 +173,8 @@ fi
 #   shared    nothing pinned: fio, A's queue threads, the daemon's control thread and the
 #             toggler share both vCPUs, so the control plane's CPU time is taken from A
 #   isolated  fio and A's queue threads on CPU 0; the daemon's other threads (control plane,
-#             B's queues) and the toggler on CPU 1: what is left is the gate's own effect on A
+#             B's queues), the toggler and the unbound kernel threads on CPU 1: what is left is
+#             the gate's own effect on A
 #   idle      nothing pinned, but the control plane (the daemon's connection threads, which
 #             inherit the main thread's policy, and the toggler) runs at SCHED_IDLE: the data
 #             path has priority over control work
@@ -186,10 +187,18 @@ ublk_threads_of() {
 	done | sort -n | sed -n "$(($1 * Q + 1)),$((($1 + 1) * Q))p"
 }
 toggle_variant() {
-	local variant=$1 fio_cpu=() tog_cpu=() rep order phase id res extra tp t
+	local variant=$1 fio_cpu=() tog_cpu=() kthreads=() rep order phase id res extra tp t p
 	if [ "$variant" = isolated ]; then
 		taskset -a -p -c 1 "$GPID" >/dev/null
 		for t in $(ublk_threads_of 1); do taskset -p -c 0 "$t" >/dev/null; done
+		# CPU 1 is the housekeeping CPU: unbound kernel threads (rcu_preempt, unbound kworkers,
+		# kcompactd...) go there too, or the control plane's kernel side effects (RCU grace
+		# periods after its file operations) land on CPU 0. Per-CPU kthreads refuse; fine.
+		kthreads=()
+		for p in /proc/[0-9]*; do
+			[ -n "$(head -c 1 "$p/cmdline" 2>/dev/null)" ] && continue
+			taskset -p -c 1 "${p#/proc/}" >/dev/null 2>&1 && kthreads+=("${p#/proc/}")
+		done
 		fio_cpu=(--cpus_allowed=0)
 		tog_cpu=(taskset -c 1)
 	elif [ "$variant" = idle ]; then
@@ -218,7 +227,10 @@ toggle_variant() {
 			progress "toggle ($variant) $phase rep $rep: A ${res% *} IOPS, p99 ${res#* } us$extra"
 		done
 	done
-	[ "$variant" = isolated ] && taskset -a -p -c 0-$(($(nproc) - 1)) "$GPID" >/dev/null
+	if [ "$variant" = isolated ]; then
+		taskset -a -p -c 0-$(($(nproc) - 1)) "$GPID" >/dev/null
+		for t in "${kthreads[@]}"; do taskset -p -c 0-$(($(nproc) - 1)) "$t" >/dev/null 2>&1; done
+	fi
 	[ "$variant" = idle ] && chrt -o -p 0 "$GPID" >/dev/null
 	[ "$(state_of vb)" = online ] || progress "WARNING: volume B is $(state_of vb) after toggling"
 }
