@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/vm/selftest.sh - checks tests/vm/run (runs on the HOST, boots 3 VMs).
+# tests/vm/selftest.sh - checks tests/vm/run (runs on the HOST, boots 6 VMs).
 # Last line: "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 # --help documents every variable run reads
 help=$("$RUN" --help 2>&1) && ok=1 || ok=0
 missing=
-for v in BUILD_DIR VM_CACHE VM_SHARE VM_TIMEOUT VM_CPUS VM_MEM VM_EXTRA_BINS \
+for v in BUILD_DIR VM_CACHE VM_SHARE VM_TIMEOUT VM_BOOT_RETRIES VM_CPUS VM_MEM VM_EXTRA_BINS \
 	VM_EXTRA_MODULES VM_ENV VM_CMDLINE VM_QEMU VM_QEMU_ARGS VM_KERNEL_PKG VM_LOG VM_NO_INSTALL; do
 	grep -q "^  $v " <<<"$help" || missing="$missing $v"
 done
@@ -102,6 +102,21 @@ if [[ $rc == 125 ]] && grep -q 'Kernel panic' "$tmp/panic.out" &&
 	pass panic-detected
 else
 	fail panic-detected "exit $rc (want 125), see the output above"
+fi
+# ... and is not retried: the script had started
+grep -q 'booting again' "$tmp/panic.out" && fail panic-not-retried "a panic after the script started was retried" ||
+	pass panic-not-retried
+
+# a VM that dies before the script starts (here: no init, so the kernel panics) is booted
+# again VM_BOOT_RETRIES times, then reported
+VM_SHARE=$share VM_BOOT_RETRIES=1 VM_CMDLINE=rdinit=/no-such-init "$RUN" "$tmp/exit3.sh" >"$tmp/boot.out" 2>&1
+rc=$?
+tail -n 2 "$tmp/boot.out"
+if [[ $rc == 125 ]] && [[ $(grep -c 'booting again (retry 1 of 1)' "$tmp/boot.out") == 1 ]] &&
+	[[ $(grep -c 'Kernel panic' "$tmp/boot.out") == 2 ]] && ! grep -q 'BLKGATE_VM_EXIT' "$tmp/boot.out"; then
+	pass boot-failure-retried
+else
+	fail boot-failure-retried "exit $rc (want 125 after 2 boots), see $tmp/boot.out"
 fi
 
 # (3) timeout
