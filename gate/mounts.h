@@ -1,6 +1,7 @@
 // gate/mounts.h — the mount table, through libmount (no hand-parsed mountinfo).
 //
-// Control plane only. Thread-safe (each call parses its own table).
+// Control plane only. Thread-safe. The table is parsed again only when the kernel reports a
+// change of the mount namespace (libmount monitor), not on every call.
 #pragma once
 
 #include <sys/types.h>

@@ -95,7 +95,7 @@ class PosixEnv final : public Env {
       ::unlink(tmp.c_str());
       return Result::FromErrno(err, "rename " + tmp);
     }
-    return fsync_dir(dir_of(dst));
+    return Result::Ok();
   }
 
   bool Exists(const std::string& path) override {

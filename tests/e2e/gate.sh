@@ -130,6 +130,18 @@ if modprobe minix 2>/dev/null && mkfs.minix "$VG" >/dev/null 2>&1; then
 	check "still mounted after not-supported" grep -q " /mnt/vg " /proc/mounts
 	exec 8<&-
 	expect "path remove vg" ok volume path remove vg /mnt/vg
+	# Mounts made outside the gate are seen at once (the daemon re-reads the mount table when
+	# the kernel reports a change, not on every call).
+	check "mount vg outside the gate" mount -t minix "$VG" /mnt/tmp
+	blkgatectl --socket "$SOCK" --json volume show vg >"$W/vg.json"
+	check "volume show lists the outside mount" grep -q '"mounts":\["/mnt/tmp"\]' "$W/vg.json"
+	check "umount outside the gate" umount /mnt/tmp
+	blkgatectl --socket "$SOCK" --json volume show vg >"$W/vg.json"
+	check "volume show no longer lists it" grep -q '"mounts":\[\]' "$W/vg.json"
+	check "mount vg outside the gate again" mount -t minix "$VG" /mnt/tmp
+	expect "offline dismounts a mount made outside the gate" ok volume offline vg
+	check "the outside mount is gone" sh -c "! grep -q ' /mnt/tmp ' /proc/mounts"
+	expect "vg online" ok volume online vg
 else
 	fail "minix could not be set up for the not-supported check"
 fi

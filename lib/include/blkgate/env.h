@@ -18,7 +18,9 @@ class Env {
   virtual Result ReadFile(const std::string& path, std::string* out) = 0;
   // Durable replace: write path.tmp, fsync, rename over path, fsync the directory.
   virtual Result WriteFileAtomic(const std::string& path, std::string_view data) = 0;
-  // Durable copy-by-link of src to dst (replacing dst); not_found when src is missing.
+  // Atomic copy-by-link of src to dst (replacing dst); not_found when src is missing. Not synced:
+  // durable with the next fsync of the directory (the state store's WriteFileAtomic, in the same
+  // directory, right after; one directory fsync instead of two per save).
   virtual Result LinkReplace(const std::string& src, const std::string& dst) = 0;
   virtual bool Exists(const std::string& path) = 0;
 };
