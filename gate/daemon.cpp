@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,6 +70,8 @@ Daemon::~Daemon() {
 // ---- start / run ----------------------------------------------------------------------------
 
 Result Daemon::Start() {
+  errno = 0;
+  if (int n = ::getpriority(PRIO_PROCESS, 0); errno == 0) data_nice_ = n;
   if (::mkdir(opts_.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Result::FromErrno(errno, "create state dir " + opts_.state_dir);
   const std::string lock_path = opts_.state_dir + "/lock";
@@ -123,7 +126,8 @@ Result Daemon::Start() {
       }
     }
     if (changed) {
-      if (Result r = Commit(std::move(next)); !r.ok()) Log("cannot record device ids: " + r.ToString());
+      if (Result r = Commit(std::move(next)); !r.ok())
+        Log("cannot record device ids: " + r.ToString());
     }
   }
   // Mounts at access paths, claims on offline / permanently dismounted volumes, read-only flags.
@@ -239,6 +243,9 @@ bool Daemon::PeerAllowed(int fd, std::string* why) const {
 }
 
 void Daemon::ServeConnection(int fd) {
+  if (opts_.control_nice > 0)
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
+                        std::min(19, data_nice_ + opts_.control_nice));
   std::string why;
   const bool allowed = PeerAllowed(fd, &why);
   std::string buf;
@@ -417,6 +424,7 @@ Result Daemon::StartDevice(const Volume& v, VolumeRuntime* rt) {
   spec.segments = catalog_.segments(v);
   for (const Segment& s : spec.segments) spec.paths.push_back(catalog_.drive(s.drive)->path);
   spec.park_timeout_ms = opts_.park_timeout_ms;
+  spec.nice = data_nice_;
   gate::publish(*rt->gate, EffectiveGateWord(catalog_, v));
   spec.gate = rt->gate.get();
   const int wake = wake_fd_;

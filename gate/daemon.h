@@ -34,6 +34,11 @@ struct DaemonOptions {
   std::string group;        // members may use the socket besides root
   std::uint32_t park_timeout_ms = 30000;
   unsigned hook_timeout_s = 30;
+  // Control threads (one per connection, and the hooks they run) run at this nice value above
+  // the data path's, so control work yields the CPU to queue threads (bench/README.md: a
+  // toggle costs the daemon milliseconds of CPU, which at nice 0 came out of other volumes'
+  // I/O on a busy machine). 0..19.
+  int control_nice = 10;
 };
 
 class Daemon {
@@ -104,6 +109,7 @@ class Daemon {
   bool PeerAllowed(int fd, std::string* why) const;
 
   DaemonOptions opts_;
+  int data_nice_ = 0;  // the main thread's nice at Start: queue threads run at this
   StateStore store_;
   HookTokens tokens_;
   std::mutex mu_;  // the catalog, runtimes_ and every call's effects

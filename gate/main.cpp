@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
-    "               [--hook-timeout SEC]\n"
+    "               [--hook-timeout SEC] [--control-nice N]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then stops and deletes every device. Runs in the foreground and logs to stderr.\n"
@@ -27,6 +27,8 @@ constexpr const char* kUsage =
     "                      ENODEV (default 30000)\n"
     "  --hook-timeout SEC  how long a hook in DIR/hooks may run before it is killed\n"
     "                      (a killed pre-offline hook vetoes; default 30)\n"
+    "  --control-nice N    run control work (connections, hooks) N nice levels below the\n"
+    "                      queue threads, so it yields the CPU to I/O (0-19; default 10)\n"
     "  -h, --help          this help\n";
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
@@ -75,6 +77,15 @@ int main(int argc, char** argv) {
         return 11;
       }
       opts.hook_timeout_s = static_cast<unsigned>(s);
+    } else if (TakeValue(argc, argv, &i, "--control-nice", &v)) {
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 19) {
+        std::fprintf(stderr, "blkgate: invalid-argument: bad --control-nice '%s' (0-19)\n",
+                     v.c_str());
+        return 11;
+      }
+      opts.control_nice = static_cast<int>(n);
     } else {
       std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i], kUsage);
       return 11;

@@ -1,11 +1,12 @@
 // gate/ublk_queue.cpp — see ublk_queue.h.
 #include "ublk_queue.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -199,7 +200,8 @@ Result UblkQueue::Start() {
   try {
     thread_ = std::thread([this] { Run(); });
   } catch (const std::system_error& e) {
-    return Result::FromErrno(e.code().value(), "queue " + std::to_string(cfg_.q_id) + ": start thread");
+    return Result::FromErrno(e.code().value(),
+                             "queue " + std::to_string(cfg_.q_id) + ": start thread");
   }
   state_.wait(0, std::memory_order_acquire);
   const int s = state_.load(std::memory_order_acquire);
@@ -232,6 +234,8 @@ void UblkQueue::Run() noexcept {
   char name[16];
   std::snprintf(name, sizeof name, "ublk-q%u", cfg_.q_id);
   pthread_setname_np(pthread_self(), name);
+  // Best effort (raising priority back needs CAP_SYS_NICE; the daemon runs as root).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), cfg_.nice);
 
   QueueRunner q(cfg_, wake_fd_.get(), exit_requested_);
   int r = q.Setup();

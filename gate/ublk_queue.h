@@ -28,10 +28,13 @@
 namespace blkgate::ublk {
 
 struct UblkQueueConfig {
-  int char_fd = -1;          // /dev/ublkcN, open; outlives the queue thread
+  int char_fd = -1;  // /dev/ublkcN, open; outlives the queue thread
   std::uint16_t q_id = 0;
   std::uint16_t depth = 0;
   std::uint32_t max_io_bytes = 0;
+  // The queue thread's nice value, set by the thread itself: a new thread inherits its
+  // creator's, and the daemon creates devices from control threads that run niced.
+  int nice = 0;
   io::HandlerConfig handler;  // layout, backend, gate, sync, stats, park, callbacks, stopping
 };
 
@@ -53,9 +56,9 @@ class UblkQueue {
 
  private:
   void Run() noexcept;
-  int Setup() noexcept;        // on the queue thread; -errno
+  int Setup() noexcept;  // on the queue thread; -errno
   void Loop() noexcept;
-  void Teardown() noexcept;    // on the queue thread
+  void Teardown() noexcept;  // on the queue thread
   void SetState(int s) noexcept;
 
   UblkQueueConfig cfg_;
@@ -63,7 +66,7 @@ class UblkQueue {
   // 0 starting, 1 running, 2 exited cleanly, < 0: -errno of the failure.
   std::atomic<int> state_{0};
   std::atomic<bool> exit_requested_{false};
-  io::UniqueFd wake_fd_;       // eventfd, created by Start before the thread
+  io::UniqueFd wake_fd_;  // eventfd, created by Start before the thread
 };
 
 }  // namespace blkgate::ublk

@@ -28,8 +28,8 @@ namespace blkgate {
 
 namespace {
 
-constexpr std::uint32_t kMaxIoBytes = 512 * 1024;         // per request (max_sectors 1024)
-constexpr std::uint32_t kMaxDiscardSectors = 1u << 21;    // 1 GiB per DISCARD / WRITE_ZEROES
+constexpr std::uint32_t kMaxIoBytes = 512 * 1024;       // per request (max_sectors 1024)
+constexpr std::uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per DISCARD / WRITE_ZEROES
 constexpr int kStartTimeoutMs = 30000;
 constexpr int kNodeTimeoutMs = 10000;
 constexpr int kDelTimeoutMs = 10000;
@@ -63,7 +63,7 @@ class UblkVolumeDevice final : public VolumeDevice {
   std::unique_ptr<ublk::UblkControl> ctrl_;
   io::UniqueFd char_fd_;
   int dev_id_ = -1;
-  bool added_ = false;    // ADD_DEV succeeded: DEL_DEV owed
+  bool added_ = false;  // ADD_DEV succeeded: DEL_DEV owed
   bool stopped_ = false;
   std::uint16_t nr_queues_ = 0;
   std::uint32_t max_io_ = kMaxIoBytes;
@@ -78,9 +78,11 @@ Result UblkVolumeDevice::Init() {
   const DeviceSpec& s = spec_;
   if (!s.gate) return Result::Error(Code::invalid_argument, "device spec: gate word missing");
   if (s.queues == 0 || s.queues > kMaxQueues)
-    return Result::Error(Code::invalid_argument, "device spec: queues must be 1.." + std::to_string(kMaxQueues));
+    return Result::Error(Code::invalid_argument,
+                         "device spec: queues must be 1.." + std::to_string(kMaxQueues));
   if (s.depth == 0 || s.depth > kMaxDepth || s.depth > ublk::kMaxQueueDepth)
-    return Result::Error(Code::invalid_argument, "device spec: depth must be 1.." + std::to_string(kMaxDepth));
+    return Result::Error(Code::invalid_argument,
+                         "device spec: depth must be 1.." + std::to_string(kMaxDepth));
   BLKGATE_TRY(io::VolumeLayout::Build(s.size, s.segments, &layout_));
 
   switch (s.backend) {
@@ -145,6 +147,7 @@ Result UblkVolumeDevice::Init() {
     qc.q_id = q;
     qc.depth = s.depth;
     qc.max_io_bytes = max_io_;
+    qc.nice = s.nice;
     qc.handler.layout = &layout_;
     qc.handler.backend = backend_.get();
     qc.handler.gate = s.gate;
@@ -165,7 +168,8 @@ Result UblkVolumeDevice::Init() {
       if (q->failed()) return true;
     return false;
   };
-  BLKGATE_TRY(ctrl_->StartDev(static_cast<std::uint32_t>(dev_id_), ::getpid(), any_failed, kStartTimeoutMs));
+  BLKGATE_TRY(ctrl_->StartDev(static_cast<std::uint32_t>(dev_id_), ::getpid(), any_failed,
+                              kStartTimeoutMs));
   return ublk::WaitForDevNode(block_path(), "block", kNodeTimeoutMs);
 }
 
@@ -176,7 +180,8 @@ bool UblkVolumeDevice::RemoveStale(std::uint32_t id) {
   ublksrv_ctrl_dev_info old;
   std::memset(&old, 0, sizeof old);
   if (!ctrl_->GetDevInfo(id, &old).ok()) return false;
-  const bool server_gone = old.ublksrv_pid <= 0 || (::kill(old.ublksrv_pid, 0) != 0 && errno == ESRCH);
+  const bool server_gone =
+      old.ublksrv_pid <= 0 || (::kill(old.ublksrv_pid, 0) != 0 && errno == ESRCH);
   if (old.state == UBLK_S_DEV_LIVE && !server_gone) return false;  // someone is serving it
   io::LogLine("volume %s: removing stale ublk device %u (state %u, server pid %d gone)",
               spec_.name.c_str(), id, old.state, old.ublksrv_pid);

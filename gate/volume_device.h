@@ -22,19 +22,20 @@
 namespace blkgate {
 
 struct DeviceSpec {
-  std::string name;                 // volume name, for logs
-  std::uint64_t size = 0;           // bytes, multiple of 512
-  std::uint16_t queues = 1;         // >= 1 (the daemon resolves 0 = one per CPU)
+  std::string name;          // volume name, for logs
+  std::uint64_t size = 0;    // bytes, multiple of 512
+  std::uint16_t queues = 1;  // >= 1 (the daemon resolves 0 = one per CPU)
   std::uint16_t depth = 128;
   BackendKind backend = BackendKind::file;
-  std::vector<Segment> segments;    // Catalog::segments(volume), covering [0, size)
-  std::vector<std::string> paths;   // paths[i] = backing path of segments[i].drive
-  int dev_id = -1;                  // requested ublk id (-1: any); restore asks for the old one
-  bool read_only = false;           // initial UBLK_ATTR_READ_ONLY
+  std::vector<Segment> segments;   // Catalog::segments(volume), covering [0, size)
+  std::vector<std::string> paths;  // paths[i] = backing path of segments[i].drive
+  int dev_id = -1;                 // requested ublk id (-1: any); restore asks for the old one
+  bool read_only = false;          // initial UBLK_ATTR_READ_ONLY
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;
-  gate::GateWord* gate = nullptr;   // owned by the daemon, outlives the device. REQUIRED.
+  int nice = 0;                    // queue threads' nice value (whoever calls Create)
+  gate::GateWord* gate = nullptr;  // owned by the daemon, outlives the device. REQUIRED.
   // Called on a queue thread when backing I/O of segment `index` fails with -err (not for
   // gate-refused requests). Must not block: the daemon sets a flag and wakes itself.
   std::function<void(int segment_index, int err)> on_backend_error;
@@ -43,9 +44,9 @@ struct DeviceSpec {
 // Counters summed over queues (relaxed; for tests and `volume show`).
 struct DeviceStats {
   std::uint64_t reads = 0, writes = 0, flushes = 0, discards = 0, write_zeroes = 0;
-  std::uint64_t refused = 0;        // completed by the gate with an error
+  std::uint64_t refused = 0;  // completed by the gate with an error
   std::uint64_t backend_errors = 0;
-  std::uint64_t parked = 0;         // currently parked (drive not ready)
+  std::uint64_t parked = 0;  // currently parked (drive not ready)
 };
 
 class VolumeDevice {
