@@ -273,8 +273,9 @@ def targets(r):
     # A cache line written by both threads per request shows as extra CPU time per request when
     # two threads share a volume instead of each having its own (same work, same machine, same
     # hyperthread or memory-bandwidth effects). The counterexample (one atomic add per request
-    # to a shared vs an own counter) measures what a single such write costs here; the gate
-    # check and the handler must each pay less than a quarter of that for sharing.
+    # to a shared vs an own counter) measures what a single such write costs here. A path that
+    # wrote one shared line per request would score >= 1; the noise is about +-0.3 (the handler
+    # measures +-3 ns on a 2-core VM). Each path must score under 0.5.
     ht = m.get("handler_threads") or {}
     def penalty(same, own):
         return same - own if same is not None and own is not None else None
@@ -284,7 +285,7 @@ def targets(r):
     extras = {k: v for k, v in extras.items() if v is not None}
     if extras and shared_write:
         worst = max(extras.values()) / shared_write
-        add("no shared cache line written per request", worst, worst < 0.25,
+        add("no shared cache line written per request", worst, worst < 0.5,
             "CPU ns per request, 2 threads on one volume minus 2 threads on a volume each ("
             + ", ".join(f"{k} {v:+.2f}" for k, v in extras.items())
             + f"), as a fraction of what one shared write per request adds ({shared_write:+.2f} ns);"
