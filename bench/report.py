@@ -261,10 +261,10 @@ def targets(r):
             add(f"native handler (file) >= 0.95x fio io_uring IOPS, 4k {rw} QD 32", x,
                 x is not None and x >= 0.95, "both submitting each request at once (fio's default)")
     for variant, tg in (v.get("toggle") or {}).items():
-        add(f"A's IOPS while B toggles >= 0.98x A alone ({variant} CPUs)", tg["iops_ratio"],
+        add(f"A's IOPS while B toggles >= 0.98x A alone ({variant})", tg["iops_ratio"],
             tg["iops_ratio"] is not None and tg["iops_ratio"] >= 0.98,
             f"B toggled at {tg['toggle_rate_hz']}/s")
-        add(f"A's p99 while B toggles within 10% of A alone ({variant} CPUs)", tg["p99_ratio"],
+        add(f"A's p99 while B toggles within 10% of A alone ({variant})", tg["p99_ratio"],
             tg["p99_ratio"] is not None and tg["p99_ratio"] <= 1.10, "p99 ratio")
     m = r.get("micro") or {}
     g = m.get("gate") or {}
@@ -368,7 +368,7 @@ def markdown(r):
     if tgl:
         L.append("### Volume A while volume B is toggled offline/online")
         L.append("")
-        L.append("| CPUs | A alone IOPS | A while B toggles | IOPS ratio | p99 alone / toggling (us) | p99 ratio | B's toggles/s | B offline p50 (us) |")
+        L.append("| variant | A alone IOPS | A while B toggles | IOPS ratio | p99 alone / toggling (us) | p99 ratio | B's toggles/s | B offline p50 (us) |")
         L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for variant, x in tgl.items():
             a, b = x["alone"] or {}, x["toggling"] or {}
@@ -376,10 +376,11 @@ def markdown(r):
                      f"{fmt(a.get('p99_us'))} / {fmt(b.get('p99_us'))} | {fmt(x['p99_ratio'], 2, 'x')} | "
                      f"{fmt(x['toggle_rate_hz'], 1)} | {fmt(x['toggle_offline_p50_us'])} |")
         L.append("")
-        L.append(f"A: {next(iter(tgl.values()))['workload']} on a `null` volume. shared: nothing pinned; "
-                 "idle: nothing pinned, the control plane (daemon connection threads, toggler) at "
-                 "SCHED_IDLE; isolated: fio and A's queue threads on CPU 0; the daemon's control "
-                 "plane, B, the toggler and the unbound kernel threads on CPU 1.")
+        L.append(f"A: {next(iter(tgl.values()))['workload']} on a `null` volume. default: nothing "
+                 "pinned, the daemon's defaults (control threads SCHED_IDLE); equal: the same with "
+                 "`--control-priority 0` (control threads at the queue threads' priority); isolated: "
+                 "daemon defaults, fio and A's queue threads on CPU 0, the daemon's control plane, "
+                 "B, the toggler and the unbound kernel threads on CPU 1.")
         L.append("")
     off = v.get("offline")
     if off:

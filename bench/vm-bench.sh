@@ -169,28 +169,36 @@ if wants null; then
 fi
 
 # ---- volume A while volume B toggles -----------------------------------------------------------
-# Two variants, each alone/toggling alternated REPS times:
-#   shared    nothing pinned: fio, A's queue threads, the daemon's control thread and the
-#             toggler share both vCPUs, so the control plane's CPU time is taken from A
-#   isolated  fio and A's queue threads on CPU 0; the daemon's other threads (control plane,
-#             B's queues), the toggler and the unbound kernel threads on CPU 1: what is left is
-#             the gate's own effect on A
-#   idle      nothing pinned, but the control plane (the daemon's connection threads, which
-#             inherit the main thread's policy, and the toggler) runs at SCHED_IDLE: the data
-#             path has priority over control work
-# ublk_threads_of VOLUME_INDEX: TIDs of the daemon's queue threads of the n-th volume created
-# (0 vf, 1 vn, 2 vb): queue threads are named ublk-qN and volumes were created in that order.
+# Three variants, each alone/toggling alternated REPS times:
+#   default   nothing pinned, the daemon's defaults: fio, A's queue threads, the daemon's
+#             control thread (SCHED_IDLE, --control-priority idle) and the toggler share both
+#             vCPUs; control work yields the CPU to the data path
+#   equal     the same with the daemon restarted with --control-priority 0: control threads
+#             at the queue threads' priority (what the daemon did before it had the option),
+#             so the control plane's CPU time is taken from A
+#   isolated  daemon defaults; fio and A's queue threads on CPU 0; the daemon's other threads
+#             (control plane, B's queues), the toggler and the unbound kernel threads on
+#             CPU 1: what is left is the gate's own effect on A
+# ublk_threads_of DEVICE: TIDs of the daemon's queue threads of /dev/ublkbN (named ublkN-qQ).
 ublk_threads_of() {
-	local t
+	local t n=${1#/dev/ublkb}
 	for t in /proc/"$GPID"/task/*; do
-		case $(cat "$t/comm") in ublk-q*) echo "${t##*/}" ;; esac
-	done | sort -n | sed -n "$(($1 * Q + 1)),$((($1 + 1) * Q))p"
+		case $(cat "$t/comm") in "ublk$n-q"*) echo "${t##*/}" ;; esac
+	done
+}
+# restart_gate [ARGS]: the daemon again with ARGS; it restores every volume on the same device.
+restart_gate() {
+	stop_gate || progress "WARNING: blkgate exited with an error"
+	start_gate "$@" || die "restart blkgate $*"
+	[ "$(dev_of vn)" = "$DEV_N" ] || die "volume A came back as $(dev_of vn), not $DEV_N"
+	warm "$DEV_N"  # new queue buffers: fault them in before measuring
 }
 toggle_variant() {
 	local variant=$1 fio_cpu=() tog_cpu=() kthreads=() rep order phase id res extra tp t p
 	if [ "$variant" = isolated ]; then
 		taskset -a -p -c 1 "$GPID" >/dev/null
-		for t in $(ublk_threads_of 1); do taskset -p -c 0 "$t" >/dev/null; done
+		[ -n "$(ublk_threads_of "$DEV_N")" ] || die "no queue threads of $DEV_N found to pin"
+		for t in $(ublk_threads_of "$DEV_N"); do taskset -p -c 0 "$t" >/dev/null; done
 		# CPU 1 is the housekeeping CPU: unbound kernel threads (rcu_preempt, unbound kworkers,
 		# kcompactd...) go there too, or the control plane's kernel side effects (RCU grace
 		# periods after its file operations) land on CPU 0. Per-CPU kthreads refuse; fine.
@@ -201,9 +209,8 @@ toggle_variant() {
 		done
 		fio_cpu=(--cpus_allowed=0)
 		tog_cpu=(taskset -c 1)
-	elif [ "$variant" = idle ]; then
-		chrt -i -p 0 "$GPID" >/dev/null
-		tog_cpu=(chrt -i 0)
+	elif [ "$variant" = equal ]; then
+		restart_gate --control-priority 0
 	fi
 	for rep in $(seq "$REPS"); do
 		if ((rep % 2)); then order="alone toggling"; else order="toggling alone"; fi
@@ -231,7 +238,7 @@ toggle_variant() {
 		taskset -a -p -c 0-$(($(nproc) - 1)) "$GPID" >/dev/null
 		for t in "${kthreads[@]}"; do taskset -p -c 0-$(($(nproc) - 1)) "$t" >/dev/null 2>&1; done
 	fi
-	[ "$variant" = idle ] && chrt -o -p 0 "$GPID" >/dev/null
+	[ "$variant" = equal ] && restart_gate
 	[ "$(state_of vb)" = online ] || progress "WARNING: volume B is $(state_of vb) after toggling"
 }
 
@@ -240,8 +247,8 @@ if wants toggle; then
 	echo "toggle_workload ${TW[*]} rate $RATE" >>"$OUT/env.txt"
 	warm "$DEV_N"
 	progress "toggle: volume A (vn) ${TW[1]} ${TW[2]} QD ${TW[3]}, alone vs while B (vb) toggles at $RATE/s"
-	toggle_variant shared
-	toggle_variant idle
+	toggle_variant default
+	toggle_variant equal
 	if [ "$(nproc)" -ge 2 ]; then
 		toggle_variant isolated
 	else

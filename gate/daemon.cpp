@@ -70,8 +70,7 @@ Daemon::~Daemon() {
 // ---- start / run ----------------------------------------------------------------------------
 
 Result Daemon::Start() {
-  errno = 0;
-  if (int n = ::getpriority(PRIO_PROCESS, 0); errno == 0) data_nice_ = n;
+  data_priority_ = ThreadPriority::OfCallingThread();
   if (::mkdir(opts_.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Result::FromErrno(errno, "create state dir " + opts_.state_dir);
   const std::string lock_path = opts_.state_dir + "/lock";
@@ -243,9 +242,11 @@ bool Daemon::PeerAllowed(int fd, std::string* why) const {
 }
 
 void Daemon::ServeConnection(int fd) {
-  if (opts_.control_nice > 0)
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
-                        std::min(19, data_nice_ + opts_.control_nice));
+  ThreadPriority control;
+  control.policy = opts_.control_idle ? SCHED_IDLE : SCHED_OTHER;
+  control.nice = std::min(19, data_priority_.nice + opts_.control_nice);
+  if (int r = control.ApplyToCallingThread(); r < 0)
+    Log("cannot lower the control thread's priority: " + std::string(std::strerror(-r)));
   std::string why;
   const bool allowed = PeerAllowed(fd, &why);
   std::string buf;
@@ -424,7 +425,7 @@ Result Daemon::StartDevice(const Volume& v, VolumeRuntime* rt) {
   spec.segments = catalog_.segments(v);
   for (const Segment& s : spec.segments) spec.paths.push_back(catalog_.drive(s.drive)->path);
   spec.park_timeout_ms = opts_.park_timeout_ms;
-  spec.nice = data_nice_;
+  spec.priority = data_priority_;
   gate::publish(*rt->gate, EffectiveGateWord(catalog_, v));
   spec.gate = rt->gate.get();
   const int wake = wake_fd_;

@@ -25,6 +25,7 @@
 #include "blkgate/result.h"
 #include "blkgate/state_store.h"
 #include "platform_linux.h"
+#include "thread_priority.h"
 
 namespace blkgate {
 
@@ -34,10 +35,12 @@ struct DaemonOptions {
   std::string group;        // members may use the socket besides root
   std::uint32_t park_timeout_ms = 30000;
   unsigned hook_timeout_s = 30;
-  // Control threads (one per connection, and the hooks they run) run at this nice value above
-  // the data path's, so control work yields the CPU to queue threads (bench/README.md: a
-  // toggle costs the daemon milliseconds of CPU, which at nice 0 came out of other volumes'
-  // I/O on a busy machine). 0..19.
+  // Control threads (one per connection) run below the queue threads, so control work yields
+  // the CPU to I/O (bench/README.md: a toggle costs the daemon milliseconds of CPU, which at
+  // the queue threads' priority came out of other volumes' I/O on a busy machine):
+  // SCHED_IDLE when control_idle, and control_nice (0..19) nice levels above the data path's.
+  // Hooks run at that nice value with the normal scheduling class.
+  bool control_idle = true;
   int control_nice = 10;
 };
 
@@ -109,7 +112,7 @@ class Daemon {
   bool PeerAllowed(int fd, std::string* why) const;
 
   DaemonOptions opts_;
-  int data_nice_ = 0;  // the main thread's nice at Start: queue threads run at this
+  ThreadPriority data_priority_;  // the main thread's at Start: queue threads run at this
   StateStore store_;
   HookTokens tokens_;
   std::mutex mu_;  // the catalog, runtimes_ and every call's effects

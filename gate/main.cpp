@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
-    "               [--hook-timeout SEC] [--control-nice N]\n"
+    "               [--hook-timeout SEC] [--control-priority idle|N]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then stops and deletes every device. Runs in the foreground and logs to stderr.\n"
@@ -27,8 +27,10 @@ constexpr const char* kUsage =
     "                      ENODEV (default 30000)\n"
     "  --hook-timeout SEC  how long a hook in DIR/hooks may run before it is killed\n"
     "                      (a killed pre-offline hook vetoes; default 30)\n"
-    "  --control-nice N    run control work (connections, hooks) N nice levels below the\n"
-    "                      queue threads, so it yields the CPU to I/O (0-19; default 10)\n"
+    "  --control-priority idle|N\n"
+    "                      how control work (connections, hooks) yields the CPU to the queue\n"
+    "                      threads: idle (default) runs it SCHED_IDLE, hooks 10 nice levels\n"
+    "                      below; N (0-19) runs it all N nice levels below (0: no lower)\n"
     "  -h, --help          this help\n";
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
@@ -77,15 +79,21 @@ int main(int argc, char** argv) {
         return 11;
       }
       opts.hook_timeout_s = static_cast<unsigned>(s);
-    } else if (TakeValue(argc, argv, &i, "--control-nice", &v)) {
+    } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 0 || n > 19) {
-        std::fprintf(stderr, "blkgate: invalid-argument: bad --control-nice '%s' (0-19)\n",
+      if (v == "idle") {
+        opts.control_idle = true;
+        opts.control_nice = 10;
+      } else if (v.empty() || *end || n < 0 || n > 19) {
+        std::fprintf(stderr,
+                     "blkgate: invalid-argument: bad --control-priority '%s' (idle or 0-19)\n",
                      v.c_str());
         return 11;
+      } else {
+        opts.control_idle = false;
+        opts.control_nice = static_cast<int>(n);
       }
-      opts.control_nice = static_cast<int>(n);
     } else {
       std::fprintf(stderr, "blkgate: invalid-argument: unknown argument '%s'\n%s", argv[i], kUsage);
       return 11;

@@ -342,7 +342,16 @@ Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
 
     tokens_->Add(token, std::string(to_string(e)) + " hook " + hook + " of " + object);
     pid_t pid;
-    int rc = ::posix_spawn(&pid, hook.c_str(), nullptr, nullptr, argv, envp.data());
+    // The normal scheduling class even when the calling control thread is SCHED_IDLE (a hook
+    // has a deadline); the nice value is inherited from the control thread.
+    posix_spawnattr_t attr;
+    ::posix_spawnattr_init(&attr);
+    sched_param sp{};
+    ::posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+    ::posix_spawnattr_setschedparam(&attr, &sp);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSCHEDULER);
+    int rc = ::posix_spawn(&pid, hook.c_str(), nullptr, &attr, argv, envp.data());
+    ::posix_spawnattr_destroy(&attr);
     if (rc != 0) {
       tokens_->Remove(token);
       Log("hook " + hook + ": cannot run: " + Errno(rc));

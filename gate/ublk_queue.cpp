@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -232,10 +231,11 @@ void UblkQueue::Run() noexcept {
   for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&all, s);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   char name[16];
-  std::snprintf(name, sizeof name, "ublk-q%u", cfg_.q_id);
+  std::snprintf(name, sizeof name, "ublk%d-q%u", cfg_.dev_id, cfg_.q_id);
   pthread_setname_np(pthread_self(), name);
-  // Best effort (raising priority back needs CAP_SYS_NICE; the daemon runs as root).
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), cfg_.nice);
+  if (int r = cfg_.priority.ApplyToCallingThread(); r < 0)
+    io::LogLine("queue %u: cannot set the data path's scheduling priority: %s", cfg_.q_id,
+                std::strerror(-r));
 
   QueueRunner q(cfg_, wake_fd_.get(), exit_requested_);
   int r = q.Setup();

@@ -24,17 +24,20 @@
 #include "blkgate/result.h"
 #include "io_fd.h"
 #include "io_handler.h"
+#include "thread_priority.h"
 
 namespace blkgate::ublk {
 
 struct UblkQueueConfig {
   int char_fd = -1;  // /dev/ublkcN, open; outlives the queue thread
   std::uint16_t q_id = 0;
+  int dev_id = 0;  // for the thread's name, ublk<dev_id>-q<q_id>
   std::uint16_t depth = 0;
   std::uint32_t max_io_bytes = 0;
-  // The queue thread's nice value, set by the thread itself: a new thread inherits its
-  // creator's, and the daemon creates devices from control threads that run niced.
-  int nice = 0;
+  // The queue thread's scheduling class and nice value, applied by the thread itself: a new
+  // thread inherits its creator's, and the daemon creates devices from control threads that
+  // run at a lower priority.
+  ThreadPriority priority;
   io::HandlerConfig handler;  // layout, backend, gate, sync, stats, park, callbacks, stopping
 };
 

@@ -145,9 +145,10 @@ Result UblkVolumeDevice::Init() {
     ublk::UblkQueueConfig qc;
     qc.char_fd = char_fd_.get();
     qc.q_id = q;
+    qc.dev_id = dev_id_;
     qc.depth = s.depth;
     qc.max_io_bytes = max_io_;
-    qc.nice = s.nice;
+    qc.priority = s.priority;
     qc.handler.layout = &layout_;
     qc.handler.backend = backend_.get();
     qc.handler.gate = s.gate;

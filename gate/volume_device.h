@@ -18,6 +18,7 @@
 #include "blkgate/gate.h"
 #include "blkgate/model.h"
 #include "blkgate/result.h"
+#include "thread_priority.h"
 
 namespace blkgate {
 
@@ -34,7 +35,7 @@ struct DeviceSpec {
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;
-  int nice = 0;                    // queue threads' nice value (whoever calls Create)
+  ThreadPriority priority;         // the queue threads' (whoever calls Create)
   gate::GateWord* gate = nullptr;  // owned by the daemon, outlives the device. REQUIRED.
   // Called on a queue thread when backing I/O of segment `index` fails with -err (not for
   // gate-refused requests). Must not block: the daemon sets a flag and wakes itself.

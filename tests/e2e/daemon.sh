@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 MiB=$((1 << 20))
 
-blkgate --state-dir "$W/bad-state" --control-nice 25 2>"$W/bad.err"
+blkgate --state-dir "$W/bad-state" --control-priority 25 2>"$W/bad.err"
 rc=$?
 check "a bad daemon option exits 11 (invalid-argument) ($(cat "$W/bad.err"))" test $rc = 11
 check "... and creates nothing" test ! -e "$W/bad-state"
@@ -42,11 +42,13 @@ check "refused calls left no volume" sh -c "! blkgatectl --socket $SOCK volume s
 expect "volume create at offset 48M" ok volume create v0 --disk k0 --size 32M --offset 48M --queues 2
 V0=$(dev_of v0)
 check "device node exists" test -b "$V0"
-# Control work runs niced (--control-nice, default 10); the queue threads it creates do not.
-qnice=$(for t in /proc/"$GPID"/task/*; do
-	case $(cat "$t/comm") in ublk-q*) awk '{print $19}' "$t/stat" ;; esac
+# Control work runs at SCHED_IDLE, nice 10 (--control-priority); the queue threads it creates
+# do not: they apply the daemon's own class and nice (here SCHED_OTHER, 0).
+qprio=$(for t in /proc/"$GPID"/task/*; do
+	case $(cat "$t/comm") in ublk*-q*) awk '{print "policy " $41 " nice " $19}' "$t/stat" ;; esac
 done | sort -u | tr '\n' ' ')
-check "queue threads run at nice 0, not the control plane's 10 ($qnice)" test "$qnice" = "0 "
+check "queue threads run SCHED_OTHER at nice 0, not as the control plane ($qprio)" \
+	test "$qprio" = "policy 0 nice 0 "
 check "device size is 32M" test "$(blockdev --getsize64 "$V0")" = $((32 * MiB))
 head -c $((2 * MiB)) /dev/urandom >"$W/pat"
 # Straddle the drive boundary: volume [15M, 17M) = d0 [63M, 64M) + d1 [0, 1M).

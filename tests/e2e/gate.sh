@@ -17,7 +17,8 @@ mkdir -p "$D" "$STATE/hooks" /mnt/vf /mnt/vg /mnt/tmp /mnt/vy
 cat >"$STATE/hooks/10-test" <<HOOK
 #!/bin/sh
 echo "\$BLKGATE_EVENT \$BLKGATE_OBJECT \$BLKGATE_STATE" >>$W/hooks.log
-awk '{print \$19}' /proc/\$\$/stat >$W/hook.nice
+awk '{print "policy " \$41 " nice " \$19}' /proc/\$\$/stat >$W/hook.prio
+awk '\$41 == 5' /proc/\$PPID/task/*/stat | wc -l >$W/daemon.idle-threads
 [ "\$BLKGATE_EVENT" = pre-offline ] || exit 0
 case "\$BLKGATE_NAME" in
 vslow) sleep 4 ;;
@@ -61,7 +62,9 @@ check "no byte reached the backing file while offline" test "$(sha256sum <"$D/vc
 refused=$(json_field "$(ctl --json volume show vc)" refused)
 check "the gate refused requests ($refused)" test "$refused" -gt 0
 expect "offline again is ok (idempotent)" ok volume offline vc
-check "hooks run at the control plane's nice value, 10 ($(cat $W/hook.nice))" test "$(cat $W/hook.nice)" = 10
+check "hooks run SCHED_OTHER at nice 10 ($(cat $W/hook.prio))" test "$(cat $W/hook.prio)" = "policy 0 nice 10"
+check "the control thread running the hook is SCHED_IDLE ($(cat $W/daemon.idle-threads) such threads)" \
+	test "$(cat $W/daemon.idle-threads)" -ge 1
 expect "online" ok volume online vc
 check "online: read works" dd if="$VC" of=/dev/null bs=1M count=4 iflag=direct
 check "online: data intact (device == backing file)" cmp -n $((32 * MiB)) "$VC" "$D/vc.img"
