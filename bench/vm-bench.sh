@@ -172,10 +172,12 @@ fi
 # Three variants, each alone/toggling alternated REPS times:
 #   default   nothing pinned, the daemon's defaults: fio, A's queue threads, the daemon's
 #             control thread (SCHED_IDLE, --control-priority idle) and the toggler share both
-#             vCPUs; control work yields the CPU to the data path
-#   equal     the same with the daemon restarted with --control-priority 0: control threads
-#             at the queue threads' priority (what the daemon did before it had the option),
-#             so the control plane's CPU time is taken from A
+#             vCPUs; control work yields the CPU to the data path. The toggler (the caller,
+#             standing in for a management agent) runs at SCHED_IDLE too: at normal priority its
+#             own request encoding and reply parsing, ~70 wake-ups a second, show in A's p99.
+#   equal     nothing pinned, the daemon restarted with --control-priority 0 and the toggler at
+#             normal priority: control work at the data path's priority (what the daemon did
+#             before it had the option), so the control plane's CPU time is taken from A
 #   isolated  daemon defaults; fio and A's queue threads on CPU 0; the daemon's other threads
 #             (control plane, B's queues), the toggler and the unbound kernel threads on
 #             CPU 1: what is left is the gate's own effect on A
@@ -208,9 +210,12 @@ toggle_variant() {
 			taskset -p -c 1 "${p#/proc/}" >/dev/null 2>&1 && kthreads+=("${p#/proc/}")
 		done
 		fio_cpu=(--cpus_allowed=0)
-		tog_cpu=(taskset -c 1)
+		tog_cpu=(taskset -c 1 chrt -i 0)
 	elif [ "$variant" = equal ]; then
 		restart_gate --control-priority 0
+		tog_cpu=()
+	else
+		tog_cpu=(chrt -i 0)
 	fi
 	for rep in $(seq "$REPS"); do
 		if ((rep % 2)); then order="alone toggling"; else order="toggling alone"; fi
