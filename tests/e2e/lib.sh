@@ -96,7 +96,7 @@ stop_gate() {
 # no_ublk_devices: nothing left in /dev or sysfs.
 no_ublk_devices() {
 	local left
-	left=$(ls /dev/ublkb* /dev/ublkc* 2>/dev/null; ls /sys/class/ublk-char-device/ 2>/dev/null)
+	left=$(ls /dev/ublkb* /dev/ublkc* 2>/dev/null; ls /sys/class/ublk-char/ 2>/dev/null)
 	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
 }
 
