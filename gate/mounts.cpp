@@ -62,9 +62,8 @@ class MountTableCache {
       if (rc < 0) changed = true;  // cannot tell: parse
     }
     if (changed) {
-      Table t;
-      BLKGATE_TRY(ParseMountInfo(&t));
-      table_ = std::move(t);
+      table_.reset();  // the events are consumed: if this parse fails, the next call parses
+      BLKGATE_TRY(ParseMountInfo(&table_));
     }
     return fn(table_.get());
   }
