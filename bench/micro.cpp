@@ -56,8 +56,8 @@ struct Req {
 const std::array<Req, 256> kReqs = [] {
   std::array<Req, 256> a{};
   for (std::size_t i = 0; i < a.size(); ++i) {
-    const gate::OpClass c =
-        i % 61 == 0 ? gate::OpClass::flush : (i % 3 == 0 ? gate::OpClass::write : gate::OpClass::read);
+    const gate::OpClass c = i % 61 == 0 ? gate::OpClass::flush
+                                        : (i % 3 == 0 ? gate::OpClass::write : gate::OpClass::read);
     a[i] = Req{c, 0, i % 17 == 0 ? 1 : 0};
   }
   return a;
@@ -71,7 +71,8 @@ class ThreadClock {
   ThreadClock() : cpu0_(CpuNs()), wall0_(std::chrono::steady_clock::now()) {}
   void Report(benchmark::State& st, std::uint64_t items) const {
     const double cpu = static_cast<double>(CpuNs() - cpu0_);
-    const double wall = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0_).count();
+    const double wall =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0_).count();
     const double n = items ? static_cast<double>(items) : 1.0;
     st.counters["cpu_ns_per_req"] = benchmark::Counter(cpu / n, benchmark::Counter::kAvgThreads);
     st.counters["wall_ns_per_req"] = benchmark::Counter(wall / n, benchmark::Counter::kAvgThreads);
@@ -81,14 +82,15 @@ class ThreadClock {
   static std::uint64_t CpuNs() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
   }
   std::uint64_t cpu0_;
   std::chrono::steady_clock::time_point wall0_;
 };
 
-gate::GateWord g_shared_word;           // one volume, read by every thread
-gate::GateWord g_own_words[8];          // one volume per thread (alignas(64): own lines)
+gate::GateWord g_shared_word;   // one volume, read by every thread
+gate::GateWord g_own_words[8];  // one volume per thread (alignas(64): own lines)
 
 void BM_GateCheck(benchmark::State& st) {
   const bool shared = st.range(0) != 0;
@@ -103,14 +105,19 @@ void BM_GateCheck(benchmark::State& st) {
   if (admitted != st.iterations() * kReqs.size()) st.SkipWithError("a request was refused");
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kReqs.size()));
 }
-// MinTime: these compare 1 and 2 threads to a fraction of a nanosecond; give them more samples.
-BENCHMARK(BM_GateCheck)->ArgName("shared")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.2);
+// The sharing comparisons: shared:0 (a volume, or counter, per thread) vs shared:1 (one for
+// all), on 1 and 2 threads. MinTime: they compare to a fraction of a nanosecond; more samples.
+void SharedVsOwn(benchmark::internal::Benchmark* b) {
+  b->ArgName("shared")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.2);
+}
+BENCHMARK(BM_GateCheck)->Apply(SharedVsOwn);
 
 // The slow paths, for reference: an offline volume, and a 16-drive disk with a not-ready drive
 // (a flush walks every segment).
 void BM_GateCheckRefused(benchmark::State& st) {
   gate::GateWord g;
-  g.word.store(st.range(0) == 0 ? gate::kOffline : gate::segment_bits(15, gate::DriveBits::not_ready));
+  g.word.store(st.range(0) == 0 ? gate::kOffline
+                                : gate::segment_bits(15, gate::DriveBits::not_ready));
   const int last = st.range(0) == 0 ? 0 : 15;
   int sum = 0;
   for (auto _ : st) {
@@ -133,7 +140,8 @@ PaddedCounter g_own_counters[8];
 void BM_SharedWriteCounterexample(benchmark::State& st) {
   const bool shared = st.range(0) != 0;
   gate::GateWord& g = g_own_words[st.thread_index() % 8];
-  std::atomic<std::uint64_t>& c = shared ? g_shared_counter.v : g_own_counters[st.thread_index() % 8].v;
+  std::atomic<std::uint64_t>& c =
+      shared ? g_shared_counter.v : g_own_counters[st.thread_index() % 8].v;
   std::uint64_t admitted = 0;
   ThreadClock clock;
   for (auto _ : st) {
@@ -146,14 +154,7 @@ void BM_SharedWriteCounterexample(benchmark::State& st) {
   clock.Report(st, st.iterations() * kReqs.size());
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kReqs.size()));
 }
-BENCHMARK(BM_SharedWriteCounterexample)
-    ->ArgName("shared")
-    ->Arg(0)
-    ->Arg(1)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime()
-    ->MinTime(0.2);
+BENCHMARK(BM_SharedWriteCounterexample)->Apply(SharedVsOwn);
 
 // ---- the request handler ----------------------------------------------------------------------
 
@@ -260,14 +261,7 @@ void BM_HandlerThreads(benchmark::State& st) {
   clock.Report(st, n);
   st.SetItemsProcessed(static_cast<std::int64_t>(n));
 }
-BENCHMARK(BM_HandlerThreads)
-    ->ArgName("shared")
-    ->Arg(0)
-    ->Arg(1)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime()
-    ->MinTime(0.2);
+BENCHMARK(BM_HandlerThreads)->Apply(SharedVsOwn);
 
 // ---- toggles and grace periods -----------------------------------------------------------------
 
@@ -380,8 +374,8 @@ void BM_Toggle(benchmark::State& st) {
   st.counters["hammer_mreq_s"] = static_cast<double>(h.requests() - r0) / secs / 1e6;
   if (target != 0) {
     st.counters["hammer_ratio"] = rate(0) > 0 ? rate(1) / rate(0) : 0.0;
-    st.counters["toggle_us"] =
-        std::chrono::duration<double, std::micro>(toggling).count() / static_cast<double>(std::max<std::uint64_t>(1, toggles));
+    st.counters["toggle_us"] = std::chrono::duration<double, std::micro>(toggling).count() /
+                               static_cast<double>(std::max<std::uint64_t>(1, toggles));
   }
 }
 BENCHMARK(BM_Toggle)

@@ -8,7 +8,7 @@
 #   for each workload: 4k random read and write at QD 1, 32, 128; 128k sequential read and
 #   write (QD 32)
 #   toggle  volume A (null) under fio while volume B is taken offline/online RATE times a
-#           second (blkgate-bench-toggle), against A alone; CPUs shared, and isolated
+#           second (blkgate-bench-toggle), against A alone; variants default, equal, isolated
 #   offline the time `volume offline` takes to return under QD 128 random-write load on a
 #           file volume (and `volume online`), N times
 # Raw results go to $BENCH_OUT (default /share): fio JSON per run, runs.tsv (one line per fio
