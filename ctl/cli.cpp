@@ -18,7 +18,7 @@ using nlohmann::json;
 // The verb table: every verb's words, op, positional arguments and options.
 
 enum class PosType {
-  name,       // an object name, checked with validate_name(kind)
+  name,       // an object name, checked with ValidateName(kind)
   names,      // one or more object names (last position only) -> JSON array
   file,       // a drive's backing store path, made absolute
   dir,        // an access path, made absolute
@@ -265,6 +265,13 @@ const std::vector<Verb>& verbs() {
                  {},
                  "list drives, disks and volumes",
                  "Prints the tables of drive list, disk list and volume list."});
+    v.push_back({{"results"},
+                 "results",
+                 {},
+                 {},
+                 "list every result name with its exit status (no daemon needed)",
+                 "Prints every result a call can end with: NAME, EXIT status and MEANING. Scripts "
+                 "read the\nexit-code table from here (`blkgatectl --json results`)."});
     v.push_back({{"ping"},
                  "ping",
                  {},
@@ -403,7 +410,7 @@ bool parse_number(std::string_view s, std::uint64_t* out) {
 // Checks an object name; the message is "<where>: [<what>: ]bad <kind> name '<name>': <why>".
 Result check_name(std::string_view where, std::string_view kind, std::string_view what,
                   std::string_view name) {
-  Result r = validate_name(kind, name);
+  Result r = ValidateName(kind, name);
   if (r.ok()) return r;
   std::string m(where);
   m += ": ";
@@ -421,7 +428,7 @@ Result convert_option(const std::string& where, const OptSpec& o, const std::str
       return Result::Ok();
     case OptType::size: {
       std::uint64_t n = 0;
-      if (Result r = parse_size(text, &n); !r.ok())
+      if (Result r = ParseSize(text, &n); !r.ok())
         return bad(where + ": " + name + ": " + r.message());
       (*args)[key] = n;
       return Result::Ok();
@@ -440,7 +447,7 @@ Result convert_option(const std::string& where, const OptSpec& o, const std::str
       return Result::Ok();
     case OptType::backend: {
       BackendKind b;
-      if (!parse_backend(text, &b).ok()) {
+      if (!ParseBackend(text, &b).ok()) {
         return bad(where + ": " + name + ": bad backend '" + text + "' (file, null or mem)");
       }
       (*args)[key] = text;
@@ -477,7 +484,7 @@ Result convert_positional(const std::string& where, const PosSpec& p, const std:
     }
     case PosType::status: {
       DriveStatus s;
-      if (!parse_drive_status(text, &s).ok()) {
+      if (!ParseDriveStatus(text, &s).ok()) {
         return bad(where + ": bad status '" + text + "' (online, offline, failed or not-ready)");
       }
       (*args)[key] = text;
@@ -661,7 +668,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
     if (!r.ok()) return fail_with(std::move(r));
   }
 
-  inv.action = Action::call;
+  inv.action = verb->op == "results" ? Action::local : Action::call;
   inv.request.op = std::string(verb->op);
   inv.request.args = std::move(a);
   return inv;
@@ -721,7 +728,7 @@ std::optional<std::uint64_t> as_u64(const json* v) {
 // Byte counts as "64M"; anything else as text().
 std::string size_text(const json& j, std::string_view key) {
   const json* v = field(j, key);
-  if (auto n = as_u64(v)) return format_size(*n);
+  if (auto n = as_u64(v)) return FormatSize(*n);
   return text(v);
 }
 
@@ -807,7 +814,7 @@ std::string show(const json& obj, const std::vector<std::string_view>& order,
       s += show(v, k == "stats" ? kStatsOrder : std::vector<std::string_view>{}, name);
     } else if (auto bytes = as_u64(&v); bytes && (k == "size" || k == "offset")) {
       const std::uint64_t n = *bytes;
-      const std::string h = format_size(n);
+      const std::string h = FormatSize(n);
       s += name + ": " + h + (h == std::to_string(n) ? "" : " (" + std::to_string(n) + " bytes)") +
            "\n";
     } else {
@@ -830,6 +837,12 @@ std::string human(const protocol::Request& req, const json& data) {
   std::string name = text(data, "name");
   if (name == "?") name = text(req.args, "name");
 
+  if (op == "results") {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& c : array_of(data, "results"))
+      rows.push_back({text(c, "name"), text(c, "exit"), text(c, "meaning")});
+    return table({"NAME", "EXIT", "MEANING"}, rows);
+  }
   if (op == "ping") {
     return "blkgate " + text(data, "version") + ", pid " + text(data, "pid") + "\n";
   }
@@ -946,6 +959,18 @@ Invocation parse(const std::vector<std::string>& args, const PathResolver& resol
   }
 }
 
+json LocalReply(const Invocation& inv) {
+  json results = json::array();
+  if (inv.request.op == "results") {
+    for (int i = 0; i < kCodeCount; ++i) {
+      const Code c = static_cast<Code>(i);
+      results.push_back(
+          {{"name", CodeName(c)}, {"exit", CodeExitStatus(c)}, {"meaning", CodeMeaning(c)}});
+    }
+  }
+  return {{"results", std::move(results)}};
+}
+
 Output render(const Invocation& inv, const Result& r, const nlohmann::json& data) {
   Output o;
   try {
@@ -953,10 +978,10 @@ Output render(const Invocation& inv, const Result& r, const nlohmann::json& data
       o.out = inv.help;
       return o;
     }
-    const bool call = inv.action == Action::call;
+    const bool call = inv.action == Action::call || inv.action == Action::local;
     const Result& res = call ? r : inv.error;
     const json& d = call ? data : json::object();
-    o.status = code_exit_status(res.code());
+    o.status = CodeExitStatus(res.code());
     if (!res.ok()) {
       o.err = std::string(kProgram) + ": " + std::string(res.name()) + ": " + res.message() + "\n";
       if (inv.show_usage) o.err += usage();
@@ -974,7 +999,7 @@ Output render(const Invocation& inv, const Result& r, const nlohmann::json& data
       o.out = "{\"result\":\"protocol-error\",\"message\":\"cannot print the reply\"}\n";
     }
     o.err = std::string(kProgram) + ": protocol-error: " + broken.message() + "\n";
-    o.status = code_exit_status(Code::protocol_error);
+    o.status = CodeExitStatus(Code::protocol_error);
   }
   return o;
 }

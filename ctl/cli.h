@@ -3,7 +3,7 @@
 // Pure: no I/O here (path resolution is injected), so the whole CLI is unit-tested natively.
 // ctl/main.cpp does the socket call and writes the Output. No exceptions escape these functions.
 //
-//   Invocation inv = parse(args, resolve_path);
+//   Invocation inv = parse(args, ResolvePath);
 //   if (inv.action == Action::call) { r = client->Call(inv.request.op, inv.request.args, &data); }
 //   Output o = render(inv, r, data);   // for help/usage errors: render(inv)
 #pragma once
@@ -23,12 +23,13 @@ enum class Action {
   call,   // send `request` to the daemon
   help,   // print `help` on stdout, exit 0
   error,  // bad input found before any call: `error` (always invalid_argument)
+  local,  // answered without the daemon: render(inv, Ok, LocalReply(inv))
 };
 
 struct Invocation {
   Action action = Action::error;
   bool json = false;          // --json
-  std::string socket;         // --socket PATH; empty: blkgate::default_socket_path()
+  std::string socket;         // --socket PATH; empty: blkgate::DefaultSocketPath()
   protocol::Request request;  // action == call
   std::string help;           // action == help
   Result error;               // action == error
@@ -46,6 +47,9 @@ Invocation parse(const std::vector<std::string>& args, const PathResolver& resol
 // The global usage text (what `blkgatectl --help` prints).
 std::string usage();
 
+// The reply data of a local verb (`results`: every result name, exit status and meaning).
+nlohmann::json LocalReply(const Invocation& inv);
+
 struct Output {
   std::string out;  // for stdout
   std::string err;  // for stderr
@@ -54,7 +58,7 @@ struct Output {
 
 // The complete output of one invocation. For Action::call pass the call's result and the reply
 // data; otherwise `r`/`data` are ignored. Non-ok results give "blkgatectl: NAME: message\n" on
-// stderr and exit code_exit_status(code); with --json stdout holds exactly one JSON object
+// stderr and exit CodeExitStatus(code); with --json stdout holds exactly one JSON object
 // (one line): "result", "message", then the data members.
 Output render(const Invocation& inv, const Result& r = Result::Ok(),
               const nlohmann::json& data = nlohmann::json::object());

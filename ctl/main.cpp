@@ -1,5 +1,5 @@
 // blkgatectl — the control utility of blkgate. Parses argv (cli.h), makes at most one call to
-// the daemon through blkgate::Client, prints the reply and exits with code_exit_status().
+// the daemon through blkgate::Client, prints the reply and exits with CodeExitStatus().
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -33,16 +33,18 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  const blkgate::ctl::Invocation inv = blkgate::ctl::parse(args, blkgate::ctl::resolve_path);
+  const blkgate::ctl::Invocation inv = blkgate::ctl::parse(args, blkgate::ctl::ResolvePath);
 
   Result r;
   nlohmann::json data = nlohmann::json::object();
   if (inv.action == blkgate::ctl::Action::call) {
-    const std::string socket = inv.socket.empty() ? blkgate::default_socket_path() : inv.socket;
+    const std::string socket = inv.socket.empty() ? blkgate::DefaultSocketPath() : inv.socket;
     std::unique_ptr<blkgate::Client> client;
     r = name_socket(blkgate::Client::Connect(socket, &client), socket);
     if (r.ok()) r = name_socket(client->Call(inv.request.op, inv.request.args, &data), socket);
     if (!data.is_object()) data = nlohmann::json::object();
+  } else if (inv.action == blkgate::ctl::Action::local) {
+    data = blkgate::ctl::LocalReply(inv);
   }
 
   const blkgate::ctl::Output out = blkgate::ctl::render(inv, r, data);
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
   write_all(stderr, out.err);
   if (!out_ok && out.status == 0) {
     write_all(stderr, "blkgatectl: io-error: cannot write to stdout\n");
-    return blkgate::code_exit_status(Code::io_error);
+    return blkgate::CodeExitStatus(Code::io_error);
   }
   return out.status;
 }

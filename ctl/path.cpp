@@ -20,7 +20,7 @@ bool real(const std::string& p, std::string* out) {
 
 }  // namespace
 
-Result resolve_path(std::string_view path, bool directory, std::string* out) {
+Result ResolvePath(std::string_view path, bool directory, std::string* out) {
   if (path.empty()) return Result::Error(Code::invalid_argument, "empty path");
   std::string p(path);
   if (p.find('\0') != std::string::npos) {

@@ -17,6 +17,6 @@ namespace blkgate::ctl {
 //  - when the parent cannot be resolved either: the lexically normalised absolute path, and the
 //    daemon reports the missing file.
 // invalid_argument for an empty path; io_error when the cwd cannot be read.
-Result resolve_path(std::string_view path, bool directory, std::string* out);
+Result ResolvePath(std::string_view path, bool directory, std::string* out);
 
 }  // namespace blkgate::ctl

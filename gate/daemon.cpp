@@ -272,12 +272,12 @@ void Daemon::ServeConnection(int fd) {
     protocol::Request req;
     if (!allowed) {
       reply.result = Result::Error(Code::permission_denied, why);
-    } else if (Result r = protocol::decode(line, &req); !r.ok()) {
+    } else if (Result r = protocol::Decode(line, &req); !r.ok()) {
       reply.result = r;
     } else {
       reply = Handle(req);
     }
-    std::string wire = protocol::encode(reply);
+    std::string wire = protocol::Encode(reply);
     for (std::size_t off = 0; off < wire.size();) {
       ssize_t n = ::send(fd, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -306,7 +306,7 @@ std::vector<std::string> Daemon::FootprintOf(const protocol::Request& req) {
   }
   if (starts("resource.")) {
     Kind k;
-    if (!parse_kind(name("kind"), &k).ok()) return {};
+    if (!ParseKind(name("kind"), &k).ok()) return {};
     return view.Footprint(k, name("name"));
   }
   if (op == "volume.create") {
@@ -422,7 +422,7 @@ Result Daemon::StartDevice(const Volume& v, VolumeRuntime* rt) {
   spec.queues = EffectiveQueues(v);
   spec.depth = v.depth;
   spec.backend = v.backend;
-  spec.segments = catalog_.segments(v);
+  spec.segments = catalog_.Segments(v);
   for (const Segment& s : spec.segments) spec.paths.push_back(catalog_.drive(s.drive)->path);
   spec.park_timeout_ms = opts_.park_timeout_ms;
   spec.priority = data_priority_;
@@ -475,23 +475,23 @@ void Daemon::HandleBackendErrors() {
 }
 
 Json Daemon::DriveJson(const Drive& d) const {
-  const Disk* k = catalog_.disk_of_drive(d.name);
+  const Disk* k = catalog_.DiskOfDrive(d.name);
   return {{"name", d.name},
           {"path", d.path},
           {"size", d.size},
-          {"status", to_string(d.status)},
-          {"state", to_string(controller_->StateOf(Kind::drive, d.name))},
+          {"status", ToString(d.status)},
+          {"state", ToString(controller_->StateOf(Kind::drive, d.name))},
           {"cache", controller_->IsCorrupt(d.name) ? "corrupt" : "ok"},
           {"disk", k ? Json(k->name) : Json(nullptr)}};
 }
 
 Json Daemon::DiskJson(const Disk& k) const {
   Json vols = Json::array();
-  for (const Volume* v : catalog_.volumes_on_disk(k.name)) vols.push_back(v->name);
+  for (const Volume* v : catalog_.VolumesOnDisk(k.name)) vols.push_back(v->name);
   return {{"name", k.name},
           {"drives", k.drives},
-          {"size", catalog_.disk_size(k.name)},
-          {"state", to_string(controller_->StateOf(Kind::disk, k.name))},
+          {"size", catalog_.DiskSize(k.name)},
+          {"state", ToString(controller_->StateOf(Kind::disk, k.name))},
           {"read_only", k.read_only},
           {"volumes", std::move(vols)}};
 }
@@ -501,7 +501,7 @@ Json Daemon::VolumeJson(const Volume& v) const {
   const VolumeRuntime* rt = it == runtimes_.end() ? nullptr : it->second.get();
   const VolumeDevice* dev = rt ? rt->device.get() : nullptr;
   const Disk* k = catalog_.disk(v.disk);
-  std::string state = dev ? std::string(to_string(controller_->StateOf(Kind::volume, v.name)))
+  std::string state = dev ? std::string(ToString(controller_->StateOf(Kind::volume, v.name)))
                           : std::string("stopped");
   Json mounts = Json::array();
   Json stats = Json::object();
@@ -530,9 +530,9 @@ Json Daemon::VolumeJson(const Volume& v) const {
             {"read_only", k && k->read_only},
             {"queues", EffectiveQueues(v)},
             {"depth", v.depth},
-            {"backend", to_string(v.backend)},
+            {"backend", ToString(v.backend)},
             {"system", v.system},
-            {"dismount", to_string(v.dismount)},
+            {"dismount", ToString(v.dismount)},
             {"access_paths", v.access_paths},
             {"mounts", std::move(mounts)},
             {"stats", std::move(stats)}};
@@ -558,10 +558,10 @@ Result Daemon::OpList(const Json&, Json* data) {
 
 Result Daemon::OpDriveAdd(const Json& args, Json* data) {
   Drive d;
-  BLKGATE_TRY(protocol::get_string(args, "name", &d.name));
-  BLKGATE_TRY(protocol::get_string(args, "path", &d.path));
+  BLKGATE_TRY(protocol::GetString(args, "name", &d.name));
+  BLKGATE_TRY(protocol::GetString(args, "path", &d.path));
   std::uint64_t want = 0;
-  BLKGATE_TRY(protocol::get_opt_u64(args, "size", &want));
+  BLKGATE_TRY(protocol::GetOptU64(args, "size", &want));
   if (d.path.empty() || d.path[0] != '/')
     return Result::Error(Code::invalid_argument, "drive path must be absolute: '" + d.path + "'");
   if (args.contains("size") && (want == 0 || want % kSectorSize))
@@ -580,7 +580,7 @@ Result Daemon::OpDriveAdd(const Json& args, Json* data) {
   // Validate against the catalog before touching the file system, so a bad request creates
   // nothing.
   Catalog next = catalog_;
-  BLKGATE_TRY(next.add_drive(d));
+  BLKGATE_TRY(next.AddDrive(d));
   if (create) {
     int fd = ::open(d.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return Result::FromErrno(errno, "create " + d.path);
@@ -614,7 +614,7 @@ Result Daemon::OpDriveList(const Json&, Json* data) {
 
 Result Daemon::OpDriveShow(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   const Drive* d = catalog_.drive(name);
   if (!d && controller_->IsDeleted(name))
     return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
@@ -625,14 +625,14 @@ Result Daemon::OpDriveShow(const Json& args, Json* data) {
 
 Result Daemon::OpDriveRemove(const Json& args, Json*) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   return controller_->DriveRemove(name);
 }
 
 Result Daemon::OpDriveSetStatus(const Json& args, Json* data) {
   std::string name, status;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_string(args, "status", &status));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "status", &status));
   BLKGATE_TRY(controller_->DriveSetStatus(name, status));
   *data = DriveJson(*catalog_.drive(name));
   return Result::Ok();
@@ -649,7 +649,7 @@ Result Daemon::OpRefresh(const Json&, Json* data) {
 
 Result Daemon::OpDiskCreate(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   auto it = args.find("drives");
   if (it == args.end() || !it->is_array())
     return Result::Error(Code::invalid_argument, "argument 'drives' must be a list of names");
@@ -660,7 +660,7 @@ Result Daemon::OpDiskCreate(const Json& args, Json* data) {
     drives.push_back(d.get<std::string>());
   }
   Catalog next = catalog_;
-  BLKGATE_TRY(next.create_disk(name, std::move(drives)));
+  BLKGATE_TRY(next.CreateDisk(name, std::move(drives)));
   BLKGATE_TRY(Commit(std::move(next)));
   *data = DiskJson(*catalog_.disk(name));
   return Result::Ok();
@@ -682,22 +682,22 @@ Result Daemon::ShowDisk(const std::string& name, Json* data) {
 
 Result Daemon::OpDiskShow(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   return ShowDisk(name, data);
 }
 
 Result Daemon::OpDiskOffline(const Json& args, Json* data) {
   std::string name;
   bool force = false;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetOptBool(args, "force", &force));
   BLKGATE_TRY(controller_->DiskOffline(name, force));
   return ShowDisk(name, data);
 }
 
 Result Daemon::OpDiskOnline(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   BLKGATE_TRY(controller_->DiskOnline(name));
   return ShowDisk(name, data);
 }
@@ -705,31 +705,31 @@ Result Daemon::OpDiskOnline(const Json& args, Json* data) {
 Result Daemon::OpDiskSetReadOnly(const Json& args, Json* data) {
   std::string name;
   bool ro = false;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   if (!args.contains("read_only"))
     return Result::Error(Code::invalid_argument, "missing argument 'read_only'");
-  BLKGATE_TRY(protocol::get_opt_bool(args, "read_only", &ro));
+  BLKGATE_TRY(protocol::GetOptBool(args, "read_only", &ro));
   BLKGATE_TRY(controller_->DiskSetReadOnly(name, ro));
   return ShowDisk(name, data);
 }
 
 Result Daemon::OpDiskDelete(const Json& args, Json*) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   Catalog next = catalog_;
-  BLKGATE_TRY(next.delete_disk(name));
+  BLKGATE_TRY(next.DeleteDisk(name));
   return Commit(std::move(next));
 }
 
 Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   Volume v;
-  BLKGATE_TRY(protocol::get_string(args, "name", &v.name));
-  BLKGATE_TRY(protocol::get_string(args, "disk", &v.disk));
-  BLKGATE_TRY(protocol::get_u64(args, "size", &v.size));
-  BLKGATE_TRY(protocol::get_opt_u64(args, "offset", &v.offset));
+  BLKGATE_TRY(protocol::GetString(args, "name", &v.name));
+  BLKGATE_TRY(protocol::GetString(args, "disk", &v.disk));
+  BLKGATE_TRY(protocol::GetU64(args, "size", &v.size));
+  BLKGATE_TRY(protocol::GetOptU64(args, "offset", &v.offset));
   std::uint64_t queues = 0, depth = v.depth;
-  BLKGATE_TRY(protocol::get_opt_u64(args, "queues", &queues));
-  BLKGATE_TRY(protocol::get_opt_u64(args, "depth", &depth));
+  BLKGATE_TRY(protocol::GetOptU64(args, "queues", &queues));
+  BLKGATE_TRY(protocol::GetOptU64(args, "depth", &depth));
   if (args.contains("queues") && (queues == 0 || queues > kMaxQueues))
     return Result::Error(Code::invalid_argument, "queues must be 1.." + std::to_string(kMaxQueues));
   if (depth == 0 || depth > kMaxDepth)
@@ -738,15 +738,15 @@ Result Daemon::OpVolumeCreate(const Json& args, Json* data) {
   v.queues = static_cast<std::uint16_t>(queues);
   v.depth = static_cast<std::uint16_t>(depth);
   std::string backend = "file";
-  BLKGATE_TRY(protocol::get_opt_string(args, "backend", &backend));
-  BLKGATE_TRY(parse_backend(backend, &v.backend));
-  BLKGATE_TRY(protocol::get_opt_bool(args, "system", &v.system));
+  BLKGATE_TRY(protocol::GetOptString(args, "backend", &backend));
+  BLKGATE_TRY(ParseBackend(backend, &v.backend));
+  BLKGATE_TRY(protocol::GetOptBool(args, "system", &v.system));
 
   // Without --offset the volume goes into the lowest free 1 MiB-aligned gap of the disk.
   if (!args.contains("offset"))
-    BLKGATE_TRY(catalog_.find_free_extent(v.disk, v.size, 1 << 20, &v.offset));
+    BLKGATE_TRY(catalog_.FindFreeExtent(v.disk, v.size, 1 << 20, &v.offset));
   Catalog next = catalog_;
-  BLKGATE_TRY(next.create_volume(v));
+  BLKGATE_TRY(next.CreateVolume(v));
   // Start the device against the new catalog; only then persist. Any failure unwinds.
   Catalog saved = std::move(catalog_);
   catalog_ = next;
@@ -786,22 +786,22 @@ Result Daemon::ShowVolume(const std::string& name, Json* data) {
 
 Result Daemon::OpVolumeShow(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpVolumeOffline(const Json& args, Json* data) {
   std::string name;
   bool force = false;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetOptBool(args, "force", &force));
   BLKGATE_TRY(controller_->VolumeOffline(name, force));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpVolumeOnline(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   Result r = controller_->VolumeOnline(name);
   if (!r.ok()) return r;
   BLKGATE_TRY(ShowVolume(name, data));
@@ -811,39 +811,39 @@ Result Daemon::OpVolumeOnline(const Json& args, Json* data) {
 Result Daemon::OpVolumeDismount(const Json& args, Json* data) {
   std::string name;
   bool force = false, permanent = false;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_opt_bool(args, "force", &force));
-  BLKGATE_TRY(protocol::get_opt_bool(args, "permanent", &permanent));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetOptBool(args, "force", &force));
+  BLKGATE_TRY(protocol::GetOptBool(args, "permanent", &permanent));
   BLKGATE_TRY(controller_->VolumeDismount(name, force, permanent));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpVolumeMount(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   BLKGATE_TRY(controller_->VolumeMount(name));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpPathAdd(const Json& args, Json* data) {
   std::string name, path;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_string(args, "path", &path));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "path", &path));
   BLKGATE_TRY(controller_->PathAdd(name, path));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpPathRemove(const Json& args, Json* data) {
   std::string name, path;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
-  BLKGATE_TRY(protocol::get_string(args, "path", &path));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "path", &path));
   BLKGATE_TRY(controller_->PathRemove(name, path));
   return ShowVolume(name, data);
 }
 
 Result Daemon::OpPathList(const Json& args, Json* data) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   const Volume* v = catalog_.volume(name);
   if (!v) return Missing("volume", name);
   *data = {{"access_paths", v->access_paths}};
@@ -852,15 +852,15 @@ Result Daemon::OpPathList(const Json& args, Json* data) {
 
 static Result ResourceArgs(const nlohmann::json& args, Kind* kind, std::string* name) {
   std::string k;
-  BLKGATE_TRY(protocol::get_string(args, "kind", &k));
-  BLKGATE_TRY(parse_kind(k, kind));
-  return protocol::get_string(args, "name", name);
+  BLKGATE_TRY(protocol::GetString(args, "kind", &k));
+  BLKGATE_TRY(ParseKind(k, kind));
+  return protocol::GetString(args, "name", name);
 }
 
 static nlohmann::json ChangesJson(const std::vector<Change>& changed) {
   nlohmann::json out = nlohmann::json::array();
   for (const Change& c : changed)
-    out.push_back({{"kind", to_string(c.kind)}, {"name", c.name}, {"state", to_string(c.state)}});
+    out.push_back({{"kind", ToString(c.kind)}, {"name", c.name}, {"state", ToString(c.state)}});
   return out;
 }
 
@@ -886,7 +886,7 @@ Result Daemon::OpResourceOnline(const Json& args, Json* data) {
 
 Result Daemon::OpVolumeDelete(const Json& args, Json*) {
   std::string name;
-  BLKGATE_TRY(protocol::get_string(args, "name", &name));
+  BLKGATE_TRY(protocol::GetString(args, "name", &name));
   if (!catalog_.volume(name)) return Missing("volume", name);
   auto it = runtimes_.find(name);
   VolumeRuntime* rt = it == runtimes_.end() ? nullptr : it->second.get();
@@ -907,7 +907,7 @@ Result Daemon::OpVolumeDelete(const Json& args, Json*) {
     }
   }
   Catalog next = catalog_;
-  BLKGATE_TRY(next.delete_volume(name));
+  BLKGATE_TRY(next.DeleteVolume(name));
   BLKGATE_TRY(Commit(std::move(next)));
   if (rt && rt->claim_fd >= 0) {
     ::close(rt->claim_fd);

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   blkgate::Daemon daemon(opts);
   if (blkgate::Result r = daemon.Start(); !r.ok()) {
     blkgate::Log("cannot start: " + r.ToString());
-    return blkgate::code_exit_status(r.code());
+    return blkgate::CodeExitStatus(r.code());
   }
   int status = daemon.Run();
   std::fflush(nullptr);

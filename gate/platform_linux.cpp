@@ -320,15 +320,15 @@ Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
   }
   std::sort(hooks.begin(), hooks.end());
   const bool pre = e == HookEvent::pre_offline || e == HookEvent::pre_online;
-  const std::string object = std::string(to_string(kind)) + "/" + name;
+  const std::string object = std::string(ToString(kind)) + "/" + name;
   for (const auto& hook : hooks) {
     const std::string token = NewToken();
     std::vector<std::string> env_s = {
-        "BLKGATE_EVENT=" + std::string(to_string(e)),
-        "BLKGATE_KIND=" + std::string(to_string(kind)),
+        "BLKGATE_EVENT=" + std::string(ToString(e)),
+        "BLKGATE_KIND=" + std::string(ToString(kind)),
         "BLKGATE_NAME=" + name,
         "BLKGATE_OBJECT=" + object,
-        "BLKGATE_STATE=" + std::string(to_string(state)),
+        "BLKGATE_STATE=" + std::string(ToString(state)),
         "BLKGATE_HOOK_TOKEN=" + token,
         "BLKGATE_SOCKET=" + o_.socket_path,
     };
@@ -340,7 +340,7 @@ Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
     std::string arg0 = hook;
     char* argv[] = {arg0.data(), nullptr};
 
-    tokens_->Add(token, std::string(to_string(e)) + " hook " + hook + " of " + object);
+    tokens_->Add(token, std::string(ToString(e)) + " hook " + hook + " of " + object);
     pid_t pid;
     // The normal scheduling class even when the calling control thread is SCHED_IDLE (a hook
     // has a deadline); the nice value is inherited from the control thread.
@@ -384,7 +384,7 @@ Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
     else if (WIFSIGNALED(status))
       outcome = std::string("killed by ") + strsignal(WTERMSIG(status));
     if (!outcome.empty()) {
-      Log("hook " + hook + " (" + std::string(to_string(e)) + " " + object + ") " + outcome);
+      Log("hook " + hook + " (" + std::string(ToString(e)) + " " + object + ") " + outcome);
       if (pre) return Result::Error(Code::device_in_use, "hook " + hook + " " + outcome);
     }
   }

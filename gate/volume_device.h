@@ -28,7 +28,7 @@ struct DeviceSpec {
   std::uint16_t queues = 1;  // >= 1 (the daemon resolves 0 = one per CPU)
   std::uint16_t depth = 128;
   BackendKind backend = BackendKind::file;
-  std::vector<Segment> segments;   // Catalog::segments(volume), covering [0, size)
+  std::vector<Segment> segments;   // Catalog::Segments(volume), covering [0, size)
   std::vector<std::string> paths;  // paths[i] = backing path of segments[i].drive
   int dev_id = -1;                 // requested ublk id (-1: any); restore asks for the old one
   bool read_only = false;          // initial UBLK_ATTR_READ_ONLY

@@ -12,7 +12,7 @@
 
 namespace blkgate {
 
-std::string default_socket_path() {
+std::string DefaultSocketPath() {
   if (const char* s = std::getenv("BLKGATE_SOCKET"); s && *s) return s;
   return "/var/lib/blkgate/control.sock";
 }
@@ -48,7 +48,7 @@ Result Client::Call(std::string_view op, const nlohmann::json& args, nlohmann::j
   req.op = std::string(op);
   req.args = args.is_null() ? nlohmann::json::object() : args;
   if (const char* h = std::getenv("BLKGATE_HOOK_TOKEN"); h && *h) req.hook = h;
-  const std::string wire = protocol::encode(req);
+  const std::string wire = protocol::Encode(req);
   for (std::size_t off = 0; off < wire.size();) {
     ssize_t n = ::send(fd_, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
@@ -79,7 +79,7 @@ Result Client::Call(std::string_view op, const nlohmann::json& args, nlohmann::j
   std::string line = buffer_.substr(0, nl);
   buffer_.erase(0, nl + 1);
   protocol::Reply reply;
-  BLKGATE_TRY(protocol::decode(line, &reply));
+  BLKGATE_TRY(protocol::Decode(line, &reply));
   if (data) *data = std::move(reply.data);
   return reply.result;
 }

@@ -18,7 +18,7 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 
 }  // namespace
 
-std::string_view to_string(Kind k) noexcept {
+std::string_view ToString(Kind k) noexcept {
   switch (k) {
     case Kind::drive:
       return "drive";
@@ -30,26 +30,26 @@ std::string_view to_string(Kind k) noexcept {
   return "unknown";
 }
 
-Result parse_kind(std::string_view s, Kind* out) {
+Result ParseKind(std::string_view s, Kind* out) {
   return ParseByName(s, {Kind::drive, Kind::disk, Kind::volume}, "object kind",
                      "drive, disk or volume", out);
 }
 
-Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name) {
+Result ParseObjectRef(std::string_view ref, Kind* kind, std::string* name) {
   auto slash = ref.find('/');
   if (slash == std::string_view::npos)
     return Result::Error(Code::invalid_argument,
                          "bad object '" + std::string(ref) + "': expected KIND/NAME");
   Kind k;
-  BLKGATE_TRY(parse_kind(ref.substr(0, slash), &k));
+  BLKGATE_TRY(ParseKind(ref.substr(0, slash), &k));
   std::string n(ref.substr(slash + 1));
-  BLKGATE_TRY(validate_name(to_string(k), n));
+  BLKGATE_TRY(ValidateName(ToString(k), n));
   *kind = k;
   *name = std::move(n);
   return Result::Ok();
 }
 
-std::string_view to_string(ResourceState s) noexcept {
+std::string_view ToString(ResourceState s) noexcept {
   switch (s) {
     case ResourceState::online:
       return "online";
@@ -65,7 +65,7 @@ std::string_view to_string(ResourceState s) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(HookEvent e) noexcept {
+std::string_view ToString(HookEvent e) noexcept {
   switch (e) {
     case HookEvent::pre_offline:
       return "pre-offline";
@@ -105,7 +105,7 @@ Result Controller::Commit(Catalog next) {
 }
 
 void Controller::PublishVolumesOf(std::string_view disk, bool wait) {
-  for (const Volume* v : c_->volumes_on_disk(disk))
+  for (const Volume* v : c_->VolumesOnDisk(disk))
     p_->PublishGate(*v, EffectiveGateWord(*c_, *v), wait);
 }
 
@@ -339,7 +339,7 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
     return Result::Error(Code::failed_to_offline_disk,
                          "disk '" + name + "': volume '" + v.name + "': " + why.ToString());
   };
-  std::vector<const Volume*> vols = c_->volumes_on_disk(name);
+  std::vector<const Volume*> vols = c_->VolumesOnDisk(name);
   // Check everything that can block before changing anything.
   for (const Volume* v : vols) {
     if (v->system || p_->IsSystemDevice(*v))
@@ -380,8 +380,8 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
     return r;
   }
   PublishVolumesOf(name, /*wait=*/true);
-  for (const Volume* v : c_->volumes_on_disk(name)) p_->Claim(*v, true);
-  for (const Volume* v : c_->volumes_on_disk(name))
+  for (const Volume* v : c_->VolumesOnDisk(name)) p_->Claim(*v, true);
+  for (const Volume* v : c_->VolumesOnDisk(name))
     (void)p_->RunHooks(HookEvent::post_offline, Kind::volume, v->name, ResourceState::offline);
   (void)p_->RunHooks(HookEvent::post_offline, Kind::disk, name, ResourceState::offline);
   return Result::Ok();
@@ -401,7 +401,7 @@ Result Controller::DiskOnline(const std::string& name) {
   PublishVolumesOf(name, /*wait=*/true);
   // By name: Commit() below replaces the catalog, so no pointer into it survives an iteration.
   std::vector<std::string> names;
-  for (const Volume* cv : c_->volumes_on_disk(name)) names.push_back(cv->name);
+  for (const Volume* cv : c_->VolumesOnDisk(name)) names.push_back(cv->name);
   for (const auto& vn : names) {
     const Volume* cv = c_->volume(vn);
     if (!cv || cv->offline || cv->dismount == Dismount::permanent) continue;
@@ -422,7 +422,7 @@ Result Controller::DiskSetReadOnly(const std::string& name, bool read_only) {
   if (k->read_only == read_only) return Result::Ok();
   if (read_only) {
     // A writable file system would see its writes fail; dismount first (the seeds' order).
-    for (const Volume* v : c_->volumes_on_disk(name)) {
+    for (const Volume* v : c_->VolumesOnDisk(name)) {
       std::vector<std::string> mounts;
       BLKGATE_TRY(p_->ListMounts(*v, &mounts));
       if (!mounts.empty())
@@ -432,7 +432,7 @@ Result Controller::DiskSetReadOnly(const std::string& name, bool read_only) {
     }
   }
   std::vector<const Volume*> done;
-  for (const Volume* v : c_->volumes_on_disk(name)) {
+  for (const Volume* v : c_->VolumesOnDisk(name)) {
     if (Result r = p_->SetDeviceReadOnly(*v, read_only); !r.ok()) {
       for (const Volume* d : done) (void)p_->SetDeviceReadOnly(*d, !read_only);
       return r;
@@ -457,7 +457,7 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
   if (d->status == DriveStatus::failed && s == DriveStatus::online)
     return Result::Error(Code::object_failed,
                          "drive '" + name + "' is failed; take it offline, repair it, then online");
-  const Disk* k = c_->disk_of_drive(name);
+  const Disk* k = c_->DiskOfDrive(name);
   const std::string disk = k ? k->name : std::string();  // k dies with the catalog at Commit
   if (s != DriveStatus::online && s != DriveStatus::failed) {
     if (Result veto =
@@ -482,7 +482,7 @@ Result Controller::DriveSetStatus(const std::string& name, std::string_view stat
   DriveStatus s;
   if (status == "unknown")
     return Result::Error(Code::invalid_argument, "'unknown' is not a status a drive can be set to");
-  BLKGATE_TRY(parse_drive_status(status, &s));
+  BLKGATE_TRY(ParseDriveStatus(status, &s));
   Drive* d;
   BLKGATE_TRY(FindDrive(name, &d));
   BLKGATE_TRY(CheckDriveCache(*d));
@@ -500,7 +500,7 @@ Result Controller::DriveRemove(const std::string& name) {
   if (IsDeleted(name) && !c_->drive(name))
     return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
   Catalog next = *c_;
-  BLKGATE_TRY(next.remove_drive(name));
+  BLKGATE_TRY(next.RemoveDrive(name));
   BLKGATE_TRY(Commit(std::move(next)));
   deleted_drives_.insert(name);
   corrupt_drives_.erase(name);
@@ -519,12 +519,12 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     if (!r.ok()) return Result::Error(r.code(), "drive '" + n + "': " + r.message());
     if (id == d->identity && size == d->size) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
-    if (size < d->size && c_->disk_of_drive(n))
+    if (size < d->size && c_->DiskOfDrive(n))
       return Result::Error(Code::invalid_state, "drive '" + n + "' shrank from " +
                                                     std::to_string(d->size) + " to " +
                                                     std::to_string(size) + " bytes under its disk");
     d->identity = id;
-    if (!c_->disk_of_drive(n)) d->size = size;
+    if (!c_->DiskOfDrive(n)) d->size = size;
     if (changed) changed->push_back(n);
   }
   BLKGATE_TRY(Commit(std::move(next)));
@@ -575,7 +575,7 @@ ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
       const Disk* k = c_->disk(v->disk);
       if (v->offline || (k && k->offline)) return ResourceState::offline;
       std::vector<std::string> drives;
-      for (const Segment& s : c_->segments(*v)) drives.push_back(s.drive);
+      for (const Segment& s : c_->Segments(*v)) drives.push_back(s.drive);
       return combine(drives);
     }
   }
@@ -583,14 +583,14 @@ ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
 }
 
 std::vector<std::string> Controller::Footprint(Kind kind, const std::string& name) const {
-  std::vector<std::string> out{std::string(to_string(kind)) + "/" + name};
+  std::vector<std::string> out{std::string(ToString(kind)) + "/" + name};
   auto add_disk = [&](const std::string& disk) {
     out.push_back("disk/" + disk);
-    for (const Volume* v : c_->volumes_on_disk(disk)) out.push_back("volume/" + v->name);
+    for (const Volume* v : c_->VolumesOnDisk(disk)) out.push_back("volume/" + v->name);
   };
   if (kind == Kind::disk) add_disk(name);
   if (kind == Kind::drive)
-    if (const Disk* k = c_->disk_of_drive(name)) add_disk(k->name);
+    if (const Disk* k = c_->DiskOfDrive(name)) add_disk(k->name);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -617,8 +617,8 @@ Result Controller::ResourceOffline(Kind kind, const std::string& name,
     }
   }
   if (before == ResourceState::online_pending || before == ResourceState::offline_pending)
-    return Result::Error(Code::invalid_state, std::string(to_string(kind)) + " '" + name + "' is " +
-                                                  std::string(to_string(before)));
+    return Result::Error(Code::invalid_state, std::string(ToString(kind)) + " '" + name + "' is " +
+                                                  std::string(ToString(before)));
   // Dependents first: volumes before their disk before its drives. A failed resource is taken
   // offline like any other (cluster-resource-offline.md: ok, not object-failed).
   switch (kind) {
@@ -626,12 +626,12 @@ Result Controller::ResourceOffline(Kind kind, const std::string& name,
       BLKGATE_TRY(VolumeOffline(name, /*force=*/false));
       break;
     case Kind::disk:
-      for (const Volume* v : c_->volumes_on_disk(name))
+      for (const Volume* v : c_->VolumesOnDisk(name))
         if (!v->offline) changed->push_back({Kind::volume, v->name, ResourceState::offline});
       BLKGATE_TRY(DiskOffline(name, /*force=*/false));
       break;
     case Kind::drive: {
-      if (const Disk* k = c_->disk_of_drive(name); k && !k->offline) {
+      if (const Disk* k = c_->DiskOfDrive(name); k && !k->offline) {
         std::string disk = k->name;
         BLKGATE_TRY(ResourceOffline(Kind::disk, disk, changed));
       }

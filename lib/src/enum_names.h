@@ -1,4 +1,4 @@
-// lib/src/enum_names.h — parsing an enum by its to_string() name (private to lib/).
+// lib/src/enum_names.h — parsing an enum by its ToString() name (private to lib/).
 #pragma once
 
 #include <initializer_list>
@@ -9,13 +9,13 @@
 
 namespace blkgate {
 
-// Sets *out to the value whose to_string() is `s`; otherwise invalid_argument
+// Sets *out to the value whose ToString() is `s`; otherwise invalid_argument
 // "bad <what> '<s>': expected <expected>" and *out untouched.
 template <typename E>
 Result ParseByName(std::string_view s, std::initializer_list<E> values, std::string_view what,
                    std::string_view expected, E* out) {
   for (E v : values) {
-    if (to_string(v) == s) {
+    if (ToString(v) == s) {
       *out = v;
       return Result::Ok();
     }

@@ -32,7 +32,7 @@ auto* find_in(Map& m, std::string_view name) {
 
 }  // namespace
 
-std::string_view to_string(DriveStatus s) noexcept {
+std::string_view ToString(DriveStatus s) noexcept {
   switch (s) {
     case DriveStatus::online:
       return "online";
@@ -46,7 +46,7 @@ std::string_view to_string(DriveStatus s) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(BackendKind b) noexcept {
+std::string_view ToString(BackendKind b) noexcept {
   switch (b) {
     case BackendKind::file:
       return "file";
@@ -58,7 +58,7 @@ std::string_view to_string(BackendKind b) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(Dismount d) noexcept {
+std::string_view ToString(Dismount d) noexcept {
   switch (d) {
     case Dismount::none:
       return "none";
@@ -70,23 +70,23 @@ std::string_view to_string(Dismount d) noexcept {
   return "unknown";
 }
 
-Result parse_drive_status(std::string_view s, DriveStatus* out) {
+Result ParseDriveStatus(std::string_view s, DriveStatus* out) {
   return ParseByName(
       s, {DriveStatus::online, DriveStatus::offline, DriveStatus::failed, DriveStatus::not_ready},
       "drive status", "online, offline, failed or not-ready", out);
 }
 
-Result parse_backend(std::string_view s, BackendKind* out) {
+Result ParseBackend(std::string_view s, BackendKind* out) {
   return ParseByName(s, {BackendKind::file, BackendKind::null, BackendKind::mem}, "backend",
                      "file, null or mem", out);
 }
 
-static Result parse_dismount(std::string_view s, Dismount* out) {
+static Result ParseDismount(std::string_view s, Dismount* out) {
   return ParseByName(s, {Dismount::none, Dismount::temporary, Dismount::permanent},
                      "dismount state", "", out);
 }
 
-Result validate_name(std::string_view kind, std::string_view name) {
+Result ValidateName(std::string_view kind, std::string_view name) {
   auto bad = [&](std::string_view why) {
     return invalid("bad " + std::string(kind) + " name '" + std::string(name) +
                    "': " + std::string(why));
@@ -104,8 +104,8 @@ Result validate_name(std::string_view kind, std::string_view name) {
 
 // ---- drives ---------------------------------------------------------------------------------
 
-Result Catalog::add_drive(Drive d) {
-  BLKGATE_TRY(validate_name("drive", d.name));
+Result Catalog::AddDrive(Drive d) {
+  BLKGATE_TRY(ValidateName("drive", d.name));
   if (drives_.count(d.name)) return duplicate("drive", d.name);
   if (d.path.empty()) return invalid("drive '" + d.name + "': empty path");
   if (d.size == 0) return invalid("drive '" + d.name + "': size is 0");
@@ -120,10 +120,10 @@ Result Catalog::add_drive(Drive d) {
   return Result::Ok();
 }
 
-Result Catalog::remove_drive(std::string_view name) {
+Result Catalog::RemoveDrive(std::string_view name) {
   auto it = drives_.find(name);
   if (it == drives_.end()) return missing("drive", name);
-  if (const Disk* k = disk_of_drive(name))
+  if (const Disk* k = DiskOfDrive(name))
     return Result::Error(Code::device_in_use,
                          "drive '" + std::string(name) + "' is in use by disk '" + k->name + "'");
   drives_.erase(it);
@@ -132,8 +132,8 @@ Result Catalog::remove_drive(std::string_view name) {
 
 // ---- disks ----------------------------------------------------------------------------------
 
-Result Catalog::create_disk(std::string name, std::vector<std::string> drive_names) {
-  BLKGATE_TRY(validate_name("disk", name));
+Result Catalog::CreateDisk(std::string name, std::vector<std::string> drive_names) {
+  BLKGATE_TRY(ValidateName("disk", name));
   if (disks_.count(name)) return duplicate("disk", name);
   if (drive_names.empty()) return invalid("disk '" + name + "': no drives given");
   if (drive_names.size() > static_cast<std::size_t>(kMaxDrivesPerDisk))
@@ -144,7 +144,7 @@ Result Catalog::create_disk(std::string name, std::vector<std::string> drive_nam
     if (!drives_.count(d)) return missing("drive", d);
     if (!seen.insert(d).second)
       return invalid("disk '" + name + "': drive '" + d + "' listed twice");
-    if (const Disk* k = disk_of_drive(d))
+    if (const Disk* k = DiskOfDrive(d))
       return Result::Error(Code::device_in_use,
                            "drive '" + d + "' is in use by disk '" + k->name + "'");
   }
@@ -153,10 +153,10 @@ Result Catalog::create_disk(std::string name, std::vector<std::string> drive_nam
   return Result::Ok();
 }
 
-Result Catalog::delete_disk(std::string_view name) {
+Result Catalog::DeleteDisk(std::string_view name) {
   auto it = disks_.find(name);
   if (it == disks_.end()) return missing("disk", name);
-  auto vols = volumes_on_disk(name);
+  auto vols = VolumesOnDisk(name);
   if (!vols.empty())
     return Result::Error(Code::device_in_use, "disk '" + std::string(name) +
                                                   "' has volumes (first: '" + vols[0]->name + "')");
@@ -164,7 +164,7 @@ Result Catalog::delete_disk(std::string_view name) {
   return Result::Ok();
 }
 
-std::uint64_t Catalog::disk_size(std::string_view name) const {
+std::uint64_t Catalog::DiskSize(std::string_view name) const {
   const Disk* k = disk(name);
   if (!k) return 0;
   std::uint64_t total = 0;
@@ -175,8 +175,8 @@ std::uint64_t Catalog::disk_size(std::string_view name) const {
 
 // ---- volumes --------------------------------------------------------------------------------
 
-Result Catalog::create_volume(Volume v) {
-  BLKGATE_TRY(validate_name("volume", v.name));
+Result Catalog::CreateVolume(Volume v) {
+  BLKGATE_TRY(ValidateName("volume", v.name));
   if (volumes_.count(v.name)) return duplicate("volume", v.name);
   if (!disks_.count(v.disk)) return missing("disk", v.disk);
   const std::string who = "volume '" + v.name + "': ";
@@ -187,12 +187,12 @@ Result Catalog::create_volume(Volume v) {
     return invalid(who + "queues must be 1.." + std::to_string(kMaxQueues));
   if (v.depth == 0 || v.depth > kMaxDepth || (v.depth & (v.depth - 1)))
     return invalid(who + "depth must be a power of two in 1.." + std::to_string(kMaxDepth));
-  std::uint64_t dsize = disk_size(v.disk);
+  std::uint64_t dsize = DiskSize(v.disk);
   if (v.offset >= dsize || v.size > dsize - v.offset)
     return invalid(who + "extent [" + std::to_string(v.offset) + ", " +
                    std::to_string(v.offset + v.size) + ") is past the end of disk '" + v.disk +
                    "' (" + std::to_string(dsize) + " bytes)");
-  for (const Volume* o : volumes_on_disk(v.disk))
+  for (const Volume* o : VolumesOnDisk(v.disk))
     if (v.offset < o->offset + o->size && o->offset < v.offset + v.size)
       return invalid(who + "extent overlaps volume '" + o->name + "'");
   std::string name = v.name;
@@ -200,24 +200,24 @@ Result Catalog::create_volume(Volume v) {
   return Result::Ok();
 }
 
-Result Catalog::delete_volume(std::string_view name) {
+Result Catalog::DeleteVolume(std::string_view name) {
   auto it = volumes_.find(name);
   if (it == volumes_.end()) return missing("volume", name);
   volumes_.erase(it);
   return Result::Ok();
 }
 
-Result Catalog::find_free_extent(std::string_view disk_name, std::uint64_t size,
+Result Catalog::FindFreeExtent(std::string_view disk_name, std::uint64_t size,
                                  std::uint64_t align, std::uint64_t* offset) const {
   if (!disk(disk_name)) return missing("disk", disk_name);
   if (size == 0) {  // create_volume reports the bad size
     *offset = 0;
     return Result::Ok();
   }
-  std::vector<const Volume*> vols = volumes_on_disk(disk_name);
+  std::vector<const Volume*> vols = VolumesOnDisk(disk_name);
   std::sort(vols.begin(), vols.end(),
             [](const Volume* a, const Volume* b) { return a->offset < b->offset; });
-  const std::uint64_t dsize = disk_size(disk_name);
+  const std::uint64_t dsize = DiskSize(disk_name);
   auto up = [align](std::uint64_t x) { return (x + align - 1) & ~(align - 1); };
   std::uint64_t candidate = 0;
   for (const Volume* v : vols) {
@@ -231,7 +231,7 @@ Result Catalog::find_free_extent(std::string_view disk_name, std::uint64_t size,
   return Result::Ok();
 }
 
-std::vector<Segment> Catalog::segments(const Volume& v) const {
+std::vector<Segment> Catalog::Segments(const Volume& v) const {
   std::vector<Segment> out;
   const Disk* k = disk(v.disk);
   if (!k) return out;
@@ -270,13 +270,13 @@ Volume* Catalog::volume(std::string_view n) {
   return find_in(volumes_, n);
 }
 
-const Disk* Catalog::disk_of_drive(std::string_view drive) const {
+const Disk* Catalog::DiskOfDrive(std::string_view drive) const {
   for (const auto& [n, k] : disks_)
     if (std::find(k.drives.begin(), k.drives.end(), drive) != k.drives.end()) return &k;
   return nullptr;
 }
 
-std::vector<const Volume*> Catalog::volumes_on_disk(std::string_view disk) const {
+std::vector<const Volume*> Catalog::VolumesOnDisk(std::string_view disk) const {
   std::vector<const Volume*> out;
   for (const auto& [n, v] : volumes_)
     if (v.disk == disk) out.push_back(&v);
@@ -284,12 +284,12 @@ std::vector<const Volume*> Catalog::volumes_on_disk(std::string_view disk) const
 }
 
 bool Catalog::operator==(const Catalog& o) const {
-  return to_json() == o.to_json();
+  return ToJson() == o.ToJson();
 }
 
 // ---- serialisation --------------------------------------------------------------------------
 
-std::string Catalog::to_json() const {
+std::string Catalog::ToJson() const {
   json j;
   j["format"] = "blkgate-state";
   j["version"] = 1;
@@ -298,7 +298,7 @@ std::string Catalog::to_json() const {
     drives.push_back({{"name", d.name},
                       {"path", d.path},
                       {"size", d.size},
-                      {"status", to_string(d.status)},
+                      {"status", ToString(d.status)},
                       {"identity",
                        {{"dev", d.identity.dev},
                         {"ino", d.identity.ino},
@@ -317,10 +317,10 @@ std::string Catalog::to_json() const {
                        {"size", v.size},
                        {"queues", v.queues},
                        {"depth", v.depth},
-                       {"backend", to_string(v.backend)},
+                       {"backend", ToString(v.backend)},
                        {"offline", v.offline},
                        {"system", v.system},
-                       {"dismount", to_string(v.dismount)},
+                       {"dismount", ToString(v.dismount)},
                        {"access_paths", v.access_paths},
                        {"dev_id", v.dev_id}});
   j["drives"] = std::move(drives);
@@ -329,7 +329,7 @@ std::string Catalog::to_json() const {
   return j.dump(2) + "\n";
 }
 
-Result Catalog::from_json(std::string_view text) {
+Result Catalog::FromJson(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return invalid("not valid JSON");
   Catalog c;
@@ -342,16 +342,16 @@ Result Catalog::from_json(std::string_view text) {
       dr.name = d.at("name").get<std::string>();
       dr.path = d.at("path").get<std::string>();
       dr.size = d.at("size").get<std::uint64_t>();
-      BLKGATE_TRY(parse_drive_status(d.at("status").get<std::string>(), &dr.status));
+      BLKGATE_TRY(ParseDriveStatus(d.at("status").get<std::string>(), &dr.status));
       const auto& id = d.at("identity");
       dr.identity.dev = id.at("dev").get<std::uint64_t>();
       dr.identity.ino = id.at("ino").get<std::uint64_t>();
       dr.identity.block_device = id.at("block_device").get<bool>();
-      BLKGATE_TRY(c.add_drive(std::move(dr)));
+      BLKGATE_TRY(c.AddDrive(std::move(dr)));
     }
     for (const auto& k : j.at("disks")) {
       std::string name = k.at("name").get<std::string>();
-      BLKGATE_TRY(c.create_disk(name, k.at("drives").get<std::vector<std::string>>()));
+      BLKGATE_TRY(c.CreateDisk(name, k.at("drives").get<std::vector<std::string>>()));
       Disk* disk = c.disk(name);
       disk->offline = k.at("offline").get<bool>();
       disk->read_only = k.at("read_only").get<bool>();
@@ -364,13 +364,13 @@ Result Catalog::from_json(std::string_view text) {
       vol.size = v.at("size").get<std::uint64_t>();
       vol.queues = v.at("queues").get<std::uint16_t>();
       vol.depth = v.at("depth").get<std::uint16_t>();
-      BLKGATE_TRY(parse_backend(v.at("backend").get<std::string>(), &vol.backend));
+      BLKGATE_TRY(ParseBackend(v.at("backend").get<std::string>(), &vol.backend));
       vol.offline = v.at("offline").get<bool>();
       vol.system = v.at("system").get<bool>();
-      BLKGATE_TRY(parse_dismount(v.at("dismount").get<std::string>(), &vol.dismount));
+      BLKGATE_TRY(ParseDismount(v.at("dismount").get<std::string>(), &vol.dismount));
       vol.access_paths = v.at("access_paths").get<std::vector<std::string>>();
       vol.dev_id = v.value("dev_id", -1);  // optional: absent in early state files
-      BLKGATE_TRY(c.create_volume(std::move(vol)));
+      BLKGATE_TRY(c.CreateVolume(std::move(vol)));
     }
   } catch (const json::exception& e) {
     return invalid(std::string("malformed: ") + e.what());
@@ -386,7 +386,7 @@ std::uint64_t EffectiveGateWord(const Catalog& c, const Volume& v) {
   const Disk* k = c.disk(v.disk);
   if (v.offline || (k && k->offline)) word |= gate::kOffline;
   if (k && k->read_only) word |= gate::kReadOnly;
-  for (const Segment& s : c.segments(v)) {
+  for (const Segment& s : c.Segments(v)) {
     const Drive* d = c.drive(s.drive);
     if (!d) continue;
     gate::DriveBits b = gate::DriveBits::ok;

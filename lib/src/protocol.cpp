@@ -24,13 +24,13 @@ Result parse_object(std::string_view line, json* out) {
 
 }  // namespace
 
-std::string encode(const Request& r) {
+std::string Encode(const Request& r) {
   json j = {{"v", kVersion}, {"op", r.op}, {"args", r.args}};
   if (!r.hook.empty()) j["hook"] = r.hook;
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string encode(const Reply& r) {
+std::string Encode(const Reply& r) {
   json j = {{"v", kVersion},
             {"result", r.result.name()},
             {"message", r.result.message()},
@@ -38,7 +38,7 @@ std::string encode(const Reply& r) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result decode(std::string_view line, Request* out) {
+Result Decode(std::string_view line, Request* out) {
   json j;
   BLKGATE_TRY(parse_object(line, &j));
   auto op = j.find("op");
@@ -57,12 +57,12 @@ Result decode(std::string_view line, Request* out) {
   return Result::Ok();
 }
 
-Result decode(std::string_view line, Reply* out) {
+Result Decode(std::string_view line, Reply* out) {
   json j;
   BLKGATE_TRY(parse_object(line, &j));
   auto res = j.find("result");
   if (res == j.end() || !res->is_string()) return perr("reply has no \"result\" string");
-  auto code = code_from_name(res->get<std::string>());
+  auto code = CodeFromName(res->get<std::string>());
   if (!code) return perr("reply has unknown result '" + res->get<std::string>() + "'");
   std::string message;
   if (auto m = j.find("message"); m != j.end()) {
@@ -84,7 +84,7 @@ static Result bad_field(const char* key, const char* want) {
                        std::string("argument '") + key + "' must be " + want);
 }
 
-Result get_string(const json& args, const char* key, std::string* out) {
+Result GetString(const json& args, const char* key, std::string* out) {
   auto it = args.find(key);
   if (it == args.end())
     return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
@@ -93,7 +93,7 @@ Result get_string(const json& args, const char* key, std::string* out) {
   return Result::Ok();
 }
 
-Result get_u64(const json& args, const char* key, std::uint64_t* out) {
+Result GetU64(const json& args, const char* key, std::uint64_t* out) {
   auto it = args.find(key);
   if (it == args.end())
     return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
@@ -103,7 +103,7 @@ Result get_u64(const json& args, const char* key, std::uint64_t* out) {
   return Result::Ok();
 }
 
-Result get_opt_bool(const json& args, const char* key, bool* out) {
+Result GetOptBool(const json& args, const char* key, bool* out) {
   auto it = args.find(key);
   if (it == args.end() || it->is_null()) return Result::Ok();
   if (!it->is_boolean()) return bad_field(key, "true or false");
@@ -111,16 +111,16 @@ Result get_opt_bool(const json& args, const char* key, bool* out) {
   return Result::Ok();
 }
 
-Result get_opt_u64(const json& args, const char* key, std::uint64_t* out) {
+Result GetOptU64(const json& args, const char* key, std::uint64_t* out) {
   auto it = args.find(key);
   if (it == args.end() || it->is_null()) return Result::Ok();
-  return get_u64(args, key, out);
+  return GetU64(args, key, out);
 }
 
-Result get_opt_string(const json& args, const char* key, std::string* out) {
+Result GetOptString(const json& args, const char* key, std::string* out) {
   auto it = args.find(key);
   if (it == args.end() || it->is_null()) return Result::Ok();
-  return get_string(args, key, out);
+  return GetString(args, key, out);
 }
 
 }  // namespace blkgate::protocol

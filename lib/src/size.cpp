@@ -5,7 +5,7 @@
 
 namespace blkgate {
 
-Result parse_size(std::string_view text, std::uint64_t* out) {
+Result ParseSize(std::string_view text, std::uint64_t* out) {
   auto bad = [&](std::string_view why) {
     return Result::Error(Code::invalid_argument,
                          "bad size '" + std::string(text) + "': " + std::string(why));
@@ -56,7 +56,7 @@ Result parse_size(std::string_view text, std::uint64_t* out) {
   return Result::Ok();
 }
 
-std::string format_size(std::uint64_t bytes) {
+std::string FormatSize(std::uint64_t bytes) {
   static constexpr char kUnits[] = {'T', 'G', 'M', 'K'};
   static constexpr int kShifts[] = {40, 30, 20, 10};
   if (bytes != 0) {

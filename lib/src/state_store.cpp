@@ -12,7 +12,7 @@ Result StateStore::Load(Catalog* out) {
   }
   if (!r.ok()) return r;
   Catalog c;
-  if (Result p = c.from_json(text); !p.ok())
+  if (Result p = c.FromJson(text); !p.ok())
     return Result::Error(Code::invalid_state,
                          "state file " + path() + " is corrupt: " + p.message() +
                              " (left untouched; the previous generation, if any, is " +
@@ -28,7 +28,7 @@ Result StateStore::Save(const Catalog& c) {
                          "refusing to write " + path() + ": it was not loaded successfully");
   Result link = env_->LinkReplace(path(), prev_path());
   if (!link.ok() && link.code() != Code::not_found) return link;
-  return env_->WriteFileAtomic(path(), c.to_json());
+  return env_->WriteFileAtomic(path(), c.ToJson());
 }
 
 }  // namespace blkgate

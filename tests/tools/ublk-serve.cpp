@@ -44,7 +44,7 @@ namespace {
 
 std::uint64_t Size(const std::string& s) {
   std::uint64_t v = 0;
-  if (!parse_size(s, &v).ok()) Usage(("bad size: " + s).c_str());
+  if (!ParseSize(s, &v).ok()) Usage(("bad size: " + s).c_str());
   return v;
 }
 
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--backend") {
-      if (!parse_backend(val(), &spec.backend).ok()) Usage("bad --backend");
+      if (!ParseBackend(val(), &spec.backend).ok()) Usage("bad --backend");
       have_backend = true;
     } else if (a == "--file") {
       std::string v = val();

@@ -536,11 +536,11 @@ TEST_CASE("cli: a non-ok reply prints one line on stderr and exits with its code
   for (int i = 1; i < blkgate::kCodeCount; ++i) {
     const Code c = static_cast<Code>(i);
     ctl::Output o = reply({"volume", "offline", "v0"}, Result::Error(c, "why"), json::object());
-    INFO(blkgate::code_name(c));
-    CHECK(o.status == blkgate::code_exit_status(c));
+    INFO(blkgate::CodeName(c));
+    CHECK(o.status == blkgate::CodeExitStatus(c));
     CHECK(o.status == 10 + i);
     CHECK(o.out.empty());
-    CHECK(o.err == "blkgatectl: " + std::string(blkgate::code_name(c)) + ": why\n");
+    CHECK(o.err == "blkgatectl: " + std::string(blkgate::CodeName(c)) + ": why\n");
   }
 }
 
@@ -674,7 +674,7 @@ TEST_CASE("cli: human output survives missing or mistyped reply fields") {
 // ---------------------------------------------------------------------------------------------
 // Path resolution (real file system, in a temporary directory).
 
-TEST_CASE("cli: resolve_path makes paths absolute") {
+TEST_CASE("cli: ResolvePath makes paths absolute") {
   char tmpl[] = "/tmp/blkgatectl-test-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   const std::filesystem::path root = std::filesystem::canonical(tmpl);
@@ -687,33 +687,33 @@ TEST_CASE("cli: resolve_path makes paths absolute") {
 
   std::string out;
   SECTION("an existing file, relative") {
-    REQUIRE(ctl::resolve_path("sub/file.img", false, &out).ok());
+    REQUIRE(ctl::ResolvePath("sub/file.img", false, &out).ok());
     CHECK(out == (root / "sub" / "file.img").string());
   }
   SECTION("a missing file: realpath of the parent") {
-    REQUIRE(ctl::resolve_path("dirlink/../sub/new.img", false, &out).ok());
+    REQUIRE(ctl::ResolvePath("dirlink/../sub/new.img", false, &out).ok());
     CHECK(out == (root / "sub" / "new.img").string());
   }
   SECTION("a drive keeps its last symlink name") {
-    REQUIRE(ctl::resolve_path("./link.img", false, &out).ok());
+    REQUIRE(ctl::ResolvePath("./link.img", false, &out).ok());
     CHECK(out == (root / "link.img").string());
   }
   SECTION("a directory is fully resolved, trailing slash dropped") {
-    REQUIRE(ctl::resolve_path("dirlink/", true, &out).ok());
+    REQUIRE(ctl::ResolvePath("dirlink/", true, &out).ok());
     CHECK(out == (root / "sub").string());
-    REQUIRE(ctl::resolve_path(".", true, &out).ok());
+    REQUIRE(ctl::ResolvePath(".", true, &out).ok());
     CHECK(out == root.string());
   }
   SECTION("a missing parent: lexically absolute") {
-    REQUIRE(ctl::resolve_path("nope/x/../y", true, &out).ok());
+    REQUIRE(ctl::ResolvePath("nope/x/../y", true, &out).ok());
     CHECK(out == (root / "nope" / "y").string());
   }
   SECTION("absolute paths and errors") {
-    REQUIRE(ctl::resolve_path("/", true, &out).ok());
+    REQUIRE(ctl::ResolvePath("/", true, &out).ok());
     CHECK(out == "/");
-    REQUIRE(ctl::resolve_path("/new.img", false, &out).ok());
+    REQUIRE(ctl::ResolvePath("/new.img", false, &out).ok());
     CHECK(out == "/new.img");
-    CHECK(ctl::resolve_path("", false, &out).code() == Code::invalid_argument);
+    CHECK(ctl::ResolvePath("", false, &out).code() == Code::invalid_argument);
   }
 
   std::filesystem::current_path(old);

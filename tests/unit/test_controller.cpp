@@ -100,7 +100,7 @@ struct FakePlatform : Platform {
   }
   bool IsSystemDevice(const Volume& v) override { return system.count(v.name) != 0; }
   Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
-    std::string what = std::string(to_string(e)) + " " + std::string(to_string(k)) + "/" + n;
+    std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
     hooks.push_back(what);
     if (what == veto) return Result::Error(Code::device_in_use, "hook 'x' exited 1");
     return Result::Ok();
@@ -117,11 +117,11 @@ struct World {
   Catalog c;
   Controller ctl{&p, &c};
   World() {
-    REQUIRE(c.add_drive({"a", "/a.img", 8 * MiB, DriveStatus::online, {1, 10, false}}).ok());
-    REQUIRE(c.add_drive({"b", "/b.img", 8 * MiB, DriveStatus::online, {1, 11, false}}).ok());
-    REQUIRE(c.add_drive({"x", "/x.img", 8 * MiB, DriveStatus::online, {1, 12, false}}).ok());
-    REQUIRE(c.create_disk("d", {"a", "b"}).ok());
-    REQUIRE(c.create_disk("e", {"x"}).ok());
+    REQUIRE(c.AddDrive({"a", "/a.img", 8 * MiB, DriveStatus::online, {1, 10, false}}).ok());
+    REQUIRE(c.AddDrive({"b", "/b.img", 8 * MiB, DriveStatus::online, {1, 11, false}}).ok());
+    REQUIRE(c.AddDrive({"x", "/x.img", 8 * MiB, DriveStatus::online, {1, 12, false}}).ok());
+    REQUIRE(c.CreateDisk("d", {"a", "b"}).ok());
+    REQUIRE(c.CreateDisk("e", {"x"}).ok());
     for (auto [n, disk, off] :
          {std::tuple{"v", "d", std::uint64_t{0}}, std::tuple{"w", "d", 10 * MiB},
           std::tuple{"u", "e", std::uint64_t{0}}}) {
@@ -130,7 +130,7 @@ struct World {
       v.disk = disk;
       v.offset = off;
       v.size = 4 * MiB;
-      REQUIRE(c.create_volume(v).ok());
+      REQUIRE(c.CreateVolume(v).ok());
     }
   }
   Volume& vol(const std::string& n) { return *c.volume(n); }
@@ -378,7 +378,7 @@ TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   REQUIRE(w.ctl.DriveSetStatus("a", "offline").code() == Code::cache_corrupt);
   REQUIRE(w.ctl.Refresh(&changed).code() == Code::invalid_state);
 
-  REQUIRE(w.c.add_drive({"f", "/f.img", MiB, DriveStatus::online, {1, 20, false}}).ok());
+  REQUIRE(w.c.AddDrive({"f", "/f.img", MiB, DriveStatus::online, {1, 20, false}}).ok());
   REQUIRE(w.ctl.DriveRemove("f").ok());
   REQUIRE(w.ctl.DriveSetStatus("f", "offline").code() == Code::object_deleted);
   REQUIRE(w.ctl.DriveRemove("f").code() == Code::object_deleted);
@@ -440,13 +440,13 @@ TEST_CASE("footprints cover dependents for another-call-in-progress") {
 TEST_CASE("object references and kinds parse strictly") {
   Kind k;
   std::string n;
-  REQUIRE(parse_object_ref("volume/v0", &k, &n).ok());
+  REQUIRE(ParseObjectRef("volume/v0", &k, &n).ok());
   REQUIRE(k == Kind::volume);
   REQUIRE(n == "v0");
-  REQUIRE(parse_object_ref("disk/d", &k, &n).ok());
+  REQUIRE(ParseObjectRef("disk/d", &k, &n).ok());
   for (const char* bad : {"v0", "pool/x", "volume/", "/v", "volume/a/b"}) {
     INFO(bad);
-    REQUIRE(parse_object_ref(bad, &k, &n).code() == Code::invalid_argument);
+    REQUIRE(ParseObjectRef(bad, &k, &n).code() == Code::invalid_argument);
   }
 }
 

@@ -504,7 +504,7 @@ TEST_CASE("file backend rejects a store too small for its segment", "[datapath]"
   std::unique_ptr<Backend> b;
   Result r = OpenFileBackend(l, {f.path}, FileBackendOptions{}, &b);
   REQUIRE(r.code() == Code::invalid_argument);
-  REQUIRE(OpenFileBackend(l, {"/nonexistent/blkgate"}, FileBackendOptions{}, &b).code() == Code::io_error);
+  REQUIRE(OpenFileBackend(l, {"/nonexistent/blkgate"}, FileBackendOptions{}, &b).code() == Code::not_found);
 }
 
 TEST_CASE("mem and file backends under a closed-loop load", "[datapath]") {

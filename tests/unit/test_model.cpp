@@ -10,9 +10,9 @@ constexpr std::uint64_t MiB = 1ull << 20;
 
 Catalog two_drive_catalog() {
   Catalog c;
-  REQUIRE(c.add_drive({"a", "/data/a.img", 8 * MiB, DriveStatus::online, {}}).ok());
-  REQUIRE(c.add_drive({"b", "/data/b.img", 4 * MiB, DriveStatus::online, {}}).ok());
-  REQUIRE(c.create_disk("d", {"a", "b"}).ok());
+  REQUIRE(c.AddDrive({"a", "/data/a.img", 8 * MiB, DriveStatus::online, {}}).ok());
+  REQUIRE(c.AddDrive({"b", "/data/b.img", 4 * MiB, DriveStatus::online, {}}).ok());
+  REQUIRE(c.CreateDisk("d", {"a", "b"}).ok());
   return c;
 }
 
@@ -28,84 +28,84 @@ Volume vol(std::string name, std::string disk, std::uint64_t off, std::uint64_t 
 }  // namespace
 
 TEST_CASE("names are validated") {
-  REQUIRE(validate_name("volume", "v0").ok());
-  REQUIRE(validate_name("volume", "data_1.backup-2").ok());
+  REQUIRE(ValidateName("volume", "v0").ok());
+  REQUIRE(ValidateName("volume", "data_1.backup-2").ok());
   for (const char* bad : {"", ".hidden", "-x", "a/b", "a b", "ä",
                           "0123456789012345678901234567890123456789012345678901234567890123X"}) {
     INFO(bad);
-    REQUIRE(validate_name("volume", bad).code() == Code::invalid_argument);
+    REQUIRE(ValidateName("volume", bad).code() == Code::invalid_argument);
   }
 }
 
 TEST_CASE("drives: add, duplicate, bad size, remove while in use") {
   Catalog c;
-  REQUIRE(c.add_drive({"a", "/x", 4096, DriveStatus::online, {}}).ok());
-  REQUIRE(c.add_drive({"a", "/y", 4096, DriveStatus::online, {}}).code() == Code::already_exists);
-  REQUIRE(c.add_drive({"b", "/x", 4096, DriveStatus::online, {}}).code() == Code::device_in_use);
-  REQUIRE(c.add_drive({"c", "/z", 0, DriveStatus::online, {}}).code() == Code::invalid_argument);
-  REQUIRE(c.add_drive({"c", "/z", 1000, DriveStatus::online, {}}).code() == Code::invalid_argument);
-  REQUIRE(c.add_drive({"c", "", 4096, DriveStatus::online, {}}).code() == Code::invalid_argument);
+  REQUIRE(c.AddDrive({"a", "/x", 4096, DriveStatus::online, {}}).ok());
+  REQUIRE(c.AddDrive({"a", "/y", 4096, DriveStatus::online, {}}).code() == Code::already_exists);
+  REQUIRE(c.AddDrive({"b", "/x", 4096, DriveStatus::online, {}}).code() == Code::device_in_use);
+  REQUIRE(c.AddDrive({"c", "/z", 0, DriveStatus::online, {}}).code() == Code::invalid_argument);
+  REQUIRE(c.AddDrive({"c", "/z", 1000, DriveStatus::online, {}}).code() == Code::invalid_argument);
+  REQUIRE(c.AddDrive({"c", "", 4096, DriveStatus::online, {}}).code() == Code::invalid_argument);
   REQUIRE(c.drives().size() == 1);
-  REQUIRE(c.create_disk("d", {"a"}).ok());
-  Result r = c.remove_drive("a");
+  REQUIRE(c.CreateDisk("d", {"a"}).ok());
+  Result r = c.RemoveDrive("a");
   REQUIRE(r.code() == Code::device_in_use);
   REQUIRE(r.message().find("disk 'd'") != std::string::npos);
-  REQUIRE(c.remove_drive("nope").code() == Code::not_found);
-  REQUIRE(c.delete_disk("d").ok());
-  REQUIRE(c.remove_drive("a").ok());
+  REQUIRE(c.RemoveDrive("nope").code() == Code::not_found);
+  REQUIRE(c.DeleteDisk("d").ok());
+  REQUIRE(c.RemoveDrive("a").ok());
   REQUIRE(c.drives().empty());
 }
 
 TEST_CASE("disks: validation and failed creation changes nothing") {
   Catalog c = two_drive_catalog();
   Catalog before = c;
-  REQUIRE(c.create_disk("d", {"a"}).code() == Code::already_exists);
-  REQUIRE(c.create_disk("e", {}).code() == Code::invalid_argument);
-  REQUIRE(c.create_disk("e", {"zz"}).code() == Code::not_found);
-  REQUIRE(c.create_disk("e", {"a"}).code() == Code::device_in_use);
+  REQUIRE(c.CreateDisk("d", {"a"}).code() == Code::already_exists);
+  REQUIRE(c.CreateDisk("e", {}).code() == Code::invalid_argument);
+  REQUIRE(c.CreateDisk("e", {"zz"}).code() == Code::not_found);
+  REQUIRE(c.CreateDisk("e", {"a"}).code() == Code::device_in_use);
   REQUIRE(c == before);
-  REQUIRE(c.add_drive({"x", "/x", 4096, DriveStatus::online, {}}).ok());
-  REQUIRE(c.create_disk("e", {"x", "x"}).code() == Code::invalid_argument);
-  REQUIRE(c.disk_size("d") == 12 * MiB);
-  REQUIRE(c.disk_size("nope") == 0);
-  REQUIRE(c.disk_of_drive("a")->name == "d");
-  REQUIRE(c.disk_of_drive("x") == nullptr);
+  REQUIRE(c.AddDrive({"x", "/x", 4096, DriveStatus::online, {}}).ok());
+  REQUIRE(c.CreateDisk("e", {"x", "x"}).code() == Code::invalid_argument);
+  REQUIRE(c.DiskSize("d") == 12 * MiB);
+  REQUIRE(c.DiskSize("nope") == 0);
+  REQUIRE(c.DiskOfDrive("a")->name == "d");
+  REQUIRE(c.DiskOfDrive("x") == nullptr);
 }
 
 TEST_CASE("volumes: extents are checked against the disk and each other") {
   Catalog c = two_drive_catalog();
-  REQUIRE(c.create_volume(vol("v0", "d", 0, 4 * MiB)).ok());
+  REQUIRE(c.CreateVolume(vol("v0", "d", 0, 4 * MiB)).ok());
   Catalog before = c;
-  REQUIRE(c.create_volume(vol("v0", "d", 4 * MiB, MiB)).code() == Code::already_exists);
-  REQUIRE(c.create_volume(vol("v1", "nope", 0, MiB)).code() == Code::not_found);
-  REQUIRE(c.create_volume(vol("v1", "d", 0, 0)).code() == Code::invalid_argument);
-  REQUIRE(c.create_volume(vol("v1", "d", 100, MiB)).code() == Code::invalid_argument);
-  REQUIRE(c.create_volume(vol("v1", "d", 4 * MiB, 1000)).code() == Code::invalid_argument);
-  Result past = c.create_volume(vol("v1", "d", 8 * MiB, 5 * MiB));
+  REQUIRE(c.CreateVolume(vol("v0", "d", 4 * MiB, MiB)).code() == Code::already_exists);
+  REQUIRE(c.CreateVolume(vol("v1", "nope", 0, MiB)).code() == Code::not_found);
+  REQUIRE(c.CreateVolume(vol("v1", "d", 0, 0)).code() == Code::invalid_argument);
+  REQUIRE(c.CreateVolume(vol("v1", "d", 100, MiB)).code() == Code::invalid_argument);
+  REQUIRE(c.CreateVolume(vol("v1", "d", 4 * MiB, 1000)).code() == Code::invalid_argument);
+  Result past = c.CreateVolume(vol("v1", "d", 8 * MiB, 5 * MiB));
   REQUIRE(past.code() == Code::invalid_argument);
   REQUIRE(past.message().find("past the end") != std::string::npos);
-  REQUIRE(c.create_volume(vol("v1", "d", 12 * MiB, 512)).code() == Code::invalid_argument);
-  Result ov = c.create_volume(vol("v1", "d", 2 * MiB, 4 * MiB));
+  REQUIRE(c.CreateVolume(vol("v1", "d", 12 * MiB, 512)).code() == Code::invalid_argument);
+  Result ov = c.CreateVolume(vol("v1", "d", 2 * MiB, 4 * MiB));
   REQUIRE(ov.code() == Code::invalid_argument);
   REQUIRE(ov.message().find("overlaps volume 'v0'") != std::string::npos);
   Volume q = vol("v1", "d", 4 * MiB, MiB);
   q.depth = 100;
-  REQUIRE(c.create_volume(q).code() == Code::invalid_argument);
+  REQUIRE(c.CreateVolume(q).code() == Code::invalid_argument);
   q.depth = 128;
   q.queues = kMaxQueues + 1;
-  REQUIRE(c.create_volume(q).code() == Code::invalid_argument);
+  REQUIRE(c.CreateVolume(q).code() == Code::invalid_argument);
   REQUIRE(c == before);
-  REQUIRE(c.create_volume(vol("v1", "d", 4 * MiB, 8 * MiB)).ok());  // exactly to the end
-  REQUIRE(c.delete_disk("d").code() == Code::device_in_use);
-  REQUIRE(c.delete_volume("v9").code() == Code::not_found);
-  REQUIRE(c.delete_volume("v0").ok());
+  REQUIRE(c.CreateVolume(vol("v1", "d", 4 * MiB, 8 * MiB)).ok());  // exactly to the end
+  REQUIRE(c.DeleteDisk("d").code() == Code::device_in_use);
+  REQUIRE(c.DeleteVolume("v9").code() == Code::not_found);
+  REQUIRE(c.DeleteVolume("v0").ok());
   REQUIRE(c.volumes().size() == 1);
 }
 
 TEST_CASE("segments map a volume across concatenated drives") {
   Catalog c = two_drive_catalog();  // a: [0, 8M), b: [8M, 12M)
-  REQUIRE(c.create_volume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());
-  auto segs = c.segments(*c.volume("v"));
+  REQUIRE(c.CreateVolume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());
+  auto segs = c.Segments(*c.volume("v"));
   REQUIRE(segs.size() == 2);
   REQUIRE(segs[0].drive == "a");
   REQUIRE(segs[0].index == 0);
@@ -118,8 +118,8 @@ TEST_CASE("segments map a volume across concatenated drives") {
   REQUIRE(segs[1].drive_offset == 0);
   REQUIRE(segs[1].length == 2 * MiB);
 
-  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, MiB)).ok());  // only on b
-  auto w = c.segments(*c.volume("w"));
+  REQUIRE(c.CreateVolume(vol("w", "d", 10 * MiB, MiB)).ok());  // only on b
+  auto w = c.Segments(*c.volume("w"));
   REQUIRE(w.size() == 1);
   REQUIRE(w[0].drive == "b");
   REQUIRE(w[0].index == 1);
@@ -135,13 +135,13 @@ TEST_CASE("catalog JSON round trip and rejection of bad documents") {
   v.offline = true;
   v.dismount = Dismount::permanent;
   v.access_paths = {"/mnt/a", "/mnt/b"};
-  REQUIRE(c.create_volume(v).ok());
+  REQUIRE(c.CreateVolume(v).ok());
   c.drive("b")->status = DriveStatus::not_ready;
   c.drive("a")->identity = {12, 34, false};
   c.disk("d")->read_only = true;
 
   Catalog back;
-  REQUIRE(back.from_json(c.to_json()).ok());
+  REQUIRE(back.FromJson(c.ToJson()).ok());
   REQUIRE(back == c);
   REQUIRE(back.volume("v")->access_paths.size() == 2);
   REQUIRE(back.volume("v")->dismount == Dismount::permanent);
@@ -149,40 +149,40 @@ TEST_CASE("catalog JSON round trip and rejection of bad documents") {
   REQUIRE(back.drive("a")->identity.ino == 34);
 
   Catalog untouched = back;
-  REQUIRE(back.from_json("{not json").code() == Code::invalid_argument);
-  REQUIRE(back.from_json("[]").code() == Code::invalid_argument);
-  REQUIRE(back.from_json(R"({"format":"blkgate-state","version":2})").code() ==
+  REQUIRE(back.FromJson("{not json").code() == Code::invalid_argument);
+  REQUIRE(back.FromJson("[]").code() == Code::invalid_argument);
+  REQUIRE(back.FromJson(R"({"format":"blkgate-state","version":2})").code() ==
           Code::invalid_argument);
-  REQUIRE(back.from_json(R"({"format":"blkgate-state","version":1,"drives":[]})").code() ==
+  REQUIRE(back.FromJson(R"({"format":"blkgate-state","version":1,"drives":[]})").code() ==
           Code::invalid_argument);
   // A volume referring to a missing disk is rejected as a whole.
-  std::string text = c.to_json();
+  std::string text = c.ToJson();
   auto pos = text.find("\"disk\": \"d\"");
   REQUIRE(pos != std::string::npos);
   text.replace(pos, 11, "\"disk\": \"q\"");
-  REQUIRE(back.from_json(text).code() == Code::not_found);
+  REQUIRE(back.FromJson(text).code() == Code::not_found);
   REQUIRE(back == untouched);
 }
 
 TEST_CASE("status and backend parsing") {
   DriveStatus s = DriveStatus::online;
-  REQUIRE(parse_drive_status("not-ready", &s).ok());
+  REQUIRE(ParseDriveStatus("not-ready", &s).ok());
   REQUIRE(s == DriveStatus::not_ready);
-  REQUIRE(parse_drive_status("unknown", &s).code() == Code::invalid_argument);
-  REQUIRE(parse_drive_status("ONLINE", &s).code() == Code::invalid_argument);
+  REQUIRE(ParseDriveStatus("unknown", &s).code() == Code::invalid_argument);
+  REQUIRE(ParseDriveStatus("ONLINE", &s).code() == Code::invalid_argument);
   REQUIRE(s == DriveStatus::not_ready);
   BackendKind b = BackendKind::file;
-  REQUIRE(parse_backend("mem", &b).ok());
+  REQUIRE(ParseBackend("mem", &b).ok());
   REQUIRE(b == BackendKind::mem);
-  REQUIRE(parse_backend("nbd", &b).code() == Code::invalid_argument);
+  REQUIRE(ParseBackend("nbd", &b).code() == Code::invalid_argument);
 }
 
 #include "blkgate/gate.h"
 
 TEST_CASE("the effective gate word follows volume, disk and drive states") {
   Catalog c = two_drive_catalog();
-  REQUIRE(c.create_volume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());   // on a and b
-  REQUIRE(c.create_volume(vol("w", "d", 10 * MiB, 1 * MiB)).ok());  // on b only: slot 1
+  REQUIRE(c.CreateVolume(vol("v", "d", 6 * MiB, 4 * MiB)).ok());   // on a and b
+  REQUIRE(c.CreateVolume(vol("w", "d", 10 * MiB, 1 * MiB)).ok());  // on b only: slot 1
   const Volume& v = *c.volume("v");
   const Volume& w = *c.volume("w");
   REQUIRE(EffectiveGateWord(c, v) == 0);
@@ -202,7 +202,7 @@ TEST_CASE("the effective gate word follows volume, disk and drive states") {
   REQUIRE(EffectiveGateWord(c, w) == 0);  // w does not touch drive a
   c.drive("b")->status = DriveStatus::not_ready;
   // Slots are drive positions in the disk, as the data path passes them (Segment::index).
-  REQUIRE(c.segments(w)[0].index == 1);
+  REQUIRE(c.Segments(w)[0].index == 1);
   REQUIRE(EffectiveGateWord(c, w) == gate::segment_bits(1, gate::DriveBits::not_ready));
   REQUIRE(gate::decide(EffectiveGateWord(c, w), gate::OpClass::read, 1, 1) == gate::kPark);
 }
@@ -210,44 +210,44 @@ TEST_CASE("the effective gate word follows volume, disk and drive states") {
 TEST_CASE("find_free_extent picks the lowest aligned gap") {
   Catalog c = two_drive_catalog();  // 12 MiB
   std::uint64_t off = 99;
-  REQUIRE(c.find_free_extent("d", 4 * MiB, MiB, &off).ok());
+  REQUIRE(c.FindFreeExtent("d", 4 * MiB, MiB, &off).ok());
   REQUIRE(off == 0);
-  REQUIRE(c.create_volume(vol("a1", "d", 0, 3 * MiB + 512)).ok());
-  REQUIRE(c.create_volume(vol("a2", "d", 8 * MiB, 2 * MiB)).ok());
-  REQUIRE(c.find_free_extent("d", 4 * MiB, MiB, &off).ok());
+  REQUIRE(c.CreateVolume(vol("a1", "d", 0, 3 * MiB + 512)).ok());
+  REQUIRE(c.CreateVolume(vol("a2", "d", 8 * MiB, 2 * MiB)).ok());
+  REQUIRE(c.FindFreeExtent("d", 4 * MiB, MiB, &off).ok());
   REQUIRE(off == 4 * MiB);  // after a1, rounded up to 1 MiB
-  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB, MiB, &off).ok());
   REQUIRE(off == 4 * MiB);
-  REQUIRE(c.find_free_extent("d", 2 * MiB, 512, &off).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB, 512, &off).ok());
   REQUIRE(off == 3 * MiB + 512);
-  REQUIRE(c.find_free_extent("d", 2 * MiB + 1024, MiB, &off).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB + 1024, MiB, &off).ok());
   REQUIRE(off == 4 * MiB);  // fits between a1 and a2
   off = 7;
-  REQUIRE(c.find_free_extent("d", 5 * MiB, MiB, &off).code() == Code::invalid_argument);
+  REQUIRE(c.FindFreeExtent("d", 5 * MiB, MiB, &off).code() == Code::invalid_argument);
   REQUIRE(off == 7);
-  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
-  REQUIRE(c.create_volume(vol("a3", "d", off, 2 * MiB)).ok());
-  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(c.CreateVolume(vol("a3", "d", off, 2 * MiB)).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB, MiB, &off).ok());
   REQUIRE(off == 6 * MiB);  // between a3 [4M, 6M) and a2 [8M, 10M)
-  REQUIRE(c.create_volume(vol("a4", "d", off, 2 * MiB)).ok());
-  REQUIRE(c.find_free_extent("d", 2 * MiB, MiB, &off).ok());
+  REQUIRE(c.CreateVolume(vol("a4", "d", off, 2 * MiB)).ok());
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB, MiB, &off).ok());
   REQUIRE(off == 10 * MiB);  // the tail after a2
-  REQUIRE(c.find_free_extent("d", 2 * MiB + 512, MiB, &off).code() == Code::invalid_argument);
-  REQUIRE(c.find_free_extent("nope", MiB, MiB, &off).code() == Code::not_found);
+  REQUIRE(c.FindFreeExtent("d", 2 * MiB + 512, MiB, &off).code() == Code::invalid_argument);
+  REQUIRE(c.FindFreeExtent("nope", MiB, MiB, &off).code() == Code::not_found);
 }
 
 TEST_CASE("the device id survives the state file, and old files without it load") {
   Catalog c = two_drive_catalog();
   Volume v = vol("v", "d", 0, MiB);
   v.dev_id = 7;
-  REQUIRE(c.create_volume(v).ok());
+  REQUIRE(c.CreateVolume(v).ok());
   Catalog back;
-  REQUIRE(back.from_json(c.to_json()).ok());
+  REQUIRE(back.FromJson(c.ToJson()).ok());
   REQUIRE(back.volume("v")->dev_id == 7);
-  std::string text = c.to_json();
+  std::string text = c.ToJson();
   auto pos = text.find(",\n      \"dev_id\": 7");
   REQUIRE(pos != std::string::npos);
   text.erase(pos, std::string(",\n      \"dev_id\": 7").size());
-  REQUIRE(back.from_json(text).ok());
+  REQUIRE(back.FromJson(text).ok());
   REQUIRE(back.volume("v")->dev_id == -1);
 }

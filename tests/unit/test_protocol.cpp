@@ -9,16 +9,16 @@ TEST_CASE("requests encode to one line and decode back") {
   protocol::Request r;
   r.op = "volume.create";
   r.args = {{"name", "v0"}, {"size", 1ull << 30}, {"force", true}, {"path", "a\nb"}};
-  std::string wire = protocol::encode(r);
+  std::string wire = protocol::Encode(r);
   REQUIRE(wire.back() == '\n');
   REQUIRE(wire.find('\n') == wire.size() - 1);
   protocol::Request back;
-  REQUIRE(protocol::decode(std::string_view(wire).substr(0, wire.size() - 1), &back).ok());
+  REQUIRE(protocol::Decode(std::string_view(wire).substr(0, wire.size() - 1), &back).ok());
   REQUIRE(back.op == "volume.create");
   REQUIRE(back.args == r.args);
   REQUIRE(back.hook.empty());
   r.hook = "tok";
-  REQUIRE(protocol::decode(protocol::encode(r), &back).ok());
+  REQUIRE(protocol::Decode(protocol::Encode(r), &back).ok());
   REQUIRE(back.hook == "tok");
 }
 
@@ -26,10 +26,10 @@ TEST_CASE("replies carry the result name, message and data") {
   protocol::Reply r;
   r.result = Result::Error(Code::failed_to_offline_disk, "volume 'v1' is in use");
   r.data = {{"volume", "v1"}};
-  std::string wire = protocol::encode(r);
+  std::string wire = protocol::Encode(r);
   REQUIRE(json::parse(wire)["result"] == "failed-to-offline-disk");
   protocol::Reply back;
-  REQUIRE(protocol::decode(wire, &back).ok());
+  REQUIRE(protocol::Decode(wire, &back).ok());
   REQUIRE(back.result.code() == Code::failed_to_offline_disk);
   REQUIRE(back.result.message() == "volume 'v1' is in use");
   REQUIRE(back.data["volume"] == "v1");
@@ -42,7 +42,7 @@ TEST_CASE("malformed messages are protocol errors and leave the output alone") {
        {"", "nope", "[]", "{}", R"({"v":2,"op":"x"})", R"({"v":1})", R"({"v":1,"op":3})",
         R"({"v":1,"op":"x","args":[]})", R"({"v":1,"op":"x","hook":1})", R"({"v":"1","op":"x"})"}) {
     INFO(bad);
-    REQUIRE(protocol::decode(bad, &req).code() == Code::protocol_error);
+    REQUIRE(protocol::Decode(bad, &req).code() == Code::protocol_error);
     REQUIRE(req.op == "keep");
   }
   protocol::Reply rep;
@@ -50,10 +50,10 @@ TEST_CASE("malformed messages are protocol errors and leave the output alone") {
        {R"({"v":1})", R"({"v":1,"result":"what"})", R"({"v":1,"result":"ok","data":[]})",
         R"({"v":1,"result":"ok","message":5})"}) {
     INFO(bad);
-    REQUIRE(protocol::decode(bad, &rep).code() == Code::protocol_error);
+    REQUIRE(protocol::Decode(bad, &rep).code() == Code::protocol_error);
   }
   std::string huge(protocol::kMaxMessage + 1, ' ');
-  REQUIRE(protocol::decode(huge, &req).code() == Code::protocol_error);
+  REQUIRE(protocol::Decode(huge, &req).code() == Code::protocol_error);
 }
 
 TEST_CASE("typed argument access names the field") {
@@ -61,23 +61,23 @@ TEST_CASE("typed argument access names the field") {
   std::string s;
   std::uint64_t n = 7;
   bool b = false;
-  REQUIRE(protocol::get_string(a, "name", &s).ok());
+  REQUIRE(protocol::GetString(a, "name", &s).ok());
   REQUIRE(s == "v");
-  Result m = protocol::get_string(a, "disk", &s);
+  Result m = protocol::GetString(a, "disk", &s);
   REQUIRE(m.code() == Code::invalid_argument);
   REQUIRE(m.message() == "missing argument 'disk'");
-  REQUIRE(protocol::get_string(a, "s", &s).code() == Code::invalid_argument);
-  REQUIRE(protocol::get_u64(a, "size", &n).ok());
+  REQUIRE(protocol::GetString(a, "s", &s).code() == Code::invalid_argument);
+  REQUIRE(protocol::GetU64(a, "size", &n).ok());
   REQUIRE(n == 4096);
-  REQUIRE(protocol::get_u64(a, "neg", &n).code() == Code::invalid_argument);
-  REQUIRE(protocol::get_u64(a, "name", &n).code() == Code::invalid_argument);
+  REQUIRE(protocol::GetU64(a, "neg", &n).code() == Code::invalid_argument);
+  REQUIRE(protocol::GetU64(a, "name", &n).code() == Code::invalid_argument);
   REQUIRE(n == 4096);
-  REQUIRE(protocol::get_opt_u64(a, "absent", &n).ok());
+  REQUIRE(protocol::GetOptU64(a, "absent", &n).ok());
   REQUIRE(n == 4096);
-  REQUIRE(protocol::get_opt_bool(a, "force", &b).ok());
+  REQUIRE(protocol::GetOptBool(a, "force", &b).ok());
   REQUIRE(b);
-  REQUIRE(protocol::get_opt_bool(a, "name", &b).code() == Code::invalid_argument);
+  REQUIRE(protocol::GetOptBool(a, "name", &b).code() == Code::invalid_argument);
   std::string keep = "k";
-  REQUIRE(protocol::get_opt_string(a, "absent", &keep).ok());
+  REQUIRE(protocol::GetOptString(a, "absent", &keep).ok());
   REQUIRE(keep == "k");
 }

@@ -6,25 +6,25 @@ using namespace blkgate;
 
 TEST_CASE("parse_size accepts plain numbers and binary suffixes") {
   std::uint64_t v = 0;
-  REQUIRE(parse_size("0", &v).ok());
+  REQUIRE(ParseSize("0", &v).ok());
   REQUIRE(v == 0);
-  REQUIRE(parse_size("512", &v).ok());
+  REQUIRE(ParseSize("512", &v).ok());
   REQUIRE(v == 512);
-  REQUIRE(parse_size("4k", &v).ok());
+  REQUIRE(ParseSize("4k", &v).ok());
   REQUIRE(v == 4096);
-  REQUIRE(parse_size("4K", &v).ok());
+  REQUIRE(ParseSize("4K", &v).ok());
   REQUIRE(v == 4096);
-  REQUIRE(parse_size("4KiB", &v).ok());
+  REQUIRE(ParseSize("4KiB", &v).ok());
   REQUIRE(v == 4096);
-  REQUIRE(parse_size("64M", &v).ok());
+  REQUIRE(ParseSize("64M", &v).ok());
   REQUIRE(v == 64ull << 20);
-  REQUIRE(parse_size("1G", &v).ok());
+  REQUIRE(ParseSize("1G", &v).ok());
   REQUIRE(v == 1ull << 30);
-  REQUIRE(parse_size("2T", &v).ok());
+  REQUIRE(ParseSize("2T", &v).ok());
   REQUIRE(v == 2ull << 40);
-  REQUIRE(parse_size("100B", &v).ok());
+  REQUIRE(ParseSize("100B", &v).ok());
   REQUIRE(v == 100);
-  REQUIRE(parse_size("16777215T", &v).ok());
+  REQUIRE(ParseSize("16777215T", &v).ok());
   REQUIRE(v == 16777215ull << 40);
 }
 
@@ -32,7 +32,7 @@ TEST_CASE("parse_size rejects bad input and leaves the output untouched") {
   for (const char* bad : {"", "-1", "+4", "1.5G", "G", "4X", "4 K", "4KB2", "4Bx", "0x10",
                           "18446744073709551616", "16777216T", "99999999999999999999K"}) {
     std::uint64_t v = 42;
-    Result r = parse_size(bad, &v);
+    Result r = ParseSize(bad, &v);
     INFO(bad);
     REQUIRE(r.code() == Code::invalid_argument);
     REQUIRE(r.message().find("bad size") != std::string::npos);
@@ -41,15 +41,15 @@ TEST_CASE("parse_size rejects bad input and leaves the output untouched") {
 }
 
 TEST_CASE("format_size prints the largest exact unit") {
-  REQUIRE(format_size(0) == "0");
-  REQUIRE(format_size(1536) == "1536");
-  REQUIRE(format_size(4096) == "4K");
-  REQUIRE(format_size(64ull << 20) == "64M");
-  REQUIRE(format_size(3ull << 30) == "3G");
-  REQUIRE(format_size(1ull << 40) == "1T");
+  REQUIRE(FormatSize(0) == "0");
+  REQUIRE(FormatSize(1536) == "1536");
+  REQUIRE(FormatSize(4096) == "4K");
+  REQUIRE(FormatSize(64ull << 20) == "64M");
+  REQUIRE(FormatSize(3ull << 30) == "3G");
+  REQUIRE(FormatSize(1ull << 40) == "1T");
   std::uint64_t v;
   for (std::uint64_t x : {512ull, 4096ull, 1ull << 33, 12345ull}) {
-    REQUIRE(parse_size(format_size(x), &v).ok());
+    REQUIRE(ParseSize(FormatSize(x), &v).ok());
     REQUIRE(v == x);
   }
 }

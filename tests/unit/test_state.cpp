@@ -35,13 +35,13 @@ class MemEnv : public Env {
 
 Catalog sample() {
   Catalog c;
-  REQUIRE(c.add_drive({"a", "/a.img", 1 << 20, DriveStatus::online, {}}).ok());
-  REQUIRE(c.create_disk("d", {"a"}).ok());
+  REQUIRE(c.AddDrive({"a", "/a.img", 1 << 20, DriveStatus::online, {}}).ok());
+  REQUIRE(c.CreateDisk("d", {"a"}).ok());
   Volume v;
   v.name = "v";
   v.disk = "d";
   v.size = 1 << 20;
-  REQUIRE(c.create_volume(v).ok());
+  REQUIRE(c.CreateVolume(v).ok());
   return c;
 }
 
@@ -67,7 +67,7 @@ TEST_CASE("save then load round-trips and keeps the previous generation") {
   Catalog two = one;
   two.volume("v")->offline = true;
   REQUIRE(store.Save(two).ok());
-  REQUIRE(env.files["/s/state.json.prev"] == one.to_json());
+  REQUIRE(env.files["/s/state.json.prev"] == one.ToJson());
 
   StateStore again(&env, "/s");
   Catalog loaded;
@@ -79,7 +79,7 @@ TEST_CASE("save then load round-trips and keeps the previous generation") {
 TEST_CASE("a corrupt state file stops the load and is never overwritten") {
   MemEnv env;
   env.files["/s/state.json"] = "{\"format\": \"blkgate-state\", \"version\": 1, \"drives\": [";
-  env.files["/s/state.json.prev"] = sample().to_json();
+  env.files["/s/state.json.prev"] = sample().ToJson();
   StateStore store(&env, "/s");
   Catalog c = sample();
   Result r = store.Load(&c);
@@ -90,7 +90,7 @@ TEST_CASE("a corrupt state file stops the load and is never overwritten") {
   Result w = store.Save(Catalog());
   REQUIRE(w.code() == Code::invalid_state);
   REQUIRE(env.files["/s/state.json"].rfind("{\"format\"", 0) == 0);
-  REQUIRE(env.files["/s/state.json.prev"] == sample().to_json());
+  REQUIRE(env.files["/s/state.json.prev"] == sample().ToJson());
 }
 
 TEST_CASE("a failed write reports the error") {
@@ -125,7 +125,7 @@ TEST_CASE("the real Env writes atomically and keeps the previous generation on d
   REQUIRE(stat((dir + "/state.json.tmp").c_str(), &st) != 0);  // no temp left behind
   std::string prev;
   REQUIRE(DefaultEnv()->ReadFile(dir + "/state.json.prev", &prev).ok());
-  REQUIRE(prev == sample().to_json());
+  REQUIRE(prev == sample().ToJson());
   StateStore again(DefaultEnv(), dir);
   Catalog loaded;
   REQUIRE(again.Load(&loaded).ok());

@@ -2,7 +2,7 @@
 //
 // Usage:
 //   std::unique_ptr<blkgate::Client> c;
-//   if (auto r = blkgate::Client::Connect(blkgate::default_socket_path(), &c); !r) ...;
+//   if (auto r = blkgate::Client::Connect(blkgate::DefaultSocketPath(), &c); !r) ...;
 //   nlohmann::json data;
 //   blkgate::Result r = c->Call("volume.offline", {{"name", "v0"}}, &data);
 //
@@ -18,7 +18,7 @@
 namespace blkgate {
 
 // $BLKGATE_SOCKET, else /var/lib/blkgate/control.sock (the daemon's default state dir).
-std::string default_socket_path();
+std::string DefaultSocketPath();
 
 class Client {
  public:

@@ -21,10 +21,10 @@
 namespace blkgate {
 
 enum class Kind : std::uint8_t { drive, disk, volume };
-std::string_view to_string(Kind k) noexcept;
-Result parse_kind(std::string_view s, Kind* out);
+std::string_view ToString(Kind k) noexcept;
+Result ParseKind(std::string_view s, Kind* out);
 // "volume/v0" -> (volume, "v0"); invalid_argument otherwise.
-Result parse_object_ref(std::string_view ref, Kind* kind, std::string* name);
+Result ParseObjectRef(std::string_view ref, Kind* kind, std::string* name);
 
 // The generic resource states of cluster-resource-offline.md.
 enum class ResourceState : std::uint8_t {
@@ -34,11 +34,11 @@ enum class ResourceState : std::uint8_t {
   online_pending,
   offline_pending
 };
-std::string_view to_string(ResourceState s) noexcept;
+std::string_view ToString(ResourceState s) noexcept;
 
 // Hook events.
 enum class HookEvent : std::uint8_t { pre_offline, post_offline, pre_online, post_online };
-std::string_view to_string(HookEvent e) noexcept;
+std::string_view ToString(HookEvent e) noexcept;
 
 // The world as the controller sees it. Volume arguments always exist in the Catalog.
 class Platform {

@@ -21,12 +21,12 @@ enum class DriveStatus : std::uint8_t { online, offline, failed, not_ready };
 enum class BackendKind : std::uint8_t { file, null, mem };
 enum class Dismount : std::uint8_t { none, temporary, permanent };
 
-std::string_view to_string(DriveStatus s) noexcept;
-std::string_view to_string(BackendKind b) noexcept;
-std::string_view to_string(Dismount d) noexcept;
+std::string_view ToString(DriveStatus s) noexcept;
+std::string_view ToString(BackendKind b) noexcept;
+std::string_view ToString(Dismount d) noexcept;
 // Parse; invalid_argument on anything else. "unknown" is not a settable status.
-Result parse_drive_status(std::string_view s, DriveStatus* out);
-Result parse_backend(std::string_view s, BackendKind* out);
+Result ParseDriveStatus(std::string_view s, DriveStatus* out);
+Result ParseBackend(std::string_view s, BackendKind* out);
 
 // What the gate remembers of a backing store, to notice it was replaced ("cache-corrupt").
 struct DriveIdentity {
@@ -81,37 +81,37 @@ inline constexpr std::uint16_t kMaxQueues = 64;
 inline constexpr std::uint16_t kMaxDepth = 4096;
 
 // Names: 1..64 chars of [A-Za-z0-9._-], not starting with '.' or '-'.
-Result validate_name(std::string_view kind, std::string_view name);
+Result ValidateName(std::string_view kind, std::string_view name);
 
 class Catalog {
  public:
   // --- drives
   // already_exists, invalid_argument (bad name, empty path, size 0 or not a multiple of 512).
-  Result add_drive(Drive d);
+  Result AddDrive(Drive d);
   // not_found; device_in_use when a disk uses it.
-  Result remove_drive(std::string_view name);
+  Result RemoveDrive(std::string_view name);
 
   // --- disks
   // already_exists; not_found for an unknown drive; invalid_argument for no drives, a drive
   // listed twice or more than kMaxDrivesPerDisk; device_in_use when a drive is in another disk.
-  Result create_disk(std::string name, std::vector<std::string> drives);
+  Result CreateDisk(std::string name, std::vector<std::string> drives);
   // not_found; device_in_use when volumes are on it.
-  Result delete_disk(std::string_view name);
+  Result DeleteDisk(std::string_view name);
   // Sum of the disk's drive sizes (0 for an unknown disk).
-  std::uint64_t disk_size(std::string_view name) const;
+  std::uint64_t DiskSize(std::string_view name) const;
 
   // --- volumes
   // already_exists; not_found (disk); invalid_argument for size 0, offset/size not multiples of
   // 512, extent past the end of the disk, overlap with another volume, bad queues/depth.
-  Result create_volume(Volume v);
-  Result delete_volume(std::string_view name);
+  Result CreateVolume(Volume v);
+  Result DeleteVolume(std::string_view name);
   // The lowest offset, aligned to `align` (a power of two, >= 512), where `size` bytes fit on
   // the disk without overlapping its volumes. not_found for an unknown disk; invalid_argument
   // when no such gap exists.
-  Result find_free_extent(std::string_view disk, std::uint64_t size, std::uint64_t align,
+  Result FindFreeExtent(std::string_view disk, std::uint64_t size, std::uint64_t align,
                           std::uint64_t* offset) const;
   // The volume's extent mapped onto its drives, in order. REQUIRES: the volume exists.
-  std::vector<Segment> segments(const Volume& v) const;
+  std::vector<Segment> Segments(const Volume& v) const;
 
   // --- lookup (nullptr when missing)
   const Drive* drive(std::string_view name) const;
@@ -121,18 +121,18 @@ class Catalog {
   Disk* disk(std::string_view name);
   Volume* volume(std::string_view name);
   // Disk holding the drive, or nullptr.
-  const Disk* disk_of_drive(std::string_view drive) const;
-  std::vector<const Volume*> volumes_on_disk(std::string_view disk) const;
+  const Disk* DiskOfDrive(std::string_view drive) const;
+  std::vector<const Volume*> VolumesOnDisk(std::string_view disk) const;
 
   const std::map<std::string, Drive, std::less<>>& drives() const { return drives_; }
   const std::map<std::string, Disk, std::less<>>& disks() const { return disks_; }
   const std::map<std::string, Volume, std::less<>>& volumes() const { return volumes_; }
 
   // Serialised form used by the state file (JSON text, stable field names).
-  std::string to_json() const;
+  std::string ToJson() const;
   // Replaces *this on success; on failure *this is unchanged (invalid_argument naming the
   // problem). Validates references and extents as the mutators do.
-  Result from_json(std::string_view text);
+  Result FromJson(std::string_view text);
 
   bool operator==(const Catalog&) const;
 

@@ -31,19 +31,19 @@ struct Reply {
 };
 
 // Encoders never fail; the output has no '\n' but the final one.
-std::string encode(const Request& r);
-std::string encode(const Reply& r);
+std::string Encode(const Request& r);
+std::string Encode(const Reply& r);
 // protocol_error naming the problem (not JSON, wrong version, missing/mistyped field, unknown
 // result name) and *out untouched on failure.
-Result decode(std::string_view line, Request* out);
-Result decode(std::string_view line, Reply* out);
+Result Decode(std::string_view line, Request* out);
+Result Decode(std::string_view line, Reply* out);
 
 // Typed argument access for the daemon's handlers: invalid_argument naming the field.
-Result get_string(const nlohmann::json& args, const char* key, std::string* out);
-Result get_u64(const nlohmann::json& args, const char* key, std::uint64_t* out);
+Result GetString(const nlohmann::json& args, const char* key, std::string* out);
+Result GetU64(const nlohmann::json& args, const char* key, std::uint64_t* out);
 // Optional fields keep *out when absent.
-Result get_opt_bool(const nlohmann::json& args, const char* key, bool* out);
-Result get_opt_u64(const nlohmann::json& args, const char* key, std::uint64_t* out);
-Result get_opt_string(const nlohmann::json& args, const char* key, std::string* out);
+Result GetOptBool(const nlohmann::json& args, const char* key, bool* out);
+Result GetOptU64(const nlohmann::json& args, const char* key, std::uint64_t* out);
+Result GetOptString(const nlohmann::json& args, const char* key, std::string* out);
 
 }  // namespace blkgate::protocol

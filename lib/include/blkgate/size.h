@@ -12,9 +12,9 @@ namespace blkgate {
 // Parses a non-negative decimal integer with an optional suffix K, M, G, T (upper or lower
 // case, optional trailing "iB"/"B": "4k", "4K", "4KiB"). Rejects empty input, signs,
 // fractions, unknown suffixes and values that overflow 64 bits with invalid_argument.
-Result parse_size(std::string_view text, std::uint64_t* out);
+Result ParseSize(std::string_view text, std::uint64_t* out);
 
 // Human-readable size, exact when possible: 1073741824 -> "1G", 1536 -> "1536".
-std::string format_size(std::uint64_t bytes);
+std::string FormatSize(std::uint64_t bytes);
 
 }  // namespace blkgate
