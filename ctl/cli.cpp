@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "blkgate/model.h"
+#include "blkgate/ops.h"
 #include "blkgate/size.h"
 
 namespace blkgate::ctl {
@@ -15,269 +16,34 @@ namespace {
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
-// The verb table: every verb's words, op, positional arguments and options.
+// The verbs: the operation registry (blkgate/ops.h), with each op's words split once.
 
-enum class PosType {
-  name,       // an object name, checked with ValidateName(kind)
-  names,      // one or more object names (last position only) -> JSON array
-  file,       // a drive's backing store path, made absolute
-  dir,        // an access path, made absolute
-  status,     // online|offline|failed|not-ready
-  on_off,     // on|off -> bool
-  kind_name,  // KIND/NAME -> "kind", "name"
-};
-
-struct PosSpec {
-  std::string_view meta;  // "NAME" in the usage
-  std::string_view key;   // args member
-  PosType type;
-  std::string_view kind;  // object kind for validate_name
-};
-
-enum class OptType {
-  flag,     // no value; always sent (false when absent)
-  size,     // parse_size
-  number,   // decimal 0..65535
-  name,     // an object name
-  backend,  // file|null|mem
-};
-
-struct OptSpec {
-  std::string_view name;  // "--size"
-  std::string_view key;   // args member
-  OptType type;
-  bool required;
-  std::string_view meta;  // "BYTES"; empty for flags
-  std::string_view help;
-  std::string_view kind;  // for OptType::name
-};
+using ops::ArgForm;
+using ops::ArgSpec;
+using ops::ArgType;
+using ops::OpSpec;
 
 struct Verb {
+  const OpSpec* op;
   std::vector<std::string_view> words;
-  std::string_view op;
-  std::vector<PosSpec> pos;
-  std::vector<OptSpec> opts;
-  std::string_view summary;  // one line, for verb lists
-  std::string_view details;  // for VERB --help
+  std::vector<const ArgSpec*> pos;   // positional arguments, in order
+  std::vector<const ArgSpec*> opts;  // options
 };
-
-PosSpec pos(std::string_view meta, std::string_view key, PosType type, std::string_view kind = {}) {
-  return PosSpec{meta, key, type, kind};
-}
-OptSpec flag(std::string_view name, std::string_view help) {
-  return OptSpec{name, name.substr(2), OptType::flag, false, {}, help, {}};
-}
-OptSpec value(std::string_view name, std::string_view key, OptType type, bool required,
-              std::string_view meta, std::string_view help, std::string_view kind = {}) {
-  return OptSpec{name, key, type, required, meta, help, kind};
-}
 
 const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table = [] {
-    const PosSpec drive = pos("NAME", "name", PosType::name, "drive");
-    const PosSpec disk = pos("NAME", "name", PosType::name, "disk");
-    const PosSpec volume = pos("NAME", "name", PosType::name, "volume");
-    const OptSpec force_offline =
-        flag("--force", "take it offline even when it is in use (open files are shut down)");
     std::vector<Verb> v;
-    v.push_back({{"drive", "add"},
-                 "drive.add",
-                 {drive, pos("PATH", "path", PosType::file)},
-                 {value("--size", "size", OptType::size, false, "BYTES",
-                        "create PATH with this size when it does not exist (K/M/G/T suffixes)")},
-                 "add a drive (a backing file or block device)",
-                 "Adds the drive NAME backed by PATH, a regular file or a block device. With "
-                 "--size the file\nis created when it does not exist. PATH is made absolute "
-                 "before it is sent."});
-    v.push_back({{"drive", "list"},
-                 "drive.list",
-                 {},
-                 {},
-                 "list the drives",
-                 "Prints a table of the drives: NAME, PATH, SIZE, STATUS, DISK."});
-    v.push_back({{"drive", "show"},
-                 "drive.show",
-                 {drive},
-                 {},
-                 "show one drive",
-                 "Prints the drive's fields as `key: value` lines."});
-    v.push_back({{"drive", "remove"},
-                 "drive.remove",
-                 {drive},
-                 {},
-                 "remove a drive",
-                 "Forgets the drive NAME (the file is kept). Refused while a disk uses it."});
-    v.push_back({{"drive", "set-status"},
-                 "drive.set-status",
-                 {drive, pos("online|offline|failed|not-ready", "status", PosType::status)},
-                 {},
-                 "set a drive's status",
-                 "Sets the status of the drive NAME to online, offline, failed or not-ready."});
-
-    v.push_back({{"disk", "create"},
-                 "disk.create",
-                 {disk, pos("DRIVE", "drives", PosType::names, "drive")},
-                 {},
-                 "create a disk from drives, concatenated in order",
-                 "Creates the disk NAME from one or more drives, concatenated in the order "
-                 "given."});
-    v.push_back({{"disk", "list"},
-                 "disk.list",
-                 {},
-                 {},
-                 "list the disks",
-                 "Prints a table of the disks: NAME, SIZE, STATE, READ-ONLY, DRIVES, VOLUMES."});
-    v.push_back({{"disk", "show"},
-                 "disk.show",
-                 {disk},
-                 {},
-                 "show one disk",
-                 "Prints the disk's fields as `key: value` lines."});
-    v.push_back({{"disk", "delete"},
-                 "disk.delete",
-                 {disk},
-                 {},
-                 "delete a disk",
-                 "Deletes the disk NAME. Refused while volumes are on it."});
-    v.push_back({{"disk", "offline"},
-                 "disk.offline",
-                 {disk},
-                 {force_offline},
-                 "take a disk and its volumes offline",
-                 "Takes the disk NAME offline, and every volume on it first."});
-    v.push_back({{"disk", "online"},
-                 "disk.online",
-                 {disk},
-                 {},
-                 "bring a disk online",
-                 "Brings the disk NAME back online."});
-    v.push_back({{"disk", "set-readonly"},
-                 "disk.set-readonly",
-                 {disk, pos("on|off", "read_only", PosType::on_off)},
-                 {},
-                 "make a disk read-only (on) or writable (off)",
-                 "Makes the disk NAME read-only (on) or writable (off)."});
-
-    v.push_back({{"volume", "create"},
-                 "volume.create",
-                 {volume},
-                 {value("--disk", "disk", OptType::name, true, "DISK",
-                        "the disk holding the volume", "disk"),
-                  value("--size", "size", OptType::size, true, "BYTES",
-                        "size of the volume, a multiple of 512"),
-                  value("--offset", "offset", OptType::size, false, "BYTES",
-                        "where the volume starts on the disk (default: the lowest free 1M-aligned gap)"),
-                  value("--queues", "queues", OptType::number, false, "N",
-                        "number of ublk queues (default: one per CPU)"),
-                  value("--depth", "depth", OptType::number, false, "N", "depth of each queue: a power of two, at most 4096 (default 128)"),
-                  value("--backend", "backend", OptType::backend, false, "file|null|mem",
-                        "where the data goes (default: file)"),
-                  flag("--system", "the system volume: it is never taken offline")},
-                 "create a volume on a disk, exposed as /dev/ublkbN",
-                 "Creates the volume NAME, an extent of DISK exposed as a ublk block device."});
-    v.push_back({{"volume", "list"},
-                 "volume.list",
-                 {},
-                 {},
-                 "list the volumes",
-                 "Prints a table of the volumes: NAME, DEVICE, SIZE, STATE, DISK, OFFSET, "
-                 "MOUNTS."});
-    v.push_back({{"volume", "show"},
-                 "volume.show",
-                 {volume},
-                 {},
-                 "show one volume",
-                 "Prints the volume's fields and counters as `key: value` lines."});
-    v.push_back({{"volume", "delete"},
-                 "volume.delete",
-                 {volume},
-                 {},
-                 "delete a volume",
-                 "Deletes the volume NAME and its device."});
-    v.push_back({{"volume", "offline"},
-                 "volume.offline",
-                 {volume},
-                 {force_offline},
-                 "take a volume offline",
-                 "Takes the volume NAME offline: I/O to its device is refused."});
-    v.push_back({{"volume", "online"},
-                 "volume.online",
-                 {volume},
-                 {},
-                 "bring a volume online",
-                 "Brings the volume NAME back online."});
-    v.push_back({{"volume", "dismount"},
-                 "volume.dismount",
-                 {volume},
-                 {flag("--force", "dismount even when files are open (they are shut down)"),
-                  flag("--permanent", "keep it dismounted; refused while access paths remain")},
-                 "unmount a volume's file system",
-                 "Unmounts the file system of the volume NAME from its access paths."});
-    v.push_back({{"volume", "mount"},
-                 "volume.mount",
-                 {volume},
-                 {},
-                 "mount a dismounted volume again",
-                 "Mounts the volume NAME on its access paths again after a dismount."});
-    v.push_back({{"volume", "path", "add"},
-                 "volume.path.add",
-                 {volume, pos("DIR", "path", PosType::dir)},
-                 {},
-                 "add an access path (mount point) to a volume",
-                 "Adds DIR as an access path of the volume NAME. DIR is made absolute before "
-                 "it is sent."});
-    v.push_back({{"volume", "path", "remove"},
-                 "volume.path.remove",
-                 {volume, pos("DIR", "path", PosType::dir)},
-                 {},
-                 "remove an access path from a volume",
-                 "Removes the access path DIR of the volume NAME."});
-    v.push_back({{"volume", "path", "list"},
-                 "volume.path.list",
-                 {volume},
-                 {},
-                 "list a volume's access paths",
-                 "Prints the access paths of NAME, one a line."});
-
-    v.push_back({{"offline"},
-                 "resource.offline",
-                 {pos("KIND/NAME", "name", PosType::kind_name)},
-                 {},
-                 "take a drive, disk or volume offline (KIND/NAME)",
-                 "Takes the object offline, with whatever depends on it. KIND is drive, disk or "
-                 "volume:\n`blkgatectl offline disk/k0`."});
-    v.push_back({{"online"},
-                 "resource.online",
-                 {pos("KIND/NAME", "name", PosType::kind_name)},
-                 {},
-                 "bring a drive, disk or volume online (KIND/NAME)",
-                 "Brings the object online again. KIND is drive, disk or volume:\n"
-                 "`blkgatectl online volume/v0`."});
-    v.push_back({{"refresh"},
-                 "refresh",
-                 {},
-                 {},
-                 "re-check the drives' backing stores",
-                 "Re-reads the drives' backing stores (after cache-corrupt) and prints them."});
-    v.push_back({{"list"},
-                 "list",
-                 {},
-                 {},
-                 "list drives, disks and volumes",
-                 "Prints the tables of drive list, disk list and volume list."});
-    v.push_back({{"results"},
-                 "results",
-                 {},
-                 {},
-                 "list every result name with its exit status (no daemon needed)",
-                 "Prints every result a call can end with: NAME, EXIT status and MEANING. Scripts "
-                 "read the\nexit-code table from here (`blkgatectl --json results`)."});
-    v.push_back({{"ping"},
-                 "ping",
-                 {},
-                 {},
-                 "check that the daemon answers",
-                 "Prints the daemon's version and pid."});
+    for (const OpSpec& op : ops::All()) {
+      Verb verb{&op, {}, {}, {}};
+      for (std::string_view w = op.words; !w.empty();) {
+        const std::size_t sp = std::min(w.find(' '), w.size());
+        verb.words.push_back(w.substr(0, sp));
+        w.remove_prefix(std::min(sp + 1, w.size()));
+      }
+      for (const ArgSpec& a : op.args)
+        (a.form == ArgForm::positional ? verb.pos : verb.opts).push_back(&a);
+      v.push_back(std::move(verb));
+    }
     return v;
   }();
   return table;
@@ -300,19 +66,19 @@ std::string join(const std::vector<std::string_view>& words, std::string_view se
 
 std::string synopsis(const Verb& v) {
   std::string s = join(v.words);
-  for (const PosSpec& p : v.pos) {
+  for (const ArgSpec* p : v.pos) {
     s += ' ';
-    s += p.meta;
-    if (p.type == PosType::names) {
+    s += p->cli;
+    if (p->type == ArgType::names) {
       s += " [";
-      s += p.meta;
+      s += p->cli;
       s += "...]";
     }
   }
-  for (const OptSpec& o : v.opts) {
-    std::string opt(o.name);
-    if (o.type != OptType::flag) opt += " " + std::string(o.meta);
-    s += o.required ? " " + opt : " [" + opt + "]";
+  for (const ArgSpec* o : v.opts) {
+    std::string opt(o->cli);
+    if (o->type != ArgType::flag) opt += " " + std::string(o->meta);
+    s += o->required ? " " + opt : " [" + opt + "]";
   }
   return s;
 }
@@ -326,7 +92,7 @@ std::string verb_list(const std::vector<std::string_view>& prefix) {
   std::string s;
   for (const Verb& v : verbs()) {
     if (!has_prefix(v, prefix)) continue;
-    s += "  " + synopsis(v) + "\n      " + std::string(v.summary) + "\n";
+    s += "  " + synopsis(v) + "\n      " + std::string(v.op->summary) + "\n";
   }
   return s;
 }
@@ -351,20 +117,20 @@ std::string group_help(const std::vector<std::string_view>& prefix) {
 
 std::string verb_help(const Verb& v) {
   std::string s = "usage: " + std::string(kGlobalSynopsis) + " " + synopsis(v) + "\n\n";
-  s += std::string(v.details) + "\n";
+  s += std::string(v.op->details) + "\n";
   if (!v.opts.empty()) {
     std::size_t width = 0;
     std::vector<std::string> heads;
-    for (const OptSpec& o : v.opts) {
-      std::string h(o.name);
-      if (o.type != OptType::flag) h += " " + std::string(o.meta);
+    for (const ArgSpec* o : v.opts) {
+      std::string h(o->cli);
+      if (o->type != ArgType::flag) h += " " + std::string(o->meta);
       width = std::max(width, h.size());
       heads.push_back(std::move(h));
     }
     s += "\noptions:\n";
     for (std::size_t i = 0; i < v.opts.size(); ++i) {
       s += "  " + heads[i] + std::string(width - heads[i].size() + 2, ' ') +
-           std::string(v.opts[i].help) + (v.opts[i].required ? " (required)" : "") + "\n";
+           std::string(v.opts[i]->help) + (v.opts[i]->required ? " (required)" : "") + "\n";
     }
   }
   s += "\n";
@@ -390,9 +156,9 @@ Result bad(std::string message) {
   return Result::Error(Code::invalid_argument, std::move(message));
 }
 
-const OptSpec* find_opt(const Verb& v, std::string_view name) {
-  for (const OptSpec& o : v.opts) {
-    if (o.name == name) return &o;
+const ArgSpec* find_opt(const Verb& v, std::string_view name) {
+  for (const ArgSpec* o : v.opts) {
+    if (o->cli == name) return o;
   }
   return nullptr;
 }
@@ -418,85 +184,72 @@ Result check_name(std::string_view where, std::string_view kind, std::string_vie
   return bad(m + r.message());
 }
 
-Result convert_option(const std::string& where, const OptSpec& o, const std::string& text,
-                      json* args) {
-  const std::string key(o.key);
-  const std::string name(o.name);
-  switch (o.type) {
-    case OptType::flag:
+// Converts one command-line value of argument `a` into its protocol member(s) in *args.
+// Messages name the verb (`where`) and, for options, the option.
+Result convert(const std::string& where, const ArgSpec& a, const std::string& text,
+               const PathResolver& resolve, json* args) {
+  const std::string key(a.key);
+  const std::string opt = a.form == ArgForm::option ? std::string(a.cli) + ": " : std::string();
+  switch (a.type) {
+    case ArgType::flag:
       (*args)[key] = true;
       return Result::Ok();
-    case OptType::size: {
+    case ArgType::size: {
       std::uint64_t n = 0;
-      if (Result r = ParseSize(text, &n); !r.ok())
-        return bad(where + ": " + name + ": " + r.message());
+      if (Result r = ParseSize(text, &n); !r.ok()) return bad(where + ": " + opt + r.message());
       (*args)[key] = n;
       return Result::Ok();
     }
-    case OptType::number: {
+    case ArgType::number: {
       std::uint64_t n = 0;
-      if (!parse_number(text, &n)) {
-        return bad(where + ": " + name + ": bad number '" + text + "' (0 to 65535)");
-      }
+      if (!parse_number(text, &n))
+        return bad(where + ": " + opt + "bad number '" + text + "' (0 to 65535)");
       (*args)[key] = n;
       return Result::Ok();
     }
-    case OptType::name:
-      BLKGATE_TRY(check_name(where, o.kind, name, text));
+    case ArgType::name:
+      BLKGATE_TRY(check_name(where, a.kind, a.form == ArgForm::option ? a.cli : "", text));
       (*args)[key] = text;
       return Result::Ok();
-    case OptType::backend: {
-      BackendKind b;
-      if (!ParseBackend(text, &b).ok()) {
-        return bad(where + ": " + name + ": bad backend '" + text + "' (file, null or mem)");
-      }
-      (*args)[key] = text;
-      return Result::Ok();
-    }
-  }
-  return bad(where + ": unhandled option " + name);
-}
-
-Result convert_positional(const std::string& where, const PosSpec& p, const std::string& text,
-                          const PathResolver& resolve, json* args) {
-  const std::string key(p.key);
-  switch (p.type) {
-    case PosType::name:
-      BLKGATE_TRY(check_name(where, p.kind, "", text));
-      (*args)[key] = text;
-      return Result::Ok();
-    case PosType::names:
-      BLKGATE_TRY(check_name(where, p.kind, "", text));
+    case ArgType::names:
+      BLKGATE_TRY(check_name(where, a.kind, "", text));
       (*args)[key].push_back(text);
       return Result::Ok();
-    case PosType::file:
-    case PosType::dir: {
-      if (text.empty()) return bad(where + ": empty " + std::string(p.meta));
-      if (!resolve) return bad(where + ": cannot resolve " + std::string(p.meta));
+    case ArgType::backend: {
+      BackendKind b;
+      if (!ParseBackend(text, &b).ok())
+        return bad(where + ": " + opt + "bad backend '" + text + "' (file, null or mem)");
+      (*args)[key] = text;
+      return Result::Ok();
+    }
+    case ArgType::file:
+    case ArgType::dir: {
+      if (text.empty()) return bad(where + ": empty " + std::string(a.cli));
+      if (!resolve) return bad(where + ": cannot resolve " + std::string(a.cli));
       std::string abs;
-      Result r = resolve(text, p.type == PosType::dir, &abs);
+      Result r = resolve(text, a.type == ArgType::dir, &abs);
       if (!r.ok()) {
-        return Result::Error(
-            r.code(), where + ": " + std::string(p.meta) + " '" + text + "': " + r.message());
+        return Result::Error(r.code(),
+                             where + ": " + std::string(a.cli) + " '" + text + "': " + r.message());
       }
       (*args)[key] = abs;
       return Result::Ok();
     }
-    case PosType::status: {
-      DriveStatus s;
-      if (!ParseDriveStatus(text, &s).ok()) {
+    case ArgType::drive_status: {
+      DriveStatus st;
+      if (!ParseDriveStatus(text, &st).ok()) {
         return bad(where + ": bad status '" + text + "' (online, offline, failed or not-ready)");
       }
       (*args)[key] = text;
       return Result::Ok();
     }
-    case PosType::on_off:
+    case ArgType::on_off:
       if (text != "on" && text != "off") {
         return bad(where + ": expected on or off, not '" + text + "'");
       }
       (*args)[key] = text == "on";
       return Result::Ok();
-    case PosType::kind_name: {
+    case ArgType::object_ref: {
       const std::size_t slash = text.find('/');
       const std::string kind = slash == std::string::npos ? std::string() : text.substr(0, slash);
       if (kind != "drive" && kind != "disk" && kind != "volume") {
@@ -510,7 +263,7 @@ Result convert_positional(const std::string& where, const PosSpec& p, const std:
       return Result::Ok();
     }
   }
-  return bad(where + ": unhandled argument " + std::string(p.meta));
+  return bad(where + ": unhandled argument " + std::string(a.cli));
 }
 
 Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& resolve) {
@@ -574,27 +327,27 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
         }
         continue;
       }
-      const OptSpec* o = verb ? find_opt(*verb, name) : nullptr;
+      const ArgSpec* o = verb ? find_opt(*verb, name) : nullptr;
       if (o == nullptr) {
         fail(where() + ": unknown option " + name);
         continue;
       }
-      if (o->type == OptType::flag) {
+      if (o->type == ArgType::flag) {
         if (inline_value) {
           fail(where() + ": " + name + " takes no value");
-        } else if (given.count(o->name)) {
+        } else if (given.count(o->cli)) {
           fail(where() + ": " + name + " given twice");
         }
-        given[o->name] = "";
+        given[o->cli] = "";
         continue;
       }
       std::optional<std::string> v = take_value();
       if (!v) continue;
-      if (given.count(o->name)) {
+      if (given.count(o->cli)) {
         fail(where() + ": " + name + " given twice");
         continue;
       }
-      given[o->name] = *v;
+      given[o->cli] = *v;
       continue;
     }
 
@@ -626,7 +379,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   if (verb_error) return fail_with(*verb_error);
   if (help) {
     inv.action = Action::help;
-    inv.help = verb ? verb_help(*verb) : words.empty() ? usage() : group_help(words);
+    inv.help = verb ? verb_help(*verb) : words.empty() ? Usage() : group_help(words);
     return inv;
   }
   if (error) return fail_with(*error);
@@ -641,35 +394,40 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   const std::string at = join(verb->words);
   json a = json::object();
   std::size_t next = 0;
-  for (const PosSpec& p : verb->pos) {
-    if (next >= positionals.size()) return fail_with(bad(at + ": missing " + std::string(p.meta)));
-    if (p.type == PosType::names) {
-      a[std::string(p.key)] = json::array();
+  for (const ArgSpec* p : verb->pos) {
+    if (next >= positionals.size()) return fail_with(bad(at + ": missing " + std::string(p->cli)));
+    if (p->type == ArgType::names) {
+      a[std::string(p->key)] = json::array();
       while (next < positionals.size()) {
-        Result r = convert_positional(at, p, positionals[next++], resolve, &a);
+        Result r = convert(at, *p, positionals[next++], resolve, &a);
         if (!r.ok()) return fail_with(std::move(r));
       }
     } else {
-      Result r = convert_positional(at, p, positionals[next++], resolve, &a);
+      Result r = convert(at, *p, positionals[next++], resolve, &a);
       if (!r.ok()) return fail_with(std::move(r));
     }
   }
   if (next < positionals.size()) {
     return fail_with(bad(at + ": unexpected argument '" + positionals[next] + "'"));
   }
-  for (const OptSpec& o : verb->opts) {
-    auto it = given.find(o.name);
+  for (const ArgSpec* o : verb->opts) {
+    auto it = given.find(o->cli);
     if (it == given.end()) {
-      if (o.required) return fail_with(bad(at + ": missing " + std::string(o.name)));
-      if (o.type == OptType::flag) a[std::string(o.key)] = false;
+      if (o->required) return fail_with(bad(at + ": missing " + std::string(o->cli)));
+      if (o->type == ArgType::flag) a[std::string(o->key)] = false;
       continue;
     }
-    Result r = convert_option(at, o, it->second, &a);
+    Result r = convert(at, *o, it->second, resolve, &a);
     if (!r.ok()) return fail_with(std::move(r));
   }
+  // The daemon's own check, at this edge too: nothing that it would refuse is sent.
+  ops::Args checked;
+  if (Result r = ops::Validate(*verb->op, a, &checked); !r.ok())
+    return fail_with(bad(at + ": " + r.message()));
 
-  inv.action = verb->op == "results" ? Action::local : Action::call;
-  inv.request.op = std::string(verb->op);
+  inv.action = verb->op->local ? Action::local : Action::call;
+  inv.request.op = std::string(verb->op->name);
+  inv.op = verb->op;
   inv.request.args = std::move(a);
   return inv;
 }
@@ -831,103 +589,102 @@ const std::vector<std::string_view> kVolumeOrder = {
     "name",   "disk",  "offset",  "size",   "device",   "dev_id",       "state",  "read_only",
     "queues", "depth", "backend", "system", "dismount", "access_paths", "mounts", "stats"};
 
-std::string human(const protocol::Request& req, const json& data) {
-  const std::string& op = req.op;
+// "{field}" replaced by the reply's field, else the request's argument.
+std::string fill(std::string_view tmpl, const json& data, const json& args) {
+  std::string s;
+  for (std::size_t i = 0; i < tmpl.size();) {
+    const std::size_t open = tmpl.find('{', i);
+    const std::size_t close = open == std::string_view::npos ? open : tmpl.find('}', open);
+    if (close == std::string_view::npos) {
+      s += tmpl.substr(i);
+      break;
+    }
+    s += tmpl.substr(i, open - i);
+    const std::string key(tmpl.substr(open + 1, close - open - 1));
+    s += field(data, key) ? text(data, key) : text(args, key);
+    i = close + 1;
+  }
+  return s;
+}
+
+std::string human(const ops::OpSpec& op, const protocol::Request& req, const json& data) {
   // The object's name: from the reply, else from the request.
   std::string name = text(data, "name");
   if (name == "?") name = text(req.args, "name");
-
-  if (op == "results") {
-    std::vector<std::vector<std::string>> rows;
-    for (const json& c : array_of(data, "results"))
-      rows.push_back({text(c, "name"), text(c, "exit"), text(c, "meaning")});
-    return table({"NAME", "EXIT", "MEANING"}, rows);
-  }
-  if (op == "ping") {
-    return "blkgate " + text(data, "version") + ", pid " + text(data, "pid") + "\n";
-  }
-  if (op == "list") {
-    return drive_table(array_of(data, "drives")) + "\n" + disk_table(array_of(data, "disks")) +
-           "\n" + volume_table(array_of(data, "volumes"));
-  }
-  if (op == "drive.list" || op == "refresh") return drive_table(array_of(data, "drives"));
-  if (op == "disk.list") return disk_table(array_of(data, "disks"));
-  if (op == "volume.list") return volume_table(array_of(data, "volumes"));
-  if (op == "drive.show") return show(data, kDriveOrder);
-  if (op == "disk.show") return show(data, kDiskOrder);
-  if (op == "volume.show") return show(data, kVolumeOrder);
-  if (op == "volume.path.list") {
-    std::string s;
-    for (const json& p : array_of(data, "access_paths")) s += text(&p) + "\n";
-    return s;
-  }
-
-  if (op == "drive.add") {
-    const std::string path = field(data, "path") ? text(data, "path") : text(req.args, "path");
-    return "drive " + name + " added: " + path +
-           (field(data, "size") ? ", " + size_text(data, "size") : "") + "\n";
-  }
-  if (op == "drive.remove") return "drive " + name + " removed\n";
-  if (op == "drive.set-status") return "drive " + name + " is " + text(data, "status") + "\n";
-  if (op == "disk.create") {
-    const std::string drives =
-        field(data, "drives") ? text(data, "drives") : text(req.args, "drives");
-    return "disk " + name + " created: " + drives +
-           (field(data, "size") ? ", " + size_text(data, "size") : "") + "\n";
-  }
-  if (op == "disk.delete") return "disk " + name + " deleted\n";
-  if (op == "disk.offline" || op == "disk.online") {
-    return "disk " + name + " is " + text(data, "state") + "\n";
-  }
-  if (op == "disk.set-readonly") {
-    const json* ro = field(data, "read_only");
-    const bool on =
-        ro != nullptr && ro->is_boolean() ? ro->get<bool>() : req.args.value("read_only", false);
-    return "disk " + name + " is " + (on ? "read-only" : "writable") + "\n";
-  }
-  if (op == "volume.create") {
-    const json* dev = field(data, "device");
-    return "volume " + name + " created: " +
-           (dev != nullptr && dev->is_string() ? text(dev)
-                                               : "no device (" + text(data, "state") + ")") +
-           "\n";
-  }
-  if (op == "volume.delete") return "volume " + name + " deleted\n";
-  if (op == "volume.offline" || op == "volume.online") {
-    return "volume " + name + " is " + text(data, "state") + "\n";
-  }
-  if (op == "volume.dismount") {
-    const bool permanent = field(data, "dismount") ? text(data, "dismount") == "permanent"
-                                                   : text(req.args, "permanent") == "yes";
-    return "volume " + name + " dismounted" + (permanent ? " permanently" : "") + "\n";
-  }
-  if (op == "volume.mount") {
-    const json& mounts = array_of(data, "mounts");
-    return "volume " + name + " mounted" + (mounts.empty() ? "" : " on " + text(&mounts)) + "\n";
-  }
-  if (op == "volume.path.add") {
-    return "volume " + name + ": access path " + text(req.args, "path") + " added\n";
-  }
-  if (op == "volume.path.remove") {
-    return "volume " + name + ": access path " + text(req.args, "path") + " removed\n";
-  }
-  if (op == "resource.offline" || op == "resource.online") {
-    const json& changed = array_of(data, "changed");
-    if (changed.empty()) return "nothing changed\n";
-    std::string s;
-    for (const json& c : changed) {
-      s += text(c, "kind") + " " + text(c, "name") + " is " + text(c, "state") + "\n";
+  switch (op.printer) {
+    case ops::Printer::ping:
+      return "blkgate " + text(data, "version") + ", pid " + text(data, "pid") + "\n";
+    case ops::Printer::list:
+      return drive_table(array_of(data, "drives")) + "\n" + disk_table(array_of(data, "disks")) +
+             "\n" + volume_table(array_of(data, "volumes"));
+    case ops::Printer::drives:
+      return drive_table(array_of(data, "drives"));
+    case ops::Printer::disks:
+      return disk_table(array_of(data, "disks"));
+    case ops::Printer::volumes:
+      return volume_table(array_of(data, "volumes"));
+    case ops::Printer::show_drive:
+      return show(data, kDriveOrder);
+    case ops::Printer::show_disk:
+      return show(data, kDiskOrder);
+    case ops::Printer::show_volume:
+      return show(data, kVolumeOrder);
+    case ops::Printer::paths: {
+      std::string s;
+      for (const json& p : array_of(data, "access_paths")) s += text(&p) + "\n";
+      return s;
     }
-    return s;
+    case ops::Printer::changes: {
+      const json& changed = array_of(data, "changed");
+      if (changed.empty()) return "nothing changed\n";
+      std::string s;
+      for (const json& c : changed) {
+        s += text(c, "kind") + " " + text(c, "name") + " is " + text(c, "state") + "\n";
+      }
+      return s;
+    }
+    case ops::Printer::results: {
+      std::vector<std::vector<std::string>> rows;
+      for (const json& c : array_of(data, "results"))
+        rows.push_back({text(c, "name"), text(c, "exit"), text(c, "meaning")});
+      return table({"NAME", "EXIT", "MEANING"}, rows);
+    }
+    case ops::Printer::line:
+      return fill(op.done, data, req.args) + "\n";
+    case ops::Printer::added:
+      return fill(op.done, data, req.args) +
+             (field(data, "size") ? ", " + size_text(data, "size") : "") + "\n";
+    case ops::Printer::read_only: {
+      const json* ro = field(data, "read_only");
+      const bool on =
+          ro != nullptr && ro->is_boolean() ? ro->get<bool>() : req.args.value("read_only", false);
+      return "disk " + name + " is " + (on ? "read-only" : "writable") + "\n";
+    }
+    case ops::Printer::created: {
+      const json* dev = field(data, "device");
+      return "volume " + name + " created: " +
+             (dev != nullptr && dev->is_string() ? text(dev)
+                                                 : "no device (" + text(data, "state") + ")") +
+             "\n";
+    }
+    case ops::Printer::dismounted: {
+      const bool permanent = field(data, "dismount") ? text(data, "dismount") == "permanent"
+                                                     : text(req.args, "permanent") == "yes";
+      return "volume " + name + " dismounted" + (permanent ? " permanently" : "") + "\n";
+    }
+    case ops::Printer::mounted: {
+      const json& mounts = array_of(data, "mounts");
+      return "volume " + name + " mounted" + (mounts.empty() ? "" : " on " + text(&mounts)) + "\n";
+    }
   }
-  // An op without a printer (cannot happen for the verbs above): the data as JSON.
   return data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string json_line(const Result& r, const json& data) {
+std::string json_line(const Result& r, const json& data, const std::vector<std::string>& notes) {
   nlohmann::ordered_json o;
   o["result"] = std::string(r.name());
   o["message"] = r.message();
+  if (!notes.empty()) o["notes"] = notes;
   if (data.is_object()) {
     for (const auto& [k, v] : data.items()) {
       if (k != "result" && k != "message") o[k] = v;
@@ -938,7 +695,7 @@ std::string json_line(const Result& r, const json& data) {
 
 }  // namespace
 
-std::string usage() {
+std::string Usage() {
   std::string s = "usage: " + std::string(kGlobalSynopsis) + " VERB ...\n\n";
   s += "Controls a running blkgate daemon.\n\nverbs:\n" + verb_list({}) + "\n";
   s += kGlobalOptions;
@@ -948,7 +705,7 @@ std::string usage() {
   return s;
 }
 
-Invocation parse(const std::vector<std::string>& args, const PathResolver& resolve) {
+Invocation Parse(const std::vector<std::string>& args, const PathResolver& resolve) {
   try {
     return parse_impl(args, resolve);
   } catch (const std::exception& e) {
@@ -971,7 +728,8 @@ json LocalReply(const Invocation& inv) {
   return {{"results", std::move(results)}};
 }
 
-Output render(const Invocation& inv, const Result& r, const nlohmann::json& data) {
+Output Render(const Invocation& inv, const Result& r, const nlohmann::json& data,
+              const std::vector<std::string>& notes) {
   Output o;
   try {
     if (inv.action == Action::help) {
@@ -984,13 +742,15 @@ Output render(const Invocation& inv, const Result& r, const nlohmann::json& data
     o.status = CodeExitStatus(res.code());
     if (!res.ok()) {
       o.err = std::string(kProgram) + ": " + std::string(res.name()) + ": " + res.message() + "\n";
-      if (inv.show_usage) o.err += usage();
+      if (inv.show_usage) o.err += Usage();
     }
     if (inv.json) {
-      o.out = json_line(res, d);
-    } else if (res.ok()) {
-      o.out = human(inv.request, d);
+      o.out = json_line(res, d, call ? notes : std::vector<std::string>{});
+    } else if (res.ok() && inv.op != nullptr) {
+      o.out = human(*inv.op, inv.request, d);
     }
+    if (call)
+      for (const std::string& n : notes) o.err += std::string(kProgram) + ": note: " + n + "\n";
   } catch (const std::exception& e) {
     // Only a broken reply (or memory exhaustion) gets here: report it as the daemon's fault.
     const Result broken(Code::protocol_error, std::string("cannot print the reply: ") + e.what());

@@ -1,11 +1,12 @@
-// ctl/cli.h — blkgatectl's command line: argv -> protocol request, and reply -> output text.
+// ctl/cli.h — blkgatectl's command line: argv -> protocol request, and reply -> output text,
+// both driven by the operation registry (blkgate/ops.h): its verbs, arguments, help, printers.
 //
 // Pure: no I/O here (path resolution is injected), so the whole CLI is unit-tested natively.
 // ctl/main.cpp does the socket call and writes the Output. No exceptions escape these functions.
 //
-//   Invocation inv = parse(args, ResolvePath);
+//   Invocation inv = Parse(args, ResolvePath);
 //   if (inv.action == Action::call) { r = client->Call(inv.request.op, inv.request.args, &data); }
-//   Output o = render(inv, r, data);   // for help/usage errors: render(inv)
+//   Output o = Render(inv, r, data);   // for help/usage errors: Render(inv)
 #pragma once
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blkgate/ops.h"
 #include "blkgate/protocol.h"
 #include "blkgate/result.h"
 
@@ -23,17 +25,18 @@ enum class Action {
   call,   // send `request` to the daemon
   help,   // print `help` on stdout, exit 0
   error,  // bad input found before any call: `error` (always invalid_argument)
-  local,  // answered without the daemon: render(inv, Ok, LocalReply(inv))
+  local,  // answered without the daemon: Render(inv, Ok, LocalReply(inv))
 };
 
 struct Invocation {
   Action action = Action::error;
-  bool json = false;          // --json
-  std::string socket;         // --socket PATH; empty: blkgate::DefaultSocketPath()
-  protocol::Request request;  // action == call
-  std::string help;           // action == help
-  Result error;               // action == error
-  bool show_usage = false;    // action == error and no verb at all: print the usage on stderr
+  bool json = false;                // --json
+  std::string socket;               // --socket PATH; empty: blkgate::DefaultSocketPath()
+  protocol::Request request;        // action == call
+  const ops::OpSpec* op = nullptr;  // action == call or local: the registry's entry
+  std::string help;                 // action == help
+  Result error;                     // action == error
+  bool show_usage = false;          // action == error and no verb at all: print the usage on stderr
 };
 
 // Turns a path typed by the user into an absolute one the daemon can use from its own cwd.
@@ -42,10 +45,10 @@ using PathResolver = std::function<Result(std::string_view path, bool directory,
 
 // args excludes argv[0]. Never fails: problems come back as Action::error with a one-line
 // message naming the problem ("volume create: bad size '1X' for --size").
-Invocation parse(const std::vector<std::string>& args, const PathResolver& resolve);
+Invocation Parse(const std::vector<std::string>& args, const PathResolver& resolve);
 
 // The global usage text (what `blkgatectl --help` prints).
-std::string usage();
+std::string Usage();
 
 // The reply data of a local verb (`results`: every result name, exit status and meaning).
 nlohmann::json LocalReply(const Invocation& inv);
@@ -60,7 +63,10 @@ struct Output {
 // data; otherwise `r`/`data` are ignored. Non-ok results give "blkgatectl: NAME: message\n" on
 // stderr and exit CodeExitStatus(code); with --json stdout holds exactly one JSON object
 // (one line): "result", "message", then the data members.
-Output render(const Invocation& inv, const Result& r = Result::Ok(),
-              const nlohmann::json& data = nlohmann::json::object());
+// Notes (warnings of an ok call) go to stderr as "blkgatectl: note: ..." lines, and into the
+// JSON object as "notes".
+Output Render(const Invocation& inv, const Result& r = Result::Ok(),
+              const nlohmann::json& data = nlohmann::json::object(),
+              const std::vector<std::string>& notes = {});
 
 }  // namespace blkgate::ctl

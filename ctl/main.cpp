@@ -33,21 +33,23 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  const blkgate::ctl::Invocation inv = blkgate::ctl::parse(args, blkgate::ctl::ResolvePath);
+  const blkgate::ctl::Invocation inv = blkgate::ctl::Parse(args, blkgate::ctl::ResolvePath);
 
   Result r;
   nlohmann::json data = nlohmann::json::object();
+  std::vector<std::string> notes;
   if (inv.action == blkgate::ctl::Action::call) {
     const std::string socket = inv.socket.empty() ? blkgate::DefaultSocketPath() : inv.socket;
     std::unique_ptr<blkgate::Client> client;
     r = name_socket(blkgate::Client::Connect(socket, &client), socket);
-    if (r.ok()) r = name_socket(client->Call(inv.request.op, inv.request.args, &data), socket);
+    if (r.ok())
+      r = name_socket(client->Call(inv.request.op, inv.request.args, &data, &notes), socket);
     if (!data.is_object()) data = nlohmann::json::object();
   } else if (inv.action == blkgate::ctl::Action::local) {
     data = blkgate::ctl::LocalReply(inv);
   }
 
-  const blkgate::ctl::Output out = blkgate::ctl::render(inv, r, data);
+  const blkgate::ctl::Output out = blkgate::ctl::Render(inv, r, data, notes);
   const bool out_ok = write_all(stdout, out.out);
   write_all(stderr, out.err);
   if (!out_ok && out.status == 0) {

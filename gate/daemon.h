@@ -1,31 +1,32 @@
-// gate/daemon.h — the blkgate daemon's control plane.
+// gate/daemon.h — the blkgate daemon: start-up, the main loop and shutdown, wiring the parts.
 //
-// Owns the Catalog (the objects and their persisted state), one VolumeDevice per volume, the
-// Controller (the seeds' state machine) with its LinuxPlatform, and the control socket. Each
-// client connection is served on its own thread. Calls are serialised by one mutex that queue
-// threads never touch (they only read their volume's GateWord). Before waiting for it, a call
-// claims the objects it works on: a second call on a claimed object gets
-// another-call-in-progress at once (invalid-state for resource calls: the object is pending),
-// and a call from inside a running hook gets reentrant-call — never a wait, never a deadlock.
+// Owns, in construction order: the state store, the volume registry (runtimes and devices),
+// the hook runner, the LinuxPlatform, the Catalog and the Controller (the seeds' state machine),
+// the Dispatcher (registry-driven calls, claims, the control lock) and the ControlServer (the
+// socket and its connection threads). Destruction runs in reverse: the server joins its
+// threads before anything they use goes away.
+//
+// Threads: the main thread runs Start() and Run() (signals, backend errors, shutdown);
+// connection threads run calls through the Dispatcher; queue threads serve I/O and only read
+// gate words and set failed-drive bits (VolumeRegistry).
 #pragma once
 
 #include <sys/types.h>
 
-#include <atomic>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 
 #include "blkgate/controller.h"
 #include "blkgate/model.h"
-#include "blkgate/protocol.h"
 #include "blkgate/result.h"
 #include "blkgate/state_store.h"
+#include "blkgate/unique_fd.h"
+#include "control_server.h"
+#include "dispatch.h"
+#include "hooks.h"
 #include "platform_linux.h"
 #include "thread_priority.h"
+#include "volume_registry.h"
 
 namespace blkgate {
 
@@ -50,86 +51,30 @@ class Daemon {
   ~Daemon();
 
   // Locks the state dir, loads the state (a corrupt file stops the start), checks ublk,
-  // recreates every volume's device, restores mounts and claims, and listens.
+  // starts every volume's device, restores mounts and claims, and listens.
   Result Start();
-  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then stops
-  // and deletes every device. Returns the process exit status.
+  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then
+  // stops: no new calls, connections joined, every device stopped and deleted. Returns the
+  // process exit status.
   int Run();
 
-  // Handles one request. Thread-safe.
-  protocol::Reply Handle(const protocol::Request& req);
-
  private:
-  using Json = nlohmann::json;
-  using Handler = Result (Daemon::*)(const Json& args, Json* data);
-
-  // ---- operations (REQUIRES: mu_ held)
-  Result OpPing(const Json&, Json*);
-  Result OpList(const Json&, Json*);
-  Result OpRefresh(const Json&, Json*);
-  Result OpDriveAdd(const Json&, Json*);
-  Result OpDriveList(const Json&, Json*);
-  Result OpDriveShow(const Json&, Json*);
-  Result OpDriveRemove(const Json&, Json*);
-  Result OpDriveSetStatus(const Json&, Json*);
-  Result OpDiskCreate(const Json&, Json*);
-  Result OpDiskList(const Json&, Json*);
-  Result OpDiskShow(const Json&, Json*);
-  Result OpDiskDelete(const Json&, Json*);
-  Result OpDiskOffline(const Json&, Json*);
-  Result OpDiskOnline(const Json&, Json*);
-  Result OpDiskSetReadOnly(const Json&, Json*);
-  Result OpVolumeCreate(const Json&, Json*);
-  Result OpVolumeList(const Json&, Json*);
-  Result OpVolumeShow(const Json&, Json*);
-  Result OpVolumeDelete(const Json&, Json*);
-  Result OpVolumeOffline(const Json&, Json*);
-  Result OpVolumeOnline(const Json&, Json*);
-  Result OpVolumeDismount(const Json&, Json*);
-  Result OpVolumeMount(const Json&, Json*);
-  Result OpPathAdd(const Json&, Json*);
-  Result OpPathRemove(const Json&, Json*);
-  Result OpPathList(const Json&, Json*);
-  Result OpResourceOffline(const Json&, Json*);
-  Result OpResourceOnline(const Json&, Json*);
-
-  // ---- helpers (REQUIRES: mu_ held)
-  Result Commit(Catalog next);  // persist, then make it current; on failure nothing changes
-  Result StartDevice(const Volume& v, VolumeRuntime* rt);
-  VolumeRuntime* RuntimeOf(const std::string& volume);
-  Result ShowVolume(const std::string& name, Json* data);
-  Result ShowDisk(const std::string& name, Json* data);
-  Json DriveJson(const Drive& d) const;
-  Json DiskJson(const Disk& k) const;
-  Json VolumeJson(const Volume& v) const;
-  std::uint16_t EffectiveQueues(const Volume& v) const;
+  // Marks the drives whose backing I/O failed (queue threads reported them).
   void HandleBackendErrors();
 
-  // The objects a request works on ("volume/v0", ...), from the last committed catalog.
-  std::vector<std::string> FootprintOf(const protocol::Request& req);
-
-  void ServeConnection(int fd);
-  bool PeerAllowed(int fd, std::string* why) const;
-
   DaemonOptions opts_;
-  ThreadPriority data_priority_;  // the main thread's at Start: queue threads run at this
+  ThreadPriority data_priority_;  // the main thread's at construction: queue threads run at it
+  UniqueFd lock_;                 // flock on DIR/lock: one daemon per state dir
+  UniqueFd wake_;                 // eventfd: queue threads report backend errors
   StateStore store_;
   HookTokens tokens_;
-  std::mutex mu_;  // the catalog, runtimes_ and every call's effects
-  Catalog catalog_;
-  std::map<std::string, std::unique_ptr<VolumeRuntime>, std::less<>> runtimes_;
+  std::unique_ptr<VolumeRegistry> volumes_;
+  std::unique_ptr<HookRunner> hooks_;
   std::unique_ptr<LinuxPlatform> platform_;
+  Catalog catalog_;  // only through controller_, under the dispatcher's control lock
   std::unique_ptr<Controller> controller_;
-
-  std::mutex claims_mu_;  // claimed_ and snapshot_; never held while waiting for mu_
-  std::set<std::string> claimed_;
-  Catalog snapshot_;  // copy of catalog_ after the last call, for footprints
-
-  int lock_fd_ = -1;
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: queue threads report backend errors
-  gid_t group_gid_ = static_cast<gid_t>(-1);
-  std::atomic<bool> stopping_{false};
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ControlServer> server_;
 };
 
 }  // namespace blkgate

@@ -113,7 +113,5 @@ int main(int argc, char** argv) {
     blkgate::Log("cannot start: " + r.ToString());
     return blkgate::CodeExitStatus(r.code());
   }
-  int status = daemon.Run();
-  std::fflush(nullptr);
-  _exit(status);  // connection threads may still be parked in recv(); don't run destructors
+  return daemon.Run();  // every thread is joined by then; destructors run as usual
 }

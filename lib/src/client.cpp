@@ -42,7 +42,8 @@ Result Client::Connect(const std::string& path, std::unique_ptr<Client>* out) {
   return Result::Ok();
 }
 
-Result Client::Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data) {
+Result Client::Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data,
+                    std::vector<std::string>* notes) {
   if (fd_ < 0) return Result::Error(Code::protocol_error, "connection closed");
   protocol::Request req;
   req.op = std::string(op);
@@ -81,6 +82,7 @@ Result Client::Call(std::string_view op, const nlohmann::json& args, nlohmann::j
   protocol::Reply reply;
   BLKGATE_TRY(protocol::Decode(line, &reply));
   if (data) *data = std::move(reply.data);
+  if (notes) *notes = std::move(reply.notes);
   return reply.result;
 }
 

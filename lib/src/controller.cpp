@@ -7,11 +7,6 @@
 namespace blkgate {
 namespace {
 
-Result Missing(std::string_view kind, std::string_view name) {
-  return Result::Error(Code::not_found,
-                       std::string(kind) + " '" + std::string(name) + "' does not exist");
-}
-
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -83,19 +78,19 @@ std::string_view ToString(HookEvent e) noexcept {
 
 Result Controller::FindVolume(const std::string& name, Volume** v) {
   *v = c_->volume(name);
-  return *v ? Result::Ok() : Missing("volume", name);
+  return *v ? Result::Ok() : Result::Missing("volume", name);
 }
 
 Result Controller::FindDisk(const std::string& name, Disk** k) {
   *k = c_->disk(name);
-  return *k ? Result::Ok() : Missing("disk", name);
+  return *k ? Result::Ok() : Result::Missing("disk", name);
 }
 
 Result Controller::FindDrive(const std::string& name, Drive** d) {
   if (IsDeleted(name) && !c_->drive(name))
     return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
   *d = c_->drive(name);
-  return *d ? Result::Ok() : Missing("drive", name);
+  return *d ? Result::Ok() : Result::Missing("drive", name);
 }
 
 Result Controller::Commit(Catalog next) {
@@ -151,7 +146,7 @@ Result Controller::CheckDriveCache(const Drive& d) {
                          "drive '" + d.name + "' changed under the gate; run blkgatectl refresh");
   DriveIdentity id;
   std::uint64_t size = 0;
-  Result r = p_->InspectDrive(d, &id, &size);
+  Result r = p_->InspectBacking(d.path, &id, &size);
   if (r.ok() && id == d.identity && size == d.size) return Result::Ok();
   corrupt_drives_.insert(d.name);
   std::string why = r.ok() ? (size != d.size ? "size changed from " + std::to_string(d.size) +
@@ -228,10 +223,11 @@ Result Controller::VolumeOnline(const std::string& name) {
     }
   }
   (void)p_->RunHooks(HookEvent::post_online, Kind::volume, name, StateOf(Kind::volume, name));
-  // Online either way; a failed remount is reported in the message and leaves the volume
-  // temporarily dismounted, so `volume mount` can retry.
+  // Online either way; a failed remount is a note and leaves the volume temporarily
+  // dismounted, so `volume mount` can retry.
   if (!mounted.ok())
-    return Result(Code::ok, "online, but not mounted at its access paths: " + mounted.ToString());
+    notes_.push_back("volume '" + name +
+                     "' is online, but not mounted at its access paths: " + mounted.ToString());
   return Result::Ok();
 }
 
@@ -491,7 +487,7 @@ Result Controller::DriveSetStatus(const std::string& name, std::string_view stat
 
 Result Controller::DriveFailed(const std::string& name) {
   Drive* d = c_->drive(name);
-  if (!d) return Missing("drive", name);
+  if (!d) return Result::Missing("drive", name);
   if (d->status == DriveStatus::failed) return Result::Ok();
   return SetDriveStatus(d, DriveStatus::failed, nullptr);
 }
@@ -515,7 +511,7 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     Drive* d = next.drive(n);
     DriveIdentity id;
     std::uint64_t size = 0;
-    Result r = p_->InspectDrive(*d, &id, &size);
+    Result r = p_->InspectBacking(d->path, &id, &size);
     if (!r.ok()) return Result::Error(r.code(), "drive '" + n + "': " + r.message());
     if (id == d->identity && size == d->size) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
@@ -530,192 +526,6 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
   BLKGATE_TRY(Commit(std::move(next)));
   corrupt_drives_.clear();
   return Result::Ok();
-}
-
-// ---- resources ------------------------------------------------------------------------------
-
-ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
-  auto drive_state = [](const Drive& d) {
-    switch (d.status) {
-      case DriveStatus::online:
-        return ResourceState::online;
-      case DriveStatus::offline:
-        return ResourceState::offline;
-      case DriveStatus::failed:
-        return ResourceState::failed;
-      case DriveStatus::not_ready:
-        return ResourceState::online_pending;
-    }
-    return ResourceState::failed;
-  };
-  // Worst state of a set of drives: failed > pending > offline > online.
-  auto combine = [&](const std::vector<std::string>& drives) {
-    ResourceState s = ResourceState::online;
-    for (const auto& dn : drives) {
-      const Drive* d = c_->drive(dn);
-      if (!d) continue;
-      ResourceState ds = drive_state(*d);
-      if (ds == ResourceState::failed) return ResourceState::failed;
-      if (ds == ResourceState::online_pending) s = ResourceState::online_pending;
-    }
-    return s;
-  };
-  switch (kind) {
-    case Kind::drive:
-      if (const Drive* d = c_->drive(name)) return drive_state(*d);
-      return ResourceState::offline;
-    case Kind::disk: {
-      const Disk* k = c_->disk(name);
-      if (!k || k->offline) return ResourceState::offline;
-      return combine(k->drives);
-    }
-    case Kind::volume: {
-      const Volume* v = c_->volume(name);
-      if (!v) return ResourceState::offline;
-      const Disk* k = c_->disk(v->disk);
-      if (v->offline || (k && k->offline)) return ResourceState::offline;
-      std::vector<std::string> drives;
-      for (const Segment& s : c_->Segments(*v)) drives.push_back(s.drive);
-      return combine(drives);
-    }
-  }
-  return ResourceState::failed;
-}
-
-std::vector<std::string> Controller::Footprint(Kind kind, const std::string& name) const {
-  std::vector<std::string> out{std::string(ToString(kind)) + "/" + name};
-  auto add_disk = [&](const std::string& disk) {
-    out.push_back("disk/" + disk);
-    for (const Volume* v : c_->VolumesOnDisk(disk)) out.push_back("volume/" + v->name);
-  };
-  if (kind == Kind::disk) add_disk(name);
-  if (kind == Kind::drive)
-    if (const Disk* k = c_->DiskOfDrive(name)) add_disk(k->name);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-Result Controller::ResourceOffline(Kind kind, const std::string& name,
-                                   std::vector<Change>* changed) {
-  ResourceState before = StateOf(kind, name);
-  switch (kind) {
-    case Kind::volume: {
-      Volume* v;
-      BLKGATE_TRY(FindVolume(name, &v));
-      break;
-    }
-    case Kind::disk: {
-      Disk* k;
-      BLKGATE_TRY(FindDisk(name, &k));
-      break;
-    }
-    case Kind::drive: {
-      Drive* d;
-      BLKGATE_TRY(FindDrive(name, &d));
-      break;
-    }
-  }
-  if (before == ResourceState::online_pending || before == ResourceState::offline_pending)
-    return Result::Error(Code::invalid_state, std::string(ToString(kind)) + " '" + name + "' is " +
-                                                  std::string(ToString(before)));
-  // Dependents first: volumes before their disk before its drives. A failed resource is taken
-  // offline like any other (cluster-resource-offline.md: ok, not object-failed).
-  switch (kind) {
-    case Kind::volume:
-      BLKGATE_TRY(VolumeOffline(name, /*force=*/false));
-      break;
-    case Kind::disk:
-      for (const Volume* v : c_->VolumesOnDisk(name))
-        if (!v->offline) changed->push_back({Kind::volume, v->name, ResourceState::offline});
-      BLKGATE_TRY(DiskOffline(name, /*force=*/false));
-      break;
-    case Kind::drive: {
-      if (const Disk* k = c_->DiskOfDrive(name); k && !k->offline) {
-        std::string disk = k->name;
-        BLKGATE_TRY(ResourceOffline(Kind::disk, disk, changed));
-      }
-      Drive* d = c_->drive(name);
-      BLKGATE_TRY(CheckDriveCache(*d));
-      BLKGATE_TRY(SetDriveStatus(d, DriveStatus::offline, nullptr));
-      break;
-    }
-  }
-  changed->push_back({kind, name, StateOf(kind, name)});
-  return Result::Ok();
-}
-
-Result Controller::ResourceOnline(Kind kind, const std::string& name,
-                                  std::vector<Change>* changed) {
-  const ResourceState before = StateOf(kind, name);
-  switch (kind) {
-    case Kind::drive: {
-      Drive* d;
-      BLKGATE_TRY(FindDrive(name, &d));
-      if (d->status == DriveStatus::online) return Result::Ok();
-      BLKGATE_TRY(CheckDriveCache(*d));
-      BLKGATE_TRY(SetDriveStatus(d, DriveStatus::online, nullptr));
-      break;
-    }
-    case Kind::disk: {
-      Disk* k;
-      BLKGATE_TRY(FindDisk(name, &k));
-      // What it depends on first: its drives.
-      std::vector<std::string> drives = k->drives;
-      for (const auto& dn : drives) {
-        const Drive* d = c_->drive(dn);
-        if (d && d->status == DriveStatus::failed)
-          return Result::Error(Code::object_failed,
-                               "disk '" + name + "': drive '" + dn + "' is failed");
-      }
-      for (const auto& dn : drives) BLKGATE_TRY(ResourceOnline(Kind::drive, dn, changed));
-      BLKGATE_TRY(DiskOnline(name));
-      break;
-    }
-    case Kind::volume: {
-      Volume* v;
-      BLKGATE_TRY(FindVolume(name, &v));
-      std::string disk = v->disk;
-      BLKGATE_TRY(ResourceOnline(Kind::disk, disk, changed));
-      BLKGATE_TRY(VolumeOnline(name));
-      break;
-    }
-  }
-  if (ResourceState now = StateOf(kind, name); now != before) changed->push_back({kind, name, now});
-  return Result::Ok();
-}
-
-// ---- start ----------------------------------------------------------------------------------
-
-void Controller::Restore(std::vector<std::string>* notes) {
-  Catalog next = *c_;
-  bool dirty = false;
-  for (const auto& [n, v] : c_->volumes()) {
-    const Disk* k = c_->disk(v.disk);
-    if (k && k->read_only) {
-      if (Result r = p_->SetDeviceReadOnly(v, true); !r.ok())
-        notes->push_back("volume " + n + ": " + r.ToString());
-    }
-    if (v.offline || (k && k->offline) || v.dismount == Dismount::permanent) {
-      p_->Claim(v, true);
-      continue;
-    }
-    if (v.access_paths.empty()) continue;
-    if (Result r = MountAccessPaths(v); !r.ok()) {
-      notes->push_back("volume " + n + ": " + r.ToString());
-      continue;
-    }
-    if (v.dismount == Dismount::temporary) {
-      next.volume(n)->dismount = Dismount::none;
-      dirty = true;
-    }
-  }
-  if (dirty) {
-    if (Result r = p_->Persist(next); r.ok())
-      *c_ = std::move(next);
-    else
-      notes->push_back(r.ToString());
-  }
 }
 
 }  // namespace blkgate

@@ -16,7 +16,8 @@ Result parse_object(std::string_view line, json* out) {
   if (j.is_discarded()) return perr("message is not valid JSON");
   if (!j.is_object()) return perr("message is not a JSON object");
   auto v = j.find("v");
-  if (v == j.end() || !v->is_number_integer() || v->get<int>() != kVersion)
+  // Exactly the integer 1: no float, no wrap-around of a larger number.
+  if (v == j.end() || !v->is_number_integer() || v->get<std::int64_t>() != kVersion)
     return perr("unsupported protocol version (expected \"v\": 1)");
   *out = std::move(j);
   return Result::Ok();
@@ -35,6 +36,7 @@ std::string Encode(const Reply& r) {
             {"result", r.result.name()},
             {"message", r.result.message()},
             {"data", r.data}};
+  if (!r.notes.empty()) j["notes"] = r.notes;
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -75,52 +77,15 @@ Result Decode(std::string_view line, Reply* out) {
     if (!d->is_object()) return perr("reply \"data\" is not an object");
     r.data = *d;
   }
+  if (auto n = j.find("notes"); n != j.end()) {
+    if (!n->is_array()) return perr("reply \"notes\" is not a list");
+    for (const json& e : *n) {
+      if (!e.is_string()) return perr("reply \"notes\" is not a list of strings");
+      r.notes.push_back(e.get<std::string>());
+    }
+  }
   *out = std::move(r);
   return Result::Ok();
-}
-
-static Result bad_field(const char* key, const char* want) {
-  return Result::Error(Code::invalid_argument,
-                       std::string("argument '") + key + "' must be " + want);
-}
-
-Result GetString(const json& args, const char* key, std::string* out) {
-  auto it = args.find(key);
-  if (it == args.end())
-    return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
-  if (!it->is_string()) return bad_field(key, "a string");
-  *out = it->get<std::string>();
-  return Result::Ok();
-}
-
-Result GetU64(const json& args, const char* key, std::uint64_t* out) {
-  auto it = args.find(key);
-  if (it == args.end())
-    return Result::Error(Code::invalid_argument, std::string("missing argument '") + key + "'");
-  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
-    return bad_field(key, "a non-negative integer");
-  *out = it->get<std::uint64_t>();
-  return Result::Ok();
-}
-
-Result GetOptBool(const json& args, const char* key, bool* out) {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return Result::Ok();
-  if (!it->is_boolean()) return bad_field(key, "true or false");
-  *out = it->get<bool>();
-  return Result::Ok();
-}
-
-Result GetOptU64(const json& args, const char* key, std::uint64_t* out) {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return Result::Ok();
-  return GetU64(args, key, out);
-}
-
-Result GetOptString(const json& args, const char* key, std::string* out) {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return Result::Ok();
-  return GetString(args, key, out);
 }
 
 }  // namespace blkgate::protocol

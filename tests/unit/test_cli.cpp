@@ -34,7 +34,7 @@ Result fake_resolve(std::string_view path, bool directory, std::string* out) {
 
 ctl::Invocation parse(std::initializer_list<const char*> args) {
   std::vector<std::string> v(args.begin(), args.end());
-  return ctl::parse(v, fake_resolve);
+  return ctl::Parse(v, fake_resolve);
 }
 
 // Parses and requires a call; returns it.
@@ -61,7 +61,7 @@ void rejects(std::initializer_list<const char*> args,
   // One line.
   CHECK(inv.error.message().find('\n') == std::string::npos);
   // Nothing would be sent, and the output is the one-line error with exit 11.
-  ctl::Output o = ctl::render(inv);
+  ctl::Output o = ctl::Render(inv);
   CHECK(o.status == 11);
   CHECK(o.out.empty());
   CHECK(o.err == "blkgatectl: invalid-argument: " + inv.error.message() + "\n");
@@ -106,7 +106,7 @@ const json kDisk = {{"name", "k0"},      {"drives", {"d0", "d1"}}, {"size", 2147
 // Output of a call that got `r` and `data`.
 ctl::Output reply(std::initializer_list<const char*> args, const Result& r, const json& data) {
   ctl::Invocation inv = call(args);
-  return ctl::render(inv, r, data);
+  return ctl::Render(inv, r, data);
 }
 
 }  // namespace
@@ -296,7 +296,7 @@ TEST_CASE("cli: no arguments prints the usage on stderr, exit 11") {
   REQUIRE(inv.action == ctl::Action::error);
   CHECK(inv.error.code() == Code::invalid_argument);
   CHECK(inv.show_usage);
-  ctl::Output o = ctl::render(inv);
+  ctl::Output o = ctl::Render(inv);
   CHECK(o.status == 11);
   CHECK(o.out.empty());
   CHECK(contains(o.err, "blkgatectl: invalid-argument: missing verb\n"));
@@ -388,7 +388,7 @@ TEST_CASE("cli: a path that cannot be resolved is reported with the resolver's c
   REQUIRE(inv.action == ctl::Action::error);
   CHECK(inv.error.code() == Code::io_error);
   CHECK(contains(inv.error.message(), "drive add: PATH 'FAIL': getcwd: boom"));
-  CHECK(ctl::render(inv).status == 29);
+  CHECK(ctl::Render(inv).status == 29);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,10 +429,10 @@ TEST_CASE("cli: --help and -h on every verb print its usage, exit 0") {
     for (const char* h : {"--help", "-h"}) {
       std::vector<std::string> argv(words.begin(), words.end());
       argv.push_back(h);
-      ctl::Invocation inv = ctl::parse(argv, fake_resolve);
+      ctl::Invocation inv = ctl::Parse(argv, fake_resolve);
       INFO(joined << " " << h);
       REQUIRE(inv.action == ctl::Action::help);
-      ctl::Output o = ctl::render(inv);
+      ctl::Output o = ctl::Render(inv);
       CHECK(o.status == 0);
       CHECK(o.err.empty());
       CHECK(contains(o.out, "usage: blkgatectl [--socket PATH] [--json] " + joined));
@@ -453,10 +453,10 @@ TEST_CASE("cli: help for groups, globally, and despite bad arguments") {
 
   for (auto inv : {parse({"--help"}), parse({"-h"})}) {
     REQUIRE(inv.action == ctl::Action::help);
-    CHECK(inv.help == ctl::usage());
+    CHECK(inv.help == ctl::Usage());
   }
-  CHECK(contains(ctl::usage(), "drive set-status NAME online|offline|failed|not-ready"));
-  CHECK(contains(ctl::usage(), "offline KIND/NAME"));
+  CHECK(contains(ctl::Usage(), "drive set-status NAME online|offline|failed|not-ready"));
+  CHECK(contains(ctl::Usage(), "offline KIND/NAME"));
 
   // Verb-specific details and options.
   auto create = parse({"volume", "create", "--help"});
@@ -500,17 +500,17 @@ TEST_CASE("cli: --json on an error reply: the object on stdout and the line on s
 TEST_CASE("cli: --json for errors found before the call") {
   ctl::Invocation inv = parse({"--json", "volume", "create", "v0", "--disk", "k0", "--size", "1X"});
   REQUIRE(inv.action == ctl::Action::error);
-  ctl::Output o = ctl::render(inv);
+  ctl::Output o = ctl::Render(inv);
   CHECK(o.status == 11);
   json j = json::parse(o.out);
   CHECK(j["result"] == "invalid-argument");
   CHECK(contains(j["message"].get<std::string>(), "bad size '1X'"));
   CHECK(j.size() == 2);
 
-  ctl::Output none = ctl::render(parse({"--json"}));
+  ctl::Output none = ctl::Render(parse({"--json"}));
   CHECK(json::parse(none.out) == json{{"result", "invalid-argument"}, {"message", "missing verb"}});
   // --json given after an unknown verb still counts.
-  ctl::Output late = ctl::render(parse({"frob", "--json"}));
+  ctl::Output late = ctl::Render(parse({"frob", "--json"}));
   CHECK(json::parse(late.out)["result"] == "invalid-argument");
 }
 

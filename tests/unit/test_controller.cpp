@@ -5,118 +5,23 @@
 
 #include "blkgate/controller.h"
 #include "blkgate/gate.h"
+#include "fake_platform.h"
 
 using namespace blkgate;
+using blkgate::testing::FakePlatform;
 
 namespace {
 
 constexpr std::uint64_t MiB = 1ull << 20;
-
-struct FakePlatform : Platform {
-  std::map<std::string, std::vector<std::string>> mounts;  // volume -> targets
-  std::set<std::string> busy;                              // targets with open files
-  std::set<std::string> no_shutdown;                       // targets without FS shutdown
-  std::set<std::string> dirs{"/mnt/a", "/mnt/b", "/mnt/c"};
-  std::set<std::string> unmountable;  // Mount() fails there
-  std::set<std::string> claimed;
-  std::set<std::string> system;
-  std::map<std::string, std::uint64_t> words;
-  std::map<std::string, int> waits;
-  std::map<std::string, bool> ro;
-  std::vector<std::string> flushed;
-  std::vector<std::string> log;                                            // effects in order
-  std::map<std::string, std::pair<DriveIdentity, std::uint64_t>> inspect;  // overrides
-  std::string veto;  // "event kind/name" to veto
-  std::vector<std::string> hooks;
-  bool fail_persist = false;
-  int persists = 0;
-
-  std::string owner(const std::string& target) {
-    for (auto& [v, ts] : mounts)
-      for (auto& t : ts)
-        if (t == target) return v;
-    return "";
-  }
-  Result ListMounts(const Volume& v, std::vector<std::string>* t) override {
-    *t = mounts[v.name];
-    return Result::Ok();
-  }
-  Result ProbeBusy(const std::string& t) override {
-    return busy.count(t) ? Result::Error(Code::device_in_use, "busy") : Result::Ok();
-  }
-  Result Unmount(const std::string& t) override {
-    if (busy.count(t)) return Result::Error(Code::device_in_use, t + " busy");
-    auto& ts = mounts[owner(t)];
-    ts.erase(std::remove(ts.begin(), ts.end(), t), ts.end());
-    log.push_back("umount " + t);
-    return Result::Ok();
-  }
-  Result ForceUnmount(const std::string& t) override {
-    if (no_shutdown.count(t)) return Result::Error(Code::not_supported, "no shutdown");
-    busy.erase(t);
-    log.push_back("shutdown " + t);
-    return Unmount(t);
-  }
-  Result Mount(const Volume& v, const std::string& t) override {
-    if (claimed.count(v.name)) return Result::Error(Code::device_in_use, "claimed");
-    if (unmountable.count(t)) return Result::Error(Code::io_error, "mount failed");
-    mounts[v.name].push_back(t);
-    log.push_back("mount " + v.name + " " + t);
-    return Result::Ok();
-  }
-  Result CheckDirectory(const std::string& d) override {
-    if (d.empty() || d[0] != '/') return Result::Error(Code::invalid_argument, "relative");
-    return dirs.count(d) ? Result::Ok() : Result::Error(Code::not_found, d);
-  }
-  void Claim(const Volume& v, bool hold) override {
-    if (hold)
-      claimed.insert(v.name);
-    else
-      claimed.erase(v.name);
-  }
-  void PublishGate(const Volume& v, std::uint64_t w, bool wait) override {
-    words[v.name] = w;
-    if (wait) waits[v.name]++;
-    log.push_back("gate " + v.name);
-  }
-  Result SetDeviceReadOnly(const Volume& v, bool r) override {
-    ro[v.name] = r;
-    return Result::Ok();
-  }
-  Result FlushDrive(const Drive& d) override {
-    flushed.push_back(d.name);
-    log.push_back("flush " + d.name);
-    return Result::Ok();
-  }
-  Result InspectDrive(const Drive& d, DriveIdentity* id, std::uint64_t* size) override {
-    if (auto it = inspect.find(d.name); it != inspect.end()) {
-      *id = it->second.first;
-      *size = it->second.second;
-    } else {
-      *id = d.identity;
-      *size = d.size;
-    }
-    return Result::Ok();
-  }
-  bool IsSystemDevice(const Volume& v) override { return system.count(v.name) != 0; }
-  Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
-    std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
-    hooks.push_back(what);
-    if (what == veto) return Result::Error(Code::device_in_use, "hook 'x' exited 1");
-    return Result::Ok();
-  }
-  Result Persist(const Catalog&) override {
-    if (fail_persist) return Result::FromErrno(ENOSPC, "write state");
-    ++persists;
-    return Result::Ok();
-  }
-};
 
 struct World {
   FakePlatform p;
   Catalog c;
   Controller ctl{&p, &c};
   World() {
+    for (auto [path, ino] :
+         {std::pair{"/a.img", 10}, std::pair{"/b.img", 11}, std::pair{"/x.img", 12}})
+      p.files[path] = {DriveIdentity{1, static_cast<std::uint64_t>(ino), false}, 8 * MiB};
     REQUIRE(c.AddDrive({"a", "/a.img", 8 * MiB, DriveStatus::online, {1, 10, false}}).ok());
     REQUIRE(c.AddDrive({"b", "/b.img", 8 * MiB, DriveStatus::online, {1, 11, false}}).ok());
     REQUIRE(c.AddDrive({"x", "/x.img", 8 * MiB, DriveStatus::online, {1, 12, false}}).ok());
@@ -363,7 +268,7 @@ TEST_CASE("drive set-status: results of drive-set-status.md") {
 
 TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   World w;
-  w.p.inspect["x"] = {DriveIdentity{1, 99, false}, 8 * MiB};  // replaced file
+  w.p.files["/x.img"] = {DriveIdentity{1, 99, false}, 8 * MiB};  // replaced file
   Result r = w.ctl.DriveSetStatus("x", "offline");
   REQUIRE(r.code() == Code::cache_corrupt);
   REQUIRE(r.message().find("refresh") != std::string::npos);
@@ -374,7 +279,7 @@ TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   REQUIRE(w.c.drive("x")->identity.ino == 99);
   REQUIRE(w.ctl.DriveSetStatus("x", "offline").ok());
 
-  w.p.inspect["a"] = {DriveIdentity{1, 10, false}, 4 * MiB};  // shrank under its disk
+  w.p.files["/a.img"] = {DriveIdentity{1, 10, false}, 4 * MiB};  // shrank under its disk
   REQUIRE(w.ctl.DriveSetStatus("a", "offline").code() == Code::cache_corrupt);
   REQUIRE(w.ctl.Refresh(&changed).code() == Code::invalid_state);
 

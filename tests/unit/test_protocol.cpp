@@ -56,28 +56,23 @@ TEST_CASE("malformed messages are protocol errors and leave the output alone") {
   REQUIRE(protocol::Decode(huge, &req).code() == Code::protocol_error);
 }
 
-TEST_CASE("typed argument access names the field") {
-  json a = {{"name", "v"}, {"size", 4096}, {"neg", -1}, {"force", true}, {"s", 3}};
-  std::string s;
-  std::uint64_t n = 7;
-  bool b = false;
-  REQUIRE(protocol::GetString(a, "name", &s).ok());
-  REQUIRE(s == "v");
-  Result m = protocol::GetString(a, "disk", &s);
-  REQUIRE(m.code() == Code::invalid_argument);
-  REQUIRE(m.message() == "missing argument 'disk'");
-  REQUIRE(protocol::GetString(a, "s", &s).code() == Code::invalid_argument);
-  REQUIRE(protocol::GetU64(a, "size", &n).ok());
-  REQUIRE(n == 4096);
-  REQUIRE(protocol::GetU64(a, "neg", &n).code() == Code::invalid_argument);
-  REQUIRE(protocol::GetU64(a, "name", &n).code() == Code::invalid_argument);
-  REQUIRE(n == 4096);
-  REQUIRE(protocol::GetOptU64(a, "absent", &n).ok());
-  REQUIRE(n == 4096);
-  REQUIRE(protocol::GetOptBool(a, "force", &b).ok());
-  REQUIRE(b);
-  REQUIRE(protocol::GetOptBool(a, "name", &b).code() == Code::invalid_argument);
-  std::string keep = "k";
-  REQUIRE(protocol::GetOptString(a, "absent", &keep).ok());
-  REQUIRE(keep == "k");
+TEST_CASE("the version is exactly the integer 1") {
+  protocol::Request req;
+  for (const char* bad : {R"({"v":4294967297,"op":"ping"})", R"({"v":1.0,"op":"ping"})",
+                          R"({"v":-4294967295,"op":"ping"})", R"({"v":true,"op":"ping"})"}) {
+    INFO(bad);
+    REQUIRE(protocol::Decode(bad, &req).code() == Code::protocol_error);
+  }
+  REQUIRE(protocol::Decode(R"({"v":1,"op":"ping"})", &req).ok());
+}
+
+TEST_CASE("replies carry notes only when there are some") {
+  protocol::Reply r;
+  REQUIRE(protocol::Encode(r).find("notes") == std::string::npos);
+  r.notes = {"volume 'v' is online, but not mounted"};
+  protocol::Reply back;
+  REQUIRE(protocol::Decode(protocol::Encode(r), &back).ok());
+  REQUIRE(back.notes == r.notes);
+  REQUIRE(protocol::Decode(R"({"v":1,"result":"ok","notes":[1]})", &back).code() ==
+          Code::protocol_error);
 }

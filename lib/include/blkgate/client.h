@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "blkgate/result.h"
 
@@ -30,8 +31,10 @@ class Client {
   static Result Connect(const std::string& socket_path, std::unique_ptr<Client>* out);
 
   // Sends one request and waits for its reply. The reply's result is returned; its data object
-  // is stored in *data when given. protocol_error when the connection breaks.
-  Result Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data = nullptr);
+  // is stored in *data when given, its notes (warnings of an ok call) in *notes. protocol_error
+  // when the connection breaks.
+  Result Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data = nullptr,
+              std::vector<std::string>* notes = nullptr);
 
  private:
   explicit Client(int fd) : fd_(fd) {}

@@ -10,9 +10,11 @@
 // object out (another-call-in-progress) before calling in here.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "blkgate/model.h"
@@ -39,6 +41,19 @@ std::string_view ToString(ResourceState s) noexcept;
 // Hook events.
 enum class HookEvent : std::uint8_t { pre_offline, post_offline, pre_online, post_online };
 std::string_view ToString(HookEvent e) noexcept;
+
+// What the platform knows of a volume's running device, for views.
+struct DeviceInfo {
+  bool running = false;  // a device serves the volume
+  std::string device;    // "/dev/ublkbN" when running
+  int dev_id = -1;
+  std::uint16_t queues = 0;  // effective (the volume's, or one per CPU)
+  std::vector<std::string> mounts;
+  // Counters in display order: reads, writes, flushes, discards, write_zeroes, refused,
+  // backend_errors, parked. Empty when not running.
+  std::vector<std::pair<std::string, std::uint64_t>> stats;
+  std::string error;  // why it is not running, when it is not
+};
 
 // The world as the controller sees it. Volume arguments always exist in the Catalog.
 class Platform {
@@ -70,8 +85,24 @@ class Platform {
   virtual Result SetDeviceReadOnly(const Volume& v, bool read_only) = 0;
   // Flush the drive's caches (fdatasync; BLKFLSBUF on block devices).
   virtual Result FlushDrive(const Drive& d) = 0;
-  // Current identity and size of the drive's backing store.
-  virtual Result InspectDrive(const Drive& d, DriveIdentity* id, std::uint64_t* size) = 0;
+  // Current identity and size of a backing store (regular file or block device): not_found
+  // when missing, invalid_argument when it is neither.
+  virtual Result InspectBacking(const std::string& path, DriveIdentity* id,
+                                std::uint64_t* size) = 0;
+  // Create a regular file of `size` bytes at path, durably; already_exists when anything is
+  // there. On failure nothing is left.
+  virtual Result CreateBackingFile(const std::string& path, std::uint64_t size) = 0;
+  // Undo CreateBackingFile (best effort).
+  virtual void RemoveBackingFile(const std::string& path) = 0;
+  // Start a device serving v as described by catalog `c` (v need not be in the current one),
+  // with its gate word set from c before the first request. *dev_id: the ublk id it got.
+  virtual Result StartDevice(const Catalog& c, const Volume& v, int* dev_id) = 0;
+  // Stop and delete v's device (in-flight requests complete first), dropping its claim.
+  virtual void StopDevice(const Volume& v) = 0;
+  // ok when v's device could be deleted now: device_in_use when mounted or held open
+  // exclusively by anyone. Changes nothing.
+  virtual Result ProbeDeviceUnused(const Volume& v) = 0;
+  virtual DeviceInfo Describe(const Volume& v) = 0;
   // Whether the volume's device backs /, /boot, /boot/efi or active swap.
   virtual bool IsSystemDevice(const Volume& v) = 0;
   // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook).
@@ -79,6 +110,10 @@ class Platform {
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
 };
+
+// Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
+// object itself plus its dependents (a disk's volumes; a drive's disk and its volumes).
+std::vector<std::string> Footprint(const Catalog& c, Kind kind, const std::string& name);
 
 struct Change {
   Kind kind;
@@ -89,6 +124,21 @@ struct Change {
 class Controller {
  public:
   Controller(Platform* p, Catalog* c) : p_(p), c_(c) {}
+
+  // --- objects (create and delete; catalog rules in model.h)
+  // Adds drive `name` backed by `path`; with a create_size the file is created when missing
+  // (and removed again if the call fails). invalid_argument for a size that is not a non-zero
+  // multiple of 512 or differs from an existing file's.
+  Result DriveAdd(const std::string& name, const std::string& path,
+                  std::optional<std::uint64_t> create_size);
+  Result DiskCreate(const std::string& name, std::vector<std::string> drives);
+  Result DiskDelete(const std::string& name);
+  // Creates the volume and starts its device; without an offset (auto_offset) it takes the
+  // lowest free 1 MiB-aligned gap. The device starts before the catalog is persisted and is
+  // stopped again when persisting fails.
+  Result VolumeCreate(Volume v, bool auto_offset);
+  // device_in_use while mounted or open exclusively; otherwise forgets it and stops its device.
+  Result VolumeDelete(const std::string& name);
 
   // --- volumes (volume-offline.md, volume-dismount.md)
   Result VolumeOffline(const std::string& name, bool force);
@@ -116,18 +166,29 @@ class Controller {
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
   Result ResourceOnline(Kind kind, const std::string& name, std::vector<Change>* changed);
 
-  // At start, after devices exist: claims for offline / permanently dismounted volumes, mounts
-  // at access paths for the others, read-only flags. Never fails the start; problems are
-  // returned as one combined message in *notes.
+  // At start: starts every volume's device (asking for the ublk id it had; a volume whose
+  // device cannot start stays in the catalog, stopped, with the reason in its view), records
+  // the ids, then claims offline / permanently dismounted volumes, mounts the others at their
+  // access paths and sets read-only flags. Never fails the start; problems are notes.
   void Restore(std::vector<std::string>* notes);
+
+  // --- warnings of the last call (an ok call that did not do everything: e.g. online, but not
+  // remounted). The dispatcher takes them into the reply's "notes".
+  std::vector<std::string> TakeNotes() { return std::exchange(notes_, {}); }
 
   // --- queries
   ResourceState StateOf(Kind kind, const std::string& name) const;
   // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
   // object itself plus its dependents (a disk's volumes; a drive's disk and its volumes).
-  std::vector<std::string> Footprint(Kind kind, const std::string& name) const;
+  std::vector<std::string> Footprint(Kind kind, const std::string& name) const {
+    return blkgate::Footprint(*c_, kind, name);
+  }
   bool IsDeleted(const std::string& drive) const { return deleted_drives_.count(drive) != 0; }
   bool IsCorrupt(const std::string& drive) const { return corrupt_drives_.count(drive) != 0; }
+  const Catalog& catalog() const { return *c_; }
+  DeviceInfo Describe(const Volume& v) { return p_->Describe(v); }
+  // The object kind/name, or the error a call naming it gets (not-found, object-deleted).
+  Result CheckExists(Kind kind, const std::string& name) const;
 
  private:
   Result FindVolume(const std::string& name, Volume** v);
@@ -144,6 +205,7 @@ class Controller {
 
   Platform* p_;
   Catalog* c_;
+  std::vector<std::string> notes_;
   std::set<std::string, std::less<>> deleted_drives_;
   std::set<std::string, std::less<>> corrupt_drives_;
 };

@@ -2,7 +2,7 @@
 //
 // Transport: a SOCK_STREAM unix socket; each message is one line of JSON ending in '\n'.
 //   request: {"v": 1, "op": "volume.offline", "args": {...}, "hook": "<token>"?}
-//   reply:   {"v": 1, "result": "ok", "message": "...", "data": {...}}
+//   reply:   {"v": 1, "result": "ok", "message": "...", "data": {...}, "notes": [...]?}
 // One request, one reply, in order; a connection may carry many. "hook" is set automatically by
 // the client library when it runs inside a gate hook (BLKGATE_HOOK_TOKEN in the environment), so
 // the daemon can refuse the call with reentrant-call instead of deadlocking.
@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blkgate/result.h"
 
@@ -28,6 +29,8 @@ struct Request {
 struct Reply {
   Result result;
   nlohmann::json data = nlohmann::json::object();
+  // Warnings of an ok call that did not do everything (e.g. online, but not remounted).
+  std::vector<std::string> notes;
 };
 
 // Encoders never fail; the output has no '\n' but the final one.
@@ -37,13 +40,5 @@ std::string Encode(const Reply& r);
 // result name) and *out untouched on failure.
 Result Decode(std::string_view line, Request* out);
 Result Decode(std::string_view line, Reply* out);
-
-// Typed argument access for the daemon's handlers: invalid_argument naming the field.
-Result GetString(const nlohmann::json& args, const char* key, std::string* out);
-Result GetU64(const nlohmann::json& args, const char* key, std::uint64_t* out);
-// Optional fields keep *out when absent.
-Result GetOptBool(const nlohmann::json& args, const char* key, bool* out);
-Result GetOptU64(const nlohmann::json& args, const char* key, std::uint64_t* out);
-Result GetOptString(const nlohmann::json& args, const char* key, std::string* out);
 
 }  // namespace blkgate::protocol

@@ -1,0 +1,79 @@
+// gate/volume_registry.h — the one owner of every volume's runtime: its gate word, its ublk
+// device (VolumeDevice), its claim and the failed-drive bits its queue threads set.
+//
+// Threads: control threads (through the Controller's Platform, under the dispatcher's control
+// lock) and the main thread (backend errors, shutdown) call in; every method takes mu_, which
+// queue threads never touch. Queue threads only read the GateWord and set failed_drives bits
+// (atomics), then write the wake eventfd. A runtime's GateWord outlives its device.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "blkgate/controller.h"
+#include "blkgate/gate.h"
+#include "blkgate/model.h"
+#include "blkgate/mutex.h"
+#include "blkgate/unique_fd.h"
+#include "thread_priority.h"
+#include "volume_device.h"
+
+namespace blkgate {
+
+struct VolumeRegistryOptions {
+  std::uint32_t park_timeout_ms = 30000;
+  ThreadPriority data_priority;  // queue threads run at this, whoever creates them
+  int wake_fd = -1;              // eventfd written when a queue thread reports a backend error
+};
+
+class VolumeRegistry {
+ public:
+  explicit VolumeRegistry(VolumeRegistryOptions o) : o_(std::move(o)) {}
+  ~VolumeRegistry();  // stops every device still running
+
+  // Starts a device for v as `c` describes it (segments, backing paths, gate word), asking for
+  // ublk id v.dev_id (any other if a live device holds it). On failure the runtime stays,
+  // without a device and with the reason (Describe shows it).
+  Result Start(const Catalog& c, const Volume& v, int* dev_id) EXCLUDES(mu_);
+  // Stops and deletes the device (in-flight requests complete first), drops the claim and
+  // forgets the runtime.
+  void Stop(const std::string& volume) EXCLUDES(mu_);
+  // Stops every device (shutdown); false when one could not be stopped (logged).
+  bool StopAll() EXCLUDES(mu_);
+
+  // The running device's block path; empty when none.
+  std::string BlockPath(const std::string& volume) EXCLUDES(mu_);
+  // Hold or release the O_EXCL claim on the volume's block device (logged on failure).
+  void Claim(const std::string& volume, bool hold) EXCLUDES(mu_);
+  // Publish the gate word; with wait, also the grace period and the drain (gate.h).
+  void PublishGate(const std::string& volume, std::uint64_t word, bool wait) EXCLUDES(mu_);
+  // Device facts for views (mounts are the caller's to add).
+  DeviceInfo Describe(const Volume& v) EXCLUDES(mu_);
+  // (volume, drive-position bits) of every volume whose queues reported a backend error since
+  // the last call; the bits are cleared.
+  std::vector<std::pair<std::string, std::uint32_t>> TakeFailedDrives() EXCLUDES(mu_);
+
+  // The queues a volume gets: its own count, or one per CPU (at most kMaxQueues).
+  static std::uint16_t EffectiveQueues(const Volume& v);
+
+ private:
+  struct Runtime {
+    std::unique_ptr<gate::GateWord> gate = std::make_unique<gate::GateWord>();
+    std::unique_ptr<VolumeDevice> device;
+    std::atomic<std::uint32_t> failed_drives{0};  // bits by drive position, set by queue threads
+    std::string last_error;                       // why the device is not running
+    UniqueFd claim;                               // O_EXCL open holding the device unmountable
+  };
+  Runtime* Find(const std::string& volume) REQUIRES(mu_);
+  static void StopRuntime(const std::string& name, Runtime* rt, bool* ok);
+
+  const VolumeRegistryOptions o_;
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_ GUARDED_BY(mu_);
+};
+
+}  // namespace blkgate

@@ -1,0 +1,149 @@
+// lib/src/controller_objects.cpp — creating and deleting drives, disks and volumes, and the
+// restore at start: every catalog change that is not a seed state transition, through the
+// Platform like the seeds' (so the fake platform tests them). Thread-safety: none (Controller).
+#include "blkgate/controller.h"
+
+namespace blkgate {
+
+Result Controller::CheckExists(Kind kind, const std::string& name) const {
+  switch (kind) {
+    case Kind::drive:
+      if (c_->drive(name)) return Result::Ok();
+      if (IsDeleted(name)) return Result::ObjectDeleted("drive '" + name + "' was removed");
+      break;
+    case Kind::disk:
+      if (c_->disk(name)) return Result::Ok();
+      break;
+    case Kind::volume:
+      if (c_->volume(name)) return Result::Ok();
+      break;
+  }
+  return Result::Missing(ToString(kind), name);
+}
+
+Result Controller::DriveAdd(const std::string& name, const std::string& path,
+                            std::optional<std::uint64_t> size_if_missing) {
+  const std::uint64_t create_size = size_if_missing.value_or(0);
+  if (size_if_missing && (create_size == 0 || create_size % kSectorSize))
+    return Result::InvalidArgument("size must be a non-zero multiple of 512, got " +
+                                   std::to_string(create_size));
+  Drive d;
+  d.name = name;
+  d.path = path;
+  Result found = p_->InspectBacking(path, &d.identity, &d.size);
+  const bool create = found.code() == Code::not_found && create_size != 0;
+  if (!found.ok() && !create) return found;
+  if (found.ok() && create_size != 0 && create_size != d.size)
+    return Result::InvalidArgument(path + " exists with size " + std::to_string(d.size) +
+                                   ", not the requested " + std::to_string(create_size));
+  if (create) d.size = create_size;
+  // Validate against the catalog before touching the file system: a bad call creates nothing.
+  Catalog next = *c_;
+  BLKGATE_TRY(next.AddDrive(d));
+  if (create) {
+    BLKGATE_TRY(p_->CreateBackingFile(path, create_size));
+    std::uint64_t size = 0;
+    if (Result r = p_->InspectBacking(path, &next.drive(name)->identity, &size); !r.ok()) {
+      p_->RemoveBackingFile(path);
+      return r;
+    }
+  }
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    if (create) p_->RemoveBackingFile(path);
+    return r;
+  }
+  return Result::Ok();
+}
+
+Result Controller::DiskCreate(const std::string& name, std::vector<std::string> drives) {
+  Catalog next = *c_;
+  BLKGATE_TRY(next.CreateDisk(name, std::move(drives)));
+  return Commit(std::move(next));
+}
+
+Result Controller::DiskDelete(const std::string& name) {
+  Catalog next = *c_;
+  BLKGATE_TRY(next.DeleteDisk(name));
+  return Commit(std::move(next));
+}
+
+Result Controller::VolumeCreate(Volume v, bool auto_offset) {
+  if (auto_offset) BLKGATE_TRY(c_->FindFreeExtent(v.disk, v.size, 1 << 20, &v.offset));
+  Catalog next = *c_;
+  BLKGATE_TRY(next.CreateVolume(v));
+  // The device starts against the new catalog (its gate word already says whether its disk
+  // is offline or read-only); only then is the catalog persisted. Any failure unwinds.
+  int id = -1;
+  BLKGATE_TRY(p_->StartDevice(next, *next.volume(v.name), &id));
+  next.volume(v.name)->dev_id = id;
+  const Volume created = *next.volume(v.name);
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    p_->StopDevice(created);
+    return r;
+  }
+  if (const Disk* k = c_->disk(v.disk)) {
+    if (k->read_only) {
+      if (Result r = p_->SetDeviceReadOnly(created, true); !r.ok())
+        notes_.push_back("volume '" + v.name + "': " + r.ToString());
+    }
+    if (k->offline) p_->Claim(created, true);
+  }
+  return Result::Ok();
+}
+
+Result Controller::VolumeDelete(const std::string& name) {
+  const Volume* v = c_->volume(name);
+  if (!v) return Result::Missing("volume", name);
+  BLKGATE_TRY(p_->ProbeDeviceUnused(*v));
+  const Volume gone = *v;
+  Catalog next = *c_;
+  BLKGATE_TRY(next.DeleteVolume(name));
+  BLKGATE_TRY(Commit(std::move(next)));
+  p_->StopDevice(gone);
+  return Result::Ok();
+}
+
+void Controller::Restore(std::vector<std::string>* notes) {
+  Catalog next = *c_;
+  bool dirty = false;
+  // Devices first, each asking for the ublk id it had (so /dev/ublkbN stays the same).
+  for (const auto& [n, v] : c_->volumes()) {
+    int id = v.dev_id;
+    if (Result r = p_->StartDevice(*c_, v, &id); !r.ok()) {
+      notes->push_back("volume " + n + " not started: " + r.ToString());
+      continue;
+    }
+    if (id != v.dev_id) {
+      next.volume(n)->dev_id = id;
+      dirty = true;
+    }
+  }
+  for (const auto& [n, v] : c_->volumes()) {
+    const Disk* k = c_->disk(v.disk);
+    if (k && k->read_only) {
+      if (Result r = p_->SetDeviceReadOnly(v, true); !r.ok())
+        notes->push_back("volume " + n + ": " + r.ToString());
+    }
+    if (v.offline || (k && k->offline) || v.dismount == Dismount::permanent) {
+      p_->Claim(v, true);
+      continue;
+    }
+    if (v.access_paths.empty()) continue;
+    if (Result r = MountAccessPaths(v); !r.ok()) {
+      notes->push_back("volume " + n + ": " + r.ToString());
+      continue;
+    }
+    if (v.dismount == Dismount::temporary) {
+      next.volume(n)->dismount = Dismount::none;
+      dirty = true;
+    }
+  }
+  if (dirty) {
+    if (Result r = p_->Persist(next); r.ok())
+      *c_ = std::move(next);
+    else
+      notes->push_back(r.ToString());
+  }
+}
+
+}  // namespace blkgate

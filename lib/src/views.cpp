@@ -1,0 +1,74 @@
+// lib/src/views.cpp — JSON views of drives, disks and volumes (see views.h).
+#include "blkgate/views.h"
+
+namespace blkgate {
+
+using Json = nlohmann::json;
+
+Json DriveView(const Controller& c, const Drive& d) {
+  const Disk* k = c.catalog().DiskOfDrive(d.name);
+  return {{"name", d.name},
+          {"path", d.path},
+          {"size", d.size},
+          {"status", ToString(d.status)},
+          {"state", ToString(c.StateOf(Kind::drive, d.name))},
+          {"cache", c.IsCorrupt(d.name) ? "corrupt" : "ok"},
+          {"disk", k ? Json(k->name) : Json(nullptr)}};
+}
+
+Json DiskView(const Controller& c, const Disk& k) {
+  Json vols = Json::array();
+  for (const Volume* v : c.catalog().VolumesOnDisk(k.name)) vols.push_back(v->name);
+  return {{"name", k.name},
+          {"drives", k.drives},
+          {"size", c.catalog().DiskSize(k.name)},
+          {"state", ToString(c.StateOf(Kind::disk, k.name))},
+          {"read_only", k.read_only},
+          {"volumes", std::move(vols)}};
+}
+
+Json VolumeView(Controller& c, const Volume& v) {
+  const DeviceInfo dev = c.Describe(v);
+  const Disk* k = c.catalog().disk(v.disk);
+  Json stats = Json::object();
+  for (const auto& [name, n] : dev.stats) stats[name] = n;
+  Json j = {{"name", v.name},
+            {"disk", v.disk},
+            {"offset", v.offset},
+            {"size", v.size},
+            {"device", dev.running ? Json(dev.device) : Json(nullptr)},
+            {"dev_id", dev.running ? dev.dev_id : -1},
+            {"state", dev.running ? std::string(ToString(c.StateOf(Kind::volume, v.name)))
+                                  : std::string("stopped")},
+            {"read_only", k && k->read_only},
+            {"queues", dev.queues},
+            {"depth", v.depth},
+            {"backend", ToString(v.backend)},
+            {"system", v.system},
+            {"dismount", ToString(v.dismount)},
+            {"access_paths", v.access_paths},
+            {"mounts", dev.mounts},
+            {"stats", std::move(stats)}};
+  if (!dev.error.empty()) j["error"] = dev.error;
+  return j;
+}
+
+Json DrivesView(const Controller& c) {
+  Json all = Json::array();
+  for (const auto& [n, d] : c.catalog().drives()) all.push_back(DriveView(c, d));
+  return {{"drives", std::move(all)}};
+}
+
+Json DisksView(const Controller& c) {
+  Json all = Json::array();
+  for (const auto& [n, k] : c.catalog().disks()) all.push_back(DiskView(c, k));
+  return {{"disks", std::move(all)}};
+}
+
+Json VolumesView(Controller& c) {
+  Json all = Json::array();
+  for (const auto& [n, v] : c.catalog().volumes()) all.push_back(VolumeView(c, v));
+  return {{"volumes", std::move(all)}};
+}
+
+}  // namespace blkgate

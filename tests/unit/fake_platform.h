@@ -1,0 +1,162 @@
+// tests/unit/fake_platform.h — the Controller's world without a kernel: mounts, claims, gate
+// words, hooks, backing files and devices as maps, every effect logged in order. For the
+// controller, views and registry tests.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "blkgate/controller.h"
+
+namespace blkgate::testing {
+
+struct FakePlatform : Platform {
+  std::map<std::string, std::vector<std::string>> mounts;  // volume -> targets
+  std::set<std::string> busy;                              // targets with open files
+  std::set<std::string> no_shutdown;                       // targets without FS shutdown
+  std::set<std::string> dirs{"/mnt/a", "/mnt/b", "/mnt/c"};
+  std::set<std::string> unmountable;  // Mount() fails there
+  std::set<std::string> claimed;
+  std::set<std::string> system;
+  std::map<std::string, std::uint64_t> words;
+  std::map<std::string, int> waits;
+  std::map<std::string, bool> ro;
+  std::vector<std::string> flushed;
+  std::vector<std::string> log;  // effects in order
+  // Backing stores by path: identity and size. A path not here does not exist.
+  std::map<std::string, std::pair<DriveIdentity, std::uint64_t>> files;
+  std::set<std::string> uncreatable;  // CreateBackingFile fails there
+  // Devices: volume -> ublk id; the next id handed out; volumes whose start fails.
+  std::map<std::string, int> devices;
+  int next_id = 0;
+  std::set<std::string> unstartable;
+  std::set<std::string> held;  // volumes whose device someone holds open exclusively
+  std::string veto;            // "event kind/name" to veto
+  std::vector<std::string> hooks;
+  bool fail_persist = false;
+  int persists = 0;
+
+  std::string owner(const std::string& target) {
+    for (auto& [v, ts] : mounts)
+      for (auto& t : ts)
+        if (t == target) return v;
+    return "";
+  }
+  Result ListMounts(const Volume& v, std::vector<std::string>* t) override {
+    *t = mounts[v.name];
+    return Result::Ok();
+  }
+  Result ProbeBusy(const std::string& t) override {
+    return busy.count(t) ? Result::Error(Code::device_in_use, "busy") : Result::Ok();
+  }
+  Result Unmount(const std::string& t) override {
+    if (busy.count(t)) return Result::Error(Code::device_in_use, t + " busy");
+    auto& ts = mounts[owner(t)];
+    ts.erase(std::remove(ts.begin(), ts.end(), t), ts.end());
+    log.push_back("umount " + t);
+    return Result::Ok();
+  }
+  Result ForceUnmount(const std::string& t) override {
+    if (no_shutdown.count(t)) return Result::Error(Code::not_supported, "no shutdown");
+    busy.erase(t);
+    log.push_back("shutdown " + t);
+    return Unmount(t);
+  }
+  Result Mount(const Volume& v, const std::string& t) override {
+    if (claimed.count(v.name)) return Result::Error(Code::device_in_use, "claimed");
+    if (unmountable.count(t)) return Result::Error(Code::io_error, "mount failed");
+    mounts[v.name].push_back(t);
+    log.push_back("mount " + v.name + " " + t);
+    return Result::Ok();
+  }
+  Result CheckDirectory(const std::string& d) override {
+    if (d.empty() || d[0] != '/') return Result::Error(Code::invalid_argument, "relative");
+    return dirs.count(d) ? Result::Ok() : Result::Error(Code::not_found, d);
+  }
+  void Claim(const Volume& v, bool hold) override {
+    if (hold)
+      claimed.insert(v.name);
+    else
+      claimed.erase(v.name);
+  }
+  void PublishGate(const Volume& v, std::uint64_t w, bool wait) override {
+    words[v.name] = w;
+    if (wait) waits[v.name]++;
+    log.push_back("gate " + v.name);
+  }
+  Result SetDeviceReadOnly(const Volume& v, bool r) override {
+    ro[v.name] = r;
+    return Result::Ok();
+  }
+  Result FlushDrive(const Drive& d) override {
+    flushed.push_back(d.name);
+    log.push_back("flush " + d.name);
+    return Result::Ok();
+  }
+  Result InspectBacking(const std::string& path, DriveIdentity* id, std::uint64_t* size) override {
+    auto it = files.find(path);
+    if (it == files.end()) return Result::NotFound(path + " does not exist");
+    *id = it->second.first;
+    *size = it->second.second;
+    return Result::Ok();
+  }
+  Result CreateBackingFile(const std::string& path, std::uint64_t size) override {
+    if (files.count(path)) return Result::AlreadyExists(path);
+    if (uncreatable.count(path)) return Result::FromErrno(EACCES, "create " + path);
+    files[path] = {DriveIdentity{1, 1000 + files.size(), false}, size};
+    log.push_back("create " + path);
+    return Result::Ok();
+  }
+  void RemoveBackingFile(const std::string& path) override {
+    files.erase(path);
+    log.push_back("remove " + path);
+  }
+  Result StartDevice(const Catalog& c, const Volume& v, int* dev_id) override {
+    if (unstartable.count(v.name)) return Result::IoError("ADD_DEV: no");
+    words[v.name] = EffectiveGateWord(c, v);
+    *dev_id = v.dev_id >= 0 ? v.dev_id : next_id++;
+    devices[v.name] = *dev_id;
+    log.push_back("start " + v.name);
+    return Result::Ok();
+  }
+  void StopDevice(const Volume& v) override {
+    devices.erase(v.name);
+    claimed.erase(v.name);
+    log.push_back("stop " + v.name);
+  }
+  Result ProbeDeviceUnused(const Volume& v) override {
+    if (!mounts[v.name].empty()) return Result::DeviceInUse(v.name + " is mounted");
+    if (held.count(v.name) || claimed.count(v.name)) return Result::DeviceInUse(v.name + " held");
+    return Result::Ok();
+  }
+  DeviceInfo Describe(const Volume& v) override {
+    DeviceInfo info;
+    info.queues = v.queues ? v.queues : 2;
+    auto it = devices.find(v.name);
+    if (it == devices.end()) return info;
+    info.running = true;
+    info.dev_id = it->second;
+    info.device = "/dev/ublkb" + std::to_string(it->second);
+    info.mounts = mounts[v.name];
+    info.stats = {{"reads", 1}, {"writes", 2}};
+    return info;
+  }
+  bool IsSystemDevice(const Volume& v) override { return system.count(v.name) != 0; }
+  Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
+    std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
+    hooks.push_back(what);
+    if (what == veto) return Result::Error(Code::device_in_use, "hook 'x' exited 1");
+    return Result::Ok();
+  }
+  Result Persist(const Catalog&) override {
+    if (fail_persist) return Result::FromErrno(ENOSPC, "write state");
+    ++persists;
+    return Result::Ok();
+  }
+};
+
+}  // namespace blkgate::testing
