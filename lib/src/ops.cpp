@@ -773,4 +773,14 @@ std::string OpsMarkdown() {
   return s;
 }
 
+std::string ResultsMarkdown() {
+  std::string s = "| result | exit | meaning |\n|---|---|---|\n";
+  for (int i = 0; i < kCodeCount; ++i) {
+    const Code c = static_cast<Code>(i);
+    s += "| " + std::string(CodeName(c)) + " | " + std::to_string(CodeExitStatus(c)) + " | " +
+         std::string(CodeMeaning(c)) + " |\n";
+  }
+  return s;
+}
+
 }  // namespace blkgate::ops

@@ -149,7 +149,9 @@ struct Call {
   nlohmann::json* data;
 };
 
-// docs/control-protocol.md's operations table, generated from the registry.
+// docs/control-protocol.md's operations table, generated from the registry, and its results
+// table, generated from BLKGATE_RESULT_CODES.
 std::string OpsMarkdown();
+std::string ResultsMarkdown();
 
 }  // namespace blkgate::ops
