@@ -152,10 +152,6 @@ std::string next_words(const std::vector<std::string_view>& prefix) {
 // ---------------------------------------------------------------------------------------------
 // Parsing.
 
-Result bad(std::string message) {
-  return Result::Error(Code::invalid_argument, std::move(message));
-}
-
 const ArgSpec* find_opt(const Verb& v, std::string_view name) {
   for (const ArgSpec* o : v.opts) {
     if (o->cli == name) return o;
@@ -181,7 +177,7 @@ Result check_name(std::string_view where, std::string_view kind, std::string_vie
   std::string m(where);
   m += ": ";
   if (!what.empty()) m += std::string(what) + ": ";
-  return bad(m + r.message());
+  return Result::InvalidArgument(m + r.message());
 }
 
 // Converts one command-line value of argument `a` into its protocol member(s) in *args.
@@ -196,14 +192,16 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
       return Result::Ok();
     case ArgType::size: {
       std::uint64_t n = 0;
-      if (Result r = ParseSize(text, &n); !r.ok()) return bad(where + ": " + opt + r.message());
+      if (Result r = ParseSize(text, &n); !r.ok())
+        return Result::InvalidArgument(where + ": " + opt + r.message());
       (*args)[key] = n;
       return Result::Ok();
     }
     case ArgType::number: {
       std::uint64_t n = 0;
       if (!parse_number(text, &n))
-        return bad(where + ": " + opt + "bad number '" + text + "' (0 to 65535)");
+        return Result::InvalidArgument(where + ": " + opt + "bad number '" + text +
+                                       "' (0 to 65535)");
       (*args)[key] = n;
       return Result::Ok();
     }
@@ -218,14 +216,16 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
     case ArgType::backend: {
       BackendKind b;
       if (!ParseBackend(text, &b).ok())
-        return bad(where + ": " + opt + "bad backend '" + text + "' (file, null or mem)");
+        return Result::InvalidArgument(where + ": " + opt + "bad backend '" + text +
+                                       "' (file, null or mem)");
       (*args)[key] = text;
       return Result::Ok();
     }
     case ArgType::file:
     case ArgType::dir: {
-      if (text.empty()) return bad(where + ": empty " + std::string(a.cli));
-      if (!resolve) return bad(where + ": cannot resolve " + std::string(a.cli));
+      if (text.empty()) return Result::InvalidArgument(where + ": empty " + std::string(a.cli));
+      if (!resolve)
+        return Result::InvalidArgument(where + ": cannot resolve " + std::string(a.cli));
       std::string abs;
       Result r = resolve(text, a.type == ArgType::dir, &abs);
       if (!r.ok()) {
@@ -238,14 +238,15 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
     case ArgType::drive_status: {
       DriveStatus st;
       if (!ParseDriveStatus(text, &st).ok()) {
-        return bad(where + ": bad status '" + text + "' (online, offline, failed or not-ready)");
+        return Result::InvalidArgument(where + ": bad status '" + text +
+                                       "' (online, offline, failed or not-ready)");
       }
       (*args)[key] = text;
       return Result::Ok();
     }
     case ArgType::on_off:
       if (text != "on" && text != "off") {
-        return bad(where + ": expected on or off, not '" + text + "'");
+        return Result::InvalidArgument(where + ": expected on or off, not '" + text + "'");
       }
       (*args)[key] = text == "on";
       return Result::Ok();
@@ -253,8 +254,8 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
       const std::size_t slash = text.find('/');
       const std::string kind = slash == std::string::npos ? std::string() : text.substr(0, slash);
       if (kind != "drive" && kind != "disk" && kind != "volume") {
-        return bad(where + ": bad KIND/NAME '" + text +
-                   "' (KIND is drive, disk or volume, e.g. volume/v0)");
+        return Result::InvalidArgument(where + ": bad KIND/NAME '" + text +
+                                       "' (KIND is drive, disk or volume, e.g. volume/v0)");
       }
       const std::string name = text.substr(slash + 1);
       BLKGATE_TRY(check_name(where, kind, "", name));
@@ -263,7 +264,7 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
       return Result::Ok();
     }
   }
-  return bad(where + ": unhandled argument " + std::string(a.cli));
+  return Result::InvalidArgument(where + ": unhandled argument " + std::string(a.cli));
 }
 
 Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& resolve) {
@@ -280,7 +281,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
 
   auto where = [&] { return words.empty() ? std::string(kProgram) : join(words); };
   auto fail = [&](std::string message) {
-    if (!error) error = bad(std::move(message));
+    if (!error) error = Result::InvalidArgument(std::move(message));
   };
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -365,9 +366,10 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
       if (v.words.size() == words.size()) verb = &v;
     }
     if (!known) {
-      verb_error = bad(prefix.empty() ? "unknown verb '" + tok + "' (" + next_words({}) + ")"
-                                      : join(prefix) + ": unknown verb '" + tok + "' (" +
-                                            next_words(prefix) + ")");
+      verb_error = Result::InvalidArgument(
+          prefix.empty()
+              ? "unknown verb '" + tok + "' (" + next_words({}) + ")"
+              : join(prefix) + ": unknown verb '" + tok + "' (" + next_words(prefix) + ")");
     }
   }
 
@@ -386,16 +388,18 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   if (verb == nullptr) {
     if (words.empty()) {
       inv.show_usage = true;
-      return fail_with(bad("missing verb"));
+      return fail_with(Result::InvalidArgument("missing verb"));
     }
-    return fail_with(bad(join(words) + ": missing verb (" + next_words(words) + ")"));
+    return fail_with(
+        Result::InvalidArgument(join(words) + ": missing verb (" + next_words(words) + ")"));
   }
 
   const std::string at = join(verb->words);
   json a = json::object();
   std::size_t next = 0;
   for (const ArgSpec* p : verb->pos) {
-    if (next >= positionals.size()) return fail_with(bad(at + ": missing " + std::string(p->cli)));
+    if (next >= positionals.size())
+      return fail_with(Result::InvalidArgument(at + ": missing " + std::string(p->cli)));
     if (p->type == ArgType::names) {
       a[std::string(p->key)] = json::array();
       while (next < positionals.size()) {
@@ -408,12 +412,14 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
     }
   }
   if (next < positionals.size()) {
-    return fail_with(bad(at + ": unexpected argument '" + positionals[next] + "'"));
+    return fail_with(
+        Result::InvalidArgument(at + ": unexpected argument '" + positionals[next] + "'"));
   }
   for (const ArgSpec* o : verb->opts) {
     auto it = given.find(o->cli);
     if (it == given.end()) {
-      if (o->required) return fail_with(bad(at + ": missing " + std::string(o->cli)));
+      if (o->required)
+        return fail_with(Result::InvalidArgument(at + ": missing " + std::string(o->cli)));
       if (o->type == ArgType::flag) a[std::string(o->key)] = false;
       continue;
     }
@@ -423,7 +429,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   // The daemon's own check, at this edge too: nothing that it would refuse is sent.
   ops::Args checked;
   if (Result r = ops::Validate(*verb->op, a, &checked); !r.ok())
-    return fail_with(bad(at + ": " + r.message()));
+    return fail_with(Result::InvalidArgument(at + ": " + r.message()));
 
   inv.action = verb->op->local ? Action::local : Action::call;
   inv.request.op = std::string(verb->op->name);
@@ -711,7 +717,7 @@ Invocation Parse(const std::vector<std::string>& args, const PathResolver& resol
   } catch (const std::exception& e) {
     Invocation inv;
     inv.action = Action::error;
-    inv.error = bad(std::string("internal error: ") + e.what());
+    inv.error = Result::InvalidArgument(std::string("internal error: ") + e.what());
     return inv;
   }
 }

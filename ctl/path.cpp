@@ -21,10 +21,10 @@ bool real(const std::string& p, std::string* out) {
 }  // namespace
 
 Result ResolvePath(std::string_view path, bool directory, std::string* out) {
-  if (path.empty()) return Result::Error(Code::invalid_argument, "empty path");
+  if (path.empty()) return Result::InvalidArgument("empty path");
   std::string p(path);
   if (p.find('\0') != std::string::npos) {
-    return Result::Error(Code::invalid_argument, "path contains a NUL byte");
+    return Result::InvalidArgument("path contains a NUL byte");
   }
   // Drop trailing slashes ("dir/" -> "dir"), but keep "/".
   while (p.size() > 1 && p.back() == '/') p.pop_back();

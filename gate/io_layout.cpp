@@ -8,8 +8,9 @@ namespace blkgate::io {
 
 Result VolumeLayout::Build(std::uint64_t size, const std::vector<Segment>& segments,
                            VolumeLayout* out) {
-  auto bad = [](std::string what) { return Result::Error(Code::invalid_argument, std::move(what)); };
-  if (size == 0 || size % kSectorSize != 0) return bad("volume size must be a non-zero multiple of 512");
+  auto bad = [](std::string what) { return Result::InvalidArgument(std::move(what)); };
+  if (size == 0 || size % kSectorSize != 0)
+    return bad("volume size must be a non-zero multiple of 512");
   if (segments.empty()) return bad("volume has no segments");
   if (segments.size() > static_cast<std::size_t>(kMaxPieces))
     return bad("volume spans more than " + std::to_string(kMaxPieces) + " drives");
@@ -27,8 +28,9 @@ Result VolumeLayout::Build(std::uint64_t size, const std::vector<Segment>& segme
     l.segs[l.count++] = {s.volume_offset, s.drive_offset, s.length, s.index};
     expect += s.length;
   }
-  if (expect != size) return bad("segments cover " + std::to_string(expect) + " bytes, volume is " +
-                                 std::to_string(size));
+  if (expect != size)
+    return bad("segments cover " + std::to_string(expect) + " bytes, volume is " +
+               std::to_string(size));
   *out = l;
   return Result::Ok();
 }
@@ -39,10 +41,11 @@ int SplitRange(const VolumeLayout& layout, std::uint64_t offset, std::uint32_t l
   // Last segment starting at or before offset (segments are sorted and contiguous).
   const LayoutSegment* begin = layout.segs.data();
   const LayoutSegment* end = begin + layout.count;
-  const LayoutSegment* s =
-      std::upper_bound(begin, end, offset,
-                       [](std::uint64_t off, const LayoutSegment& seg) { return off < seg.volume_offset; }) -
-      1;
+  const LayoutSegment* s = std::upper_bound(begin, end, offset,
+                                            [](std::uint64_t off, const LayoutSegment& seg) {
+                                              return off < seg.volume_offset;
+                                            }) -
+                           1;
   int n = 0;
   std::uint32_t done = 0;
   while (done < len) {

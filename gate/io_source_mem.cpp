@@ -17,10 +17,11 @@ MemRequestSource::~MemRequestSource() {
   for (int i = 0; i < 1000 && handler_ && handler_->backend_inflight() > 0; ++i) Iterate(10);
 }
 
-Result MemRequestSource::Create(const MemSourceConfig& cfg, std::unique_ptr<MemRequestSource>* out) {
-  if (!cfg.layout || !cfg.backend || !cfg.gate || cfg.depth == 0 || cfg.depth > ublk::kMaxQueueDepth ||
-      cfg.max_io_bytes == 0 || cfg.max_io_bytes % 4096)
-    return Result::Error(Code::invalid_argument, "mem source: bad configuration");
+Result MemRequestSource::Create(const MemSourceConfig& cfg,
+                                std::unique_ptr<MemRequestSource>* out) {
+  if (!cfg.layout || !cfg.backend || !cfg.gate || cfg.depth == 0 ||
+      cfg.depth > ublk::kMaxQueueDepth || cfg.max_io_bytes == 0 || cfg.max_io_bytes % 4096)
+    return Result::InvalidArgument("mem source: bad configuration");
   std::unique_ptr<MemRequestSource> s(new MemRequestSource(cfg));
   const unsigned entries = 2u * cfg.depth < 64 ? 64 : 2u * cfg.depth;
   int err = s->ring_.InitQueue(entries, entries * 8);
@@ -46,7 +47,8 @@ Result MemRequestSource::Create(const MemSourceConfig& cfg, std::unique_ptr<MemR
   hc.park_timeout_ms = cfg.park_timeout_ms;
   hc.park_recheck_ms = cfg.park_recheck_ms;
   hc.on_backend_error = cfg.on_backend_error;
-  s->handler_ = std::make_unique<IoHandler>(hc, s->ring_.get(), static_cast<IoCompletionSink*>(s.get()));
+  s->handler_ =
+      std::make_unique<IoHandler>(hc, s->ring_.get(), static_cast<IoCompletionSink*>(s.get()));
   *out = std::move(s);
   return Result::Ok();
 }
@@ -141,7 +143,8 @@ int MemRequestSource::Execute(std::uint8_t op, std::uint64_t start_sector, std::
   ncompleted_ = 0;
   state_[tag] = TagState::free;
   const int res = result_[tag];
-  if (op == ublk::kOpRead && res > 0 && data) std::memcpy(data, Buffer(static_cast<std::uint16_t>(tag)), res);
+  if (op == ublk::kOpRead && res > 0 && data)
+    std::memcpy(data, Buffer(static_cast<std::uint16_t>(tag)), res);
   return res;
 }
 
@@ -160,7 +163,8 @@ LoadResult MemRequestSource::RunLoad(const LoadSpec& spec) {
     x ^= x << 17;
     const std::uint64_t block = spec.random ? x % blocks : seq++ % blocks;
     std::uint8_t op = spec.op;
-    if (spec.read_percent >= 0) op = static_cast<int>((x >> 32) % 100) < spec.read_percent ? ublk::kOpRead : ublk::kOpWrite;
+    if (spec.read_percent >= 0)
+      op = static_cast<int>((x >> 32) % 100) < spec.read_percent ? ublk::kOpRead : ublk::kOpWrite;
     state_[tag] = TagState::busy;
     IoRequest r;
     r.tag = tag;
@@ -184,7 +188,10 @@ LoadResult MemRequestSource::RunLoad(const LoadSpec& spec) {
       const std::uint16_t tag = completed_[--ncompleted_];
       const int res = result_[tag];
       ++out.completed;
-      if (res < 0) ++out.errors; else out.bytes += static_cast<std::uint64_t>(res);
+      if (res < 0)
+        ++out.errors;
+      else
+        out.bytes += static_cast<std::uint64_t>(res);
       state_[tag] = TagState::free;
       if (!stop && (out.completed & 255) == 0 && MonotonicNs() >= end) stop = true;
       if (!stop && issued < spec.requests) issue(tag);

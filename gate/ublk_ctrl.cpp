@@ -28,10 +28,10 @@ ublksrv_ctrl_cmd Header(std::uint32_t dev_id) {
 Result CommandError(int res, const char* name, std::uint32_t dev_id) {
   std::string what = std::string("ublk ") + name + " (device " +
                      (dev_id == UINT32_MAX ? std::string("any") : std::to_string(dev_id)) + ")";
-  if (res == -EEXIST) return Result::Error(Code::already_exists, what + ": " + std::strerror(EEXIST));
+  if (res == -EEXIST) return Result::AlreadyExists(what + ": " + std::strerror(EEXIST));
   if (res == -EPERM || res == -EACCES)
-    return Result::Error(Code::permission_denied, what + ": " + std::strerror(-res));
-  if (res == -ECANCELED) return Result::Error(Code::io_error, what + ": gave up waiting");
+    return Result::PermissionDenied(what + ": " + std::strerror(-res));
+  if (res == -ECANCELED) return Result::IoError(what + ": gave up waiting");
   return Result::FromErrno(-res, what);
 }
 }  // namespace
@@ -42,10 +42,10 @@ Result UblkControl::Open(std::unique_ptr<UblkControl>* out) {
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT)
-      return Result::Error(Code::not_supported, std::string("ublk is not available: ") + kControlPath +
-                                                    ": " + std::strerror(err) + "; load ublk_drv");
+      return Result::NotSupported(std::string("ublk is not available: ") + kControlPath + ": " +
+                                  std::strerror(err) + "; load ublk_drv");
     if (err == EACCES || err == EPERM)
-      return Result::Error(Code::permission_denied, std::string(kControlPath) + ": " + std::strerror(err));
+      return Result::PermissionDenied(std::string(kControlPath) + ": " + std::strerror(err));
     return Result::FromErrno(err, kControlPath);
   }
   c->fd_.reset(fd);
@@ -56,7 +56,8 @@ Result UblkControl::Open(std::unique_ptr<UblkControl>* out) {
 }
 
 int UblkControl::Exec(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd,
-                      const std::function<bool()>* abort, int timeout_ms, const char* name) noexcept {
+                      const std::function<bool()>* abort, int timeout_ms,
+                      const char* name) noexcept {
   io_uring* ring = ring_.get();
   io_uring_sqe* sqe = io::GetSqe(ring);
   if (!sqe) return -EBUSY;
@@ -81,7 +82,8 @@ int UblkControl::Exec(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd,
     if (r != -ETIME && r != -EINTR) return r;
     waited_ms += kPollMs;
     if (cancelled) continue;
-    const bool give_up = (abort && *abort && (*abort)()) || (timeout_ms >= 0 && waited_ms >= timeout_ms);
+    const bool give_up =
+        (abort && *abort && (*abort)()) || (timeout_ms >= 0 && waited_ms >= timeout_ms);
     if (give_up) {
       io_uring_sqe* c = io::GetSqe(ring);
       if (!c) return -EBUSY;
@@ -102,8 +104,9 @@ Result UblkControl::GetFeatures(std::uint64_t* features) {
   c.len = kFeaturesLen;
   int r = Exec(kCmdGetFeatures, c, nullptr, -1, "GET_FEATURES");
   if (r == -EOPNOTSUPP || r == -EINVAL)
-    return Result::Error(Code::not_supported,
-                         "ublk GET_FEATURES is not supported: the kernel's ublk driver is too old (need Linux 6.5 or later)");
+    return Result::NotSupported(
+        "ublk GET_FEATURES is not supported: the kernel's ublk driver is too old (need Linux 6.5 "
+        "or later)");
   if (r < 0) return CommandError(r, "GET_FEATURES", 0);
   *features = f;
   return Result::Ok();
@@ -152,8 +155,10 @@ Result UblkControl::DelDev(std::uint32_t dev_id, int timeout_ms) {
   ublksrv_ctrl_cmd c = Header(dev_id);
   int r = Exec(kCmdDelDev, c, nullptr, timeout_ms, "DEL_DEV");
   if (r == -ECANCELED) {
-    io::LogLine("ublk device %u: DEL_DEV still waiting for its last user after %d ms; the kernel "
-                "frees it when that user goes away", dev_id, timeout_ms);
+    io::LogLine(
+        "ublk device %u: DEL_DEV still waiting for its last user after %d ms; the kernel "
+        "frees it when that user goes away",
+        dev_id, timeout_ms);
     return Result::Ok();
   }
   return r < 0 ? CommandError(r, "DEL_DEV", dev_id) : Result::Ok();

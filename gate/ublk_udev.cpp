@@ -21,7 +21,9 @@ struct UdevDeleter {
 template <class T>
 using UdevPtr = std::unique_ptr<T, UdevDeleter>;
 
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool Exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 }  // namespace
 
 Result WaitForDevNode(const std::string& devnode, const char* subsystem, int timeout_ms) {
@@ -50,8 +52,8 @@ Result WaitForDevNode(const std::string& devnode, const char* subsystem, int tim
     if (Exists(devnode)) return Result::Ok();
   }
   return Exists(devnode) ? Result::Ok()
-                         : Result::Error(Code::not_ready, devnode + " did not appear within " +
-                                                              std::to_string(timeout_ms) + " ms");
+                         : Result::NotReady(devnode + " did not appear within " +
+                                            std::to_string(timeout_ms) + " ms");
 }
 
 }  // namespace blkgate::ublk

@@ -76,13 +76,11 @@ class UblkVolumeDevice final : public VolumeDevice {
 
 Result UblkVolumeDevice::Init() {
   const DeviceSpec& s = spec_;
-  if (!s.gate) return Result::Error(Code::invalid_argument, "device spec: gate word missing");
+  if (!s.gate) return Result::InvalidArgument("device spec: gate word missing");
   if (s.queues == 0 || s.queues > kMaxQueues)
-    return Result::Error(Code::invalid_argument,
-                         "device spec: queues must be 1.." + std::to_string(kMaxQueues));
+    return Result::InvalidArgument("device spec: queues must be 1.." + std::to_string(kMaxQueues));
   if (s.depth == 0 || s.depth > kMaxDepth || s.depth > ublk::kMaxQueueDepth)
-    return Result::Error(Code::invalid_argument,
-                         "device spec: depth must be 1.." + std::to_string(kMaxDepth));
+    return Result::InvalidArgument("device spec: depth must be 1.." + std::to_string(kMaxDepth));
   BLKGATE_TRY(io::VolumeLayout::Build(s.size, s.segments, &layout_));
 
   switch (s.backend) {
@@ -105,7 +103,7 @@ Result UblkVolumeDevice::Init() {
   std::uint64_t features = 0;
   BLKGATE_TRY(ctrl_->GetFeatures(&features));
   if (!(features & ublk::kFeatCmdIoctlEncode))
-    return Result::Error(Code::not_supported, "ublk driver lacks ioctl-encoded commands");
+    return Result::NotSupported("ublk driver lacks ioctl-encoded commands");
 
   ublksrv_ctrl_dev_info info;
   std::memset(&info, 0, sizeof info);
@@ -129,7 +127,7 @@ Result UblkVolumeDevice::Init() {
     io::LogLine("volume %s: ublk granted %u queues of the %u asked (one per CPU at most)",
                 s.name.c_str(), nr_queues_, s.queues);
   if (nr_queues_ == 0 || info.queue_depth != s.depth || max_io_ < 4096)
-    return Result::Error(Code::io_error, "ublk ADD_DEV granted an unusable geometry");
+    return Result::IoError("ublk ADD_DEV granted an unusable geometry");
   BLKGATE_TRY(SetParams());
 
   const std::string cdev = "/dev/ublkc" + std::to_string(dev_id_);

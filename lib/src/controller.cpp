@@ -33,8 +33,7 @@ Result ParseKind(std::string_view s, Kind* out) {
 Result ParseObjectRef(std::string_view ref, Kind* kind, std::string* name) {
   auto slash = ref.find('/');
   if (slash == std::string_view::npos)
-    return Result::Error(Code::invalid_argument,
-                         "bad object '" + std::string(ref) + "': expected KIND/NAME");
+    return Result::InvalidArgument("bad object '" + std::string(ref) + "': expected KIND/NAME");
   Kind k;
   BLKGATE_TRY(ParseKind(ref.substr(0, slash), &k));
   std::string n(ref.substr(slash + 1));
@@ -88,7 +87,7 @@ Result Controller::FindDisk(const std::string& name, Disk** k) {
 
 Result Controller::FindDrive(const std::string& name, Drive** d) {
   if (IsDeleted(name) && !c_->drive(name))
-    return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
+    return Result::ObjectDeleted("drive '" + name + "' was removed");
   *d = c_->drive(name);
   return *d ? Result::Ok() : Result::Missing("drive", name);
 }
@@ -142,8 +141,8 @@ Result Controller::MountAccessPaths(const Volume& v) {
 
 Result Controller::CheckDriveCache(const Drive& d) {
   if (IsCorrupt(d.name))
-    return Result::Error(Code::cache_corrupt,
-                         "drive '" + d.name + "' changed under the gate; run blkgatectl refresh");
+    return Result::CacheCorrupt("drive '" + d.name +
+                                "' changed under the gate; run blkgatectl refresh");
   DriveIdentity id;
   std::uint64_t size = 0;
   Result r = p_->InspectBacking(d.path, &id, &size);
@@ -153,8 +152,8 @@ Result Controller::CheckDriveCache(const Drive& d) {
                                                    " to " + std::to_string(size)
                                              : "it is a different file or device now")
                            : r.ToString();
-  return Result::Error(Code::cache_corrupt, "drive '" + d.name + "' (" + d.path + "): " + why +
-                                                "; run blkgatectl refresh");
+  return Result::CacheCorrupt("drive '" + d.name + "' (" + d.path + "): " + why +
+                              "; run blkgatectl refresh");
 }
 
 // ---- volumes --------------------------------------------------------------------------------
@@ -164,12 +163,11 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   BLKGATE_TRY(FindVolume(name, &v));
   if (v->offline) return Result::Ok();  // idempotent (volume-offline.md)
   if (v->system || p_->IsSystemDevice(*v))
-    return Result::Error(Code::system_volume,
-                         "volume '" + name + "' is the system/boot volume and stays online");
+    return Result::SystemVolume("volume '" + name + "' is the system/boot volume and stays online");
   if (Result veto =
           p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
       !veto.ok())
-    return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
+    return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
   // The seeds' order: dismount the file systems first, so none of them sees the errors.
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
@@ -198,13 +196,13 @@ Result Controller::VolumeOnline(const std::string& name) {
   // A volume of an offline disk is offline whatever its own flag says; it cannot come online
   // by itself (resource online brings the disk first).
   if (k && k->offline)
-    return Result::Error(Code::invalid_state, "disk '" + k->name + "' of volume '" + name +
-                                                  "' is offline; bring the disk online first");
+    return Result::InvalidState("disk '" + k->name + "' of volume '" + name +
+                                "' is offline; bring the disk online first");
   if (!v->offline) return Result::Ok();
   if (Result veto =
           p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
       !veto.ok())
-    return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
+    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
   Catalog next = *c_;
   next.volume(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -235,15 +233,12 @@ Result Controller::VolumeDismount(const std::string& name, bool force, bool perm
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
   if (v->dismount == Dismount::temporary)
-    return Result::Error(Code::temporarily_dismounted,
-                         "volume '" + name + "' is already dismounted");
+    return Result::TemporarilyDismounted("volume '" + name + "' is already dismounted");
   if (v->dismount == Dismount::permanent)
-    return Result::Error(Code::permanently_dismounted,
-                         "volume '" + name + "' is already dismounted permanently");
+    return Result::PermanentlyDismounted("volume '" + name + "' is already dismounted permanently");
   if (permanent && !v->access_paths.empty())
-    return Result::Error(Code::has_access_path, "volume '" + name + "' still has access path " +
-                                                    v->access_paths[0] +
-                                                    "; remove its access paths first");
+    return Result::HasAccessPath("volume '" + name + "' still has access path " +
+                                 v->access_paths[0] + "; remove its access paths first");
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
     for (const auto& m : unmounted) (void)p_->Mount(*v, m);
@@ -264,7 +259,7 @@ Result Controller::VolumeMount(const std::string& name) {
   BLKGATE_TRY(FindVolume(name, &v));
   const Disk* k = c_->disk(v->disk);
   if (v->offline || (k && k->offline))
-    return Result::Error(Code::not_ready, "volume '" + name + "' is offline and cannot be mounted");
+    return Result::NotReady("volume '" + name + "' is offline and cannot be mounted");
   const bool was_permanent = v->dismount == Dismount::permanent;
   if (was_permanent) p_->Claim(*v, false);
   if (Result r = MountAccessPaths(*v); !r.ok()) {
@@ -282,15 +277,13 @@ Result Controller::PathAdd(const std::string& name, const std::string& dir) {
   BLKGATE_TRY(FindVolume(name, &v));
   BLKGATE_TRY(p_->CheckDirectory(dir));
   if (Contains(v->access_paths, dir))
-    return Result::Error(Code::already_exists,
-                         "volume '" + name + "' already has access path " + dir);
+    return Result::AlreadyExists("volume '" + name + "' already has access path " + dir);
   for (const auto& [n, other] : c_->volumes())
     if (Contains(other.access_paths, dir))
-      return Result::Error(Code::device_in_use,
-                           dir + " is already an access path of volume '" + n + "'");
+      return Result::DeviceInUse(dir + " is already an access path of volume '" + n + "'");
   const Disk* k = c_->disk(v->disk);
   if (v->offline || (k && k->offline))
-    return Result::Error(Code::not_ready, "volume '" + name + "' is offline and cannot be mounted");
+    return Result::NotReady("volume '" + name + "' is offline and cannot be mounted");
   Catalog next = *c_;
   Volume& nv = *next.volume(name);
   nv.access_paths.push_back(dir);
@@ -311,7 +304,7 @@ Result Controller::PathRemove(const std::string& name, const std::string& dir) {
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
   if (!Contains(v->access_paths, dir))
-    return Result::Error(Code::not_found, "volume '" + name + "' has no access path " + dir);
+    return Result::NotFound("volume '" + name + "' has no access path " + dir);
   std::vector<std::string> mounts;
   BLKGATE_TRY(p_->ListMounts(*v, &mounts));
   if (Contains(mounts, dir)) BLKGATE_TRY(p_->Unmount(dir));
@@ -332,25 +325,24 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
   BLKGATE_TRY(FindDisk(name, &k));
   if (k->offline) return Result::Ok();
   auto fail = [&](const Volume& v, const Result& why) {
-    return Result::Error(Code::failed_to_offline_disk,
-                         "disk '" + name + "': volume '" + v.name + "': " + why.ToString());
+    return Result::FailedToOfflineDisk("disk '" + name + "': volume '" + v.name +
+                                       "': " + why.ToString());
   };
   std::vector<const Volume*> vols = c_->VolumesOnDisk(name);
   // Check everything that can block before changing anything.
   for (const Volume* v : vols) {
     if (v->system || p_->IsSystemDevice(*v))
-      return fail(*v, Result::Error(Code::system_volume, "the system/boot volume stays online"));
+      return fail(*v, Result::SystemVolume("the system/boot volume stays online"));
     if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, v->name,
                                    StateOf(Kind::volume, v->name));
         !veto.ok())
-      return fail(
-          *v, Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message()));
+      return fail(*v, Result::DeviceInUse("pre-offline hook refused: " + veto.message()));
   }
   if (Result veto =
           p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
       !veto.ok())
-    return Result::Error(Code::failed_to_offline_disk,
-                         "disk '" + name + "': pre-offline hook refused: " + veto.message());
+    return Result::FailedToOfflineDisk("disk '" + name +
+                                       "': pre-offline hook refused: " + veto.message());
   // 1. dismount every volume (disk-offline.md step 1); undo all on the first failure.
   std::vector<std::pair<const Volume*, std::vector<std::string>>> undone;
   for (const Volume* v : vols) {
@@ -390,7 +382,7 @@ Result Controller::DiskOnline(const std::string& name) {
   if (Result veto =
           p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
       !veto.ok())
-    return Result::Error(Code::device_in_use, "pre-online hook refused: " + veto.message());
+    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
   Catalog next = *c_;
   next.disk(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -422,9 +414,8 @@ Result Controller::DiskSetReadOnly(const std::string& name, bool read_only) {
       std::vector<std::string> mounts;
       BLKGATE_TRY(p_->ListMounts(*v, &mounts));
       if (!mounts.empty())
-        return Result::Error(Code::device_in_use, "volume '" + v->name + "' of disk '" + name +
-                                                      "' is mounted at " + mounts[0] +
-                                                      "; dismount it first");
+        return Result::DeviceInUse("volume '" + v->name + "' of disk '" + name +
+                                   "' is mounted at " + mounts[0] + "; dismount it first");
     }
   }
   std::vector<const Volume*> done;
@@ -451,15 +442,15 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
   const std::string name = d->name;
   if (d->status == s) return Result::Ok();
   if (d->status == DriveStatus::failed && s == DriveStatus::online)
-    return Result::Error(Code::object_failed,
-                         "drive '" + name + "' is failed; take it offline, repair it, then online");
+    return Result::ObjectFailed("drive '" + name +
+                                "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->DiskOfDrive(name);
   const std::string disk = k ? k->name : std::string();  // k dies with the catalog at Commit
   if (s != DriveStatus::online && s != DriveStatus::failed) {
     if (Result veto =
             p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
         !veto.ok())
-      return Result::Error(Code::device_in_use, "pre-offline hook refused: " + veto.message());
+      return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
   }
   // drive-set-status.md: clear the cache before the drive goes offline.
   if (s == DriveStatus::offline) BLKGATE_TRY(p_->FlushDrive(*d));
@@ -477,7 +468,7 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
 Result Controller::DriveSetStatus(const std::string& name, std::string_view status) {
   DriveStatus s;
   if (status == "unknown")
-    return Result::Error(Code::invalid_argument, "'unknown' is not a status a drive can be set to");
+    return Result::InvalidArgument("'unknown' is not a status a drive can be set to");
   BLKGATE_TRY(ParseDriveStatus(status, &s));
   Drive* d;
   BLKGATE_TRY(FindDrive(name, &d));
@@ -494,7 +485,7 @@ Result Controller::DriveFailed(const std::string& name) {
 
 Result Controller::DriveRemove(const std::string& name) {
   if (IsDeleted(name) && !c_->drive(name))
-    return Result::Error(Code::object_deleted, "drive '" + name + "' was removed");
+    return Result::ObjectDeleted("drive '" + name + "' was removed");
   Catalog next = *c_;
   BLKGATE_TRY(next.RemoveDrive(name));
   BLKGATE_TRY(Commit(std::move(next)));
@@ -512,13 +503,12 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     DriveIdentity id;
     std::uint64_t size = 0;
     Result r = p_->InspectBacking(d->path, &id, &size);
-    if (!r.ok()) return Result::Error(r.code(), "drive '" + n + "': " + r.message());
+    if (!r.ok()) return r.Prefixed("drive '" + n + "'");
     if (id == d->identity && size == d->size) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
     if (size < d->size && c_->DiskOfDrive(n))
-      return Result::Error(Code::invalid_state, "drive '" + n + "' shrank from " +
-                                                    std::to_string(d->size) + " to " +
-                                                    std::to_string(size) + " bytes under its disk");
+      return Result::InvalidState("drive '" + n + "' shrank from " + std::to_string(d->size) +
+                                  " to " + std::to_string(size) + " bytes under its disk");
     d->identity = id;
     if (!c_->DiskOfDrive(n)) d->size = size;
     if (changed) changed->push_back(n);

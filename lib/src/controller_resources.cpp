@@ -91,8 +91,8 @@ Result Controller::ResourceOffline(Kind kind, const std::string& name,
     }
   }
   if (before == ResourceState::online_pending || before == ResourceState::offline_pending)
-    return Result::Error(Code::invalid_state, std::string(ToString(kind)) + " '" + name + "' is " +
-                                                  std::string(ToString(before)));
+    return Result::InvalidState(std::string(ToString(kind)) + " '" + name + "' is " +
+                                std::string(ToString(before)));
   // Dependents first: volumes before their disk before its drives. A failed resource is taken
   // offline like any other (cluster-resource-offline.md: ok, not object-failed).
   switch (kind) {
@@ -139,8 +139,7 @@ Result Controller::ResourceOnline(Kind kind, const std::string& name,
       for (const auto& dn : drives) {
         const Drive* d = c_->drive(dn);
         if (d && d->status == DriveStatus::failed)
-          return Result::Error(Code::object_failed,
-                               "disk '" + name + "': drive '" + dn + "' is failed");
+          return Result::ObjectFailed("disk '" + name + "': drive '" + dn + "' is failed");
       }
       for (const auto& dn : drives) BLKGATE_TRY(ResourceOnline(Kind::drive, dn, changed));
       BLKGATE_TRY(DiskOnline(name));

@@ -22,7 +22,7 @@ Result ParseByName(std::string_view s, std::initializer_list<E> values, std::str
   }
   std::string msg = "bad " + std::string(what) + " '" + std::string(s) + "'";
   if (!expected.empty()) msg += ": expected " + std::string(expected);
-  return Result::Error(Code::invalid_argument, std::move(msg));
+  return Result::InvalidArgument(std::move(msg));
 }
 
 }  // namespace blkgate

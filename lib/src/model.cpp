@@ -12,18 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-Result invalid(std::string msg) {
-  return Result::Error(Code::invalid_argument, std::move(msg));
-}
-Result missing(std::string_view kind, std::string_view name) {
-  return Result::Error(Code::not_found,
-                       std::string(kind) + " '" + std::string(name) + "' does not exist");
-}
-Result duplicate(std::string_view kind, std::string_view name) {
-  return Result::Error(Code::already_exists,
-                       std::string(kind) + " '" + std::string(name) + "' already exists");
-}
-
 template <typename Map>
 auto* find_in(Map& m, std::string_view name) {
   auto it = m.find(name);
@@ -88,8 +76,8 @@ static Result ParseDismount(std::string_view s, Dismount* out) {
 
 Result ValidateName(std::string_view kind, std::string_view name) {
   auto bad = [&](std::string_view why) {
-    return invalid("bad " + std::string(kind) + " name '" + std::string(name) +
-                   "': " + std::string(why));
+    return Result::InvalidArgument("bad " + std::string(kind) + " name '" + std::string(name) +
+                                   "': " + std::string(why));
   };
   if (name.empty()) return bad("empty");
   if (name.size() > 64) return bad("longer than 64 characters");
@@ -106,15 +94,15 @@ Result ValidateName(std::string_view kind, std::string_view name) {
 
 Result Catalog::AddDrive(Drive d) {
   BLKGATE_TRY(ValidateName("drive", d.name));
-  if (drives_.count(d.name)) return duplicate("drive", d.name);
-  if (d.path.empty()) return invalid("drive '" + d.name + "': empty path");
-  if (d.size == 0) return invalid("drive '" + d.name + "': size is 0");
+  if (drives_.count(d.name)) return Result::Duplicate("drive", d.name);
+  if (d.path.empty()) return Result::InvalidArgument("drive '" + d.name + "': empty path");
+  if (d.size == 0) return Result::InvalidArgument("drive '" + d.name + "': size is 0");
   if (d.size % kSectorSize)
-    return invalid("drive '" + d.name + "': size " + std::to_string(d.size) +
-                   " is not a multiple of 512");
+    return Result::InvalidArgument("drive '" + d.name + "': size " + std::to_string(d.size) +
+                                   " is not a multiple of 512");
   for (const auto& [n, other] : drives_)
     if (other.path == d.path)
-      return Result::Error(Code::device_in_use, "path " + d.path + " is already drive '" + n + "'");
+      return Result::DeviceInUse("path " + d.path + " is already drive '" + n + "'");
   std::string name = d.name;
   drives_.emplace(std::move(name), std::move(d));
   return Result::Ok();
@@ -122,10 +110,10 @@ Result Catalog::AddDrive(Drive d) {
 
 Result Catalog::RemoveDrive(std::string_view name) {
   auto it = drives_.find(name);
-  if (it == drives_.end()) return missing("drive", name);
+  if (it == drives_.end()) return Result::Missing("drive", name);
   if (const Disk* k = DiskOfDrive(name))
-    return Result::Error(Code::device_in_use,
-                         "drive '" + std::string(name) + "' is in use by disk '" + k->name + "'");
+    return Result::DeviceInUse("drive '" + std::string(name) + "' is in use by disk '" + k->name +
+                               "'");
   drives_.erase(it);
   return Result::Ok();
 }
@@ -134,19 +122,18 @@ Result Catalog::RemoveDrive(std::string_view name) {
 
 Result Catalog::CreateDisk(std::string name, std::vector<std::string> drive_names) {
   BLKGATE_TRY(ValidateName("disk", name));
-  if (disks_.count(name)) return duplicate("disk", name);
-  if (drive_names.empty()) return invalid("disk '" + name + "': no drives given");
+  if (disks_.count(name)) return Result::Duplicate("disk", name);
+  if (drive_names.empty()) return Result::InvalidArgument("disk '" + name + "': no drives given");
   if (drive_names.size() > static_cast<std::size_t>(kMaxDrivesPerDisk))
-    return invalid("disk '" + name + "': more than " + std::to_string(kMaxDrivesPerDisk) +
-                   " drives");
+    return Result::InvalidArgument("disk '" + name + "': more than " +
+                                   std::to_string(kMaxDrivesPerDisk) + " drives");
   std::set<std::string_view> seen;
   for (const auto& d : drive_names) {
-    if (!drives_.count(d)) return missing("drive", d);
+    if (!drives_.count(d)) return Result::Missing("drive", d);
     if (!seen.insert(d).second)
-      return invalid("disk '" + name + "': drive '" + d + "' listed twice");
+      return Result::InvalidArgument("disk '" + name + "': drive '" + d + "' listed twice");
     if (const Disk* k = DiskOfDrive(d))
-      return Result::Error(Code::device_in_use,
-                           "drive '" + d + "' is in use by disk '" + k->name + "'");
+      return Result::DeviceInUse("drive '" + d + "' is in use by disk '" + k->name + "'");
   }
   Disk disk{name, std::move(drive_names), false, false};
   disks_.emplace(std::move(name), std::move(disk));
@@ -155,11 +142,11 @@ Result Catalog::CreateDisk(std::string name, std::vector<std::string> drive_name
 
 Result Catalog::DeleteDisk(std::string_view name) {
   auto it = disks_.find(name);
-  if (it == disks_.end()) return missing("disk", name);
+  if (it == disks_.end()) return Result::Missing("disk", name);
   auto vols = VolumesOnDisk(name);
   if (!vols.empty())
-    return Result::Error(Code::device_in_use, "disk '" + std::string(name) +
-                                                  "' has volumes (first: '" + vols[0]->name + "')");
+    return Result::DeviceInUse("disk '" + std::string(name) + "' has volumes (first: '" +
+                               vols[0]->name + "')");
   disks_.erase(it);
   return Result::Ok();
 }
@@ -177,24 +164,26 @@ std::uint64_t Catalog::DiskSize(std::string_view name) const {
 
 Result Catalog::CreateVolume(Volume v) {
   BLKGATE_TRY(ValidateName("volume", v.name));
-  if (volumes_.count(v.name)) return duplicate("volume", v.name);
-  if (!disks_.count(v.disk)) return missing("disk", v.disk);
+  if (volumes_.count(v.name)) return Result::Duplicate("volume", v.name);
+  if (!disks_.count(v.disk)) return Result::Missing("disk", v.disk);
   const std::string who = "volume '" + v.name + "': ";
-  if (v.size == 0) return invalid(who + "size is 0");
-  if (v.size % kSectorSize) return invalid(who + "size is not a multiple of 512");
-  if (v.offset % kSectorSize) return invalid(who + "offset is not a multiple of 512");
+  if (v.size == 0) return Result::InvalidArgument(who + "size is 0");
+  if (v.size % kSectorSize) return Result::InvalidArgument(who + "size is not a multiple of 512");
+  if (v.offset % kSectorSize)
+    return Result::InvalidArgument(who + "offset is not a multiple of 512");
   if (v.queues > kMaxQueues)
-    return invalid(who + "queues must be 1.." + std::to_string(kMaxQueues));
+    return Result::InvalidArgument(who + "queues must be 1.." + std::to_string(kMaxQueues));
   if (v.depth == 0 || v.depth > kMaxDepth || (v.depth & (v.depth - 1)))
-    return invalid(who + "depth must be a power of two in 1.." + std::to_string(kMaxDepth));
+    return Result::InvalidArgument(who + "depth must be a power of two in 1.." +
+                                   std::to_string(kMaxDepth));
   std::uint64_t dsize = DiskSize(v.disk);
   if (v.offset >= dsize || v.size > dsize - v.offset)
-    return invalid(who + "extent [" + std::to_string(v.offset) + ", " +
-                   std::to_string(v.offset + v.size) + ") is past the end of disk '" + v.disk +
-                   "' (" + std::to_string(dsize) + " bytes)");
+    return Result::InvalidArgument(
+        who + "extent [" + std::to_string(v.offset) + ", " + std::to_string(v.offset + v.size) +
+        ") is past the end of disk '" + v.disk + "' (" + std::to_string(dsize) + " bytes)");
   for (const Volume* o : VolumesOnDisk(v.disk))
     if (v.offset < o->offset + o->size && o->offset < v.offset + v.size)
-      return invalid(who + "extent overlaps volume '" + o->name + "'");
+      return Result::InvalidArgument(who + "extent overlaps volume '" + o->name + "'");
   std::string name = v.name;
   volumes_.emplace(std::move(name), std::move(v));
   return Result::Ok();
@@ -202,14 +191,14 @@ Result Catalog::CreateVolume(Volume v) {
 
 Result Catalog::DeleteVolume(std::string_view name) {
   auto it = volumes_.find(name);
-  if (it == volumes_.end()) return missing("volume", name);
+  if (it == volumes_.end()) return Result::Missing("volume", name);
   volumes_.erase(it);
   return Result::Ok();
 }
 
-Result Catalog::FindFreeExtent(std::string_view disk_name, std::uint64_t size,
-                                 std::uint64_t align, std::uint64_t* offset) const {
-  if (!disk(disk_name)) return missing("disk", disk_name);
+Result Catalog::FindFreeExtent(std::string_view disk_name, std::uint64_t size, std::uint64_t align,
+                               std::uint64_t* offset) const {
+  if (!disk(disk_name)) return Result::Missing("disk", disk_name);
   if (size == 0) {  // create_volume reports the bad size
     *offset = 0;
     return Result::Ok();
@@ -225,8 +214,8 @@ Result Catalog::FindFreeExtent(std::string_view disk_name, std::uint64_t size,
     candidate = std::max(candidate, up(v->offset + v->size));
   }
   if (candidate > dsize || size > dsize - candidate)
-    return invalid("no free extent of " + std::to_string(size) + " bytes on disk '" +
-                   std::string(disk_name) + "'");
+    return Result::InvalidArgument("no free extent of " + std::to_string(size) +
+                                   " bytes on disk '" + std::string(disk_name) + "'");
   *offset = candidate;
   return Result::Ok();
 }
@@ -331,12 +320,14 @@ std::string Catalog::ToJson() const {
 
 Result Catalog::FromJson(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return invalid("not valid JSON");
+  if (j.is_discarded()) return Result::InvalidArgument("not valid JSON");
   Catalog c;
   try {
-    if (j.value("format", "") != "blkgate-state") return invalid("not a blkgate state file");
+    if (j.value("format", "") != "blkgate-state")
+      return Result::InvalidArgument("not a blkgate state file");
     if (j.value("version", 0) != 1)
-      return invalid("unsupported state version " + j.value("version", json()).dump());
+      return Result::InvalidArgument("unsupported state version " +
+                                     j.value("version", json()).dump());
     for (const auto& d : j.at("drives")) {
       Drive dr;
       dr.name = d.at("name").get<std::string>();
@@ -373,7 +364,7 @@ Result Catalog::FromJson(std::string_view text) {
       BLKGATE_TRY(c.CreateVolume(std::move(vol)));
     }
   } catch (const json::exception& e) {
-    return invalid(std::string("malformed: ") + e.what());
+    return Result::InvalidArgument(std::string("malformed: ") + e.what());
   }
   *this = std::move(c);
   return Result::Ok();

@@ -5,20 +5,16 @@ namespace {
 
 using nlohmann::json;
 
-Result perr(std::string msg) {
-  return Result::Error(Code::protocol_error, std::move(msg));
-}
-
 // Parses one JSON object line and checks the version field.
 Result parse_object(std::string_view line, json* out) {
-  if (line.size() > kMaxMessage) return perr("message larger than 1 MiB");
+  if (line.size() > kMaxMessage) return Result::ProtocolError("message larger than 1 MiB");
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return perr("message is not valid JSON");
-  if (!j.is_object()) return perr("message is not a JSON object");
+  if (j.is_discarded()) return Result::ProtocolError("message is not valid JSON");
+  if (!j.is_object()) return Result::ProtocolError("message is not a JSON object");
   auto v = j.find("v");
   // Exactly the integer 1: no float, no wrap-around of a larger number.
   if (v == j.end() || !v->is_number_integer() || v->get<std::int64_t>() != kVersion)
-    return perr("unsupported protocol version (expected \"v\": 1)");
+    return Result::ProtocolError("unsupported protocol version (expected \"v\": 1)");
   *out = std::move(j);
   return Result::Ok();
 }
@@ -44,15 +40,16 @@ Result Decode(std::string_view line, Request* out) {
   json j;
   BLKGATE_TRY(parse_object(line, &j));
   auto op = j.find("op");
-  if (op == j.end() || !op->is_string()) return perr("request has no \"op\" string");
+  if (op == j.end() || !op->is_string())
+    return Result::ProtocolError("request has no \"op\" string");
   Request r;
   r.op = op->get<std::string>();
   if (auto a = j.find("args"); a != j.end()) {
-    if (!a->is_object()) return perr("request \"args\" is not an object");
+    if (!a->is_object()) return Result::ProtocolError("request \"args\" is not an object");
     r.args = *a;
   }
   if (auto h = j.find("hook"); h != j.end()) {
-    if (!h->is_string()) return perr("request \"hook\" is not a string");
+    if (!h->is_string()) return Result::ProtocolError("request \"hook\" is not a string");
     r.hook = h->get<std::string>();
   }
   *out = std::move(r);
@@ -63,24 +60,26 @@ Result Decode(std::string_view line, Reply* out) {
   json j;
   BLKGATE_TRY(parse_object(line, &j));
   auto res = j.find("result");
-  if (res == j.end() || !res->is_string()) return perr("reply has no \"result\" string");
+  if (res == j.end() || !res->is_string())
+    return Result::ProtocolError("reply has no \"result\" string");
   auto code = CodeFromName(res->get<std::string>());
-  if (!code) return perr("reply has unknown result '" + res->get<std::string>() + "'");
+  if (!code)
+    return Result::ProtocolError("reply has unknown result '" + res->get<std::string>() + "'");
   std::string message;
   if (auto m = j.find("message"); m != j.end()) {
-    if (!m->is_string()) return perr("reply \"message\" is not a string");
+    if (!m->is_string()) return Result::ProtocolError("reply \"message\" is not a string");
     message = m->get<std::string>();
   }
   Reply r;
   r.result = Result(*code, std::move(message));
   if (auto d = j.find("data"); d != j.end()) {
-    if (!d->is_object()) return perr("reply \"data\" is not an object");
+    if (!d->is_object()) return Result::ProtocolError("reply \"data\" is not an object");
     r.data = *d;
   }
   if (auto n = j.find("notes"); n != j.end()) {
-    if (!n->is_array()) return perr("reply \"notes\" is not a list");
+    if (!n->is_array()) return Result::ProtocolError("reply \"notes\" is not a list");
     for (const json& e : *n) {
-      if (!e.is_string()) return perr("reply \"notes\" is not a list of strings");
+      if (!e.is_string()) return Result::ProtocolError("reply \"notes\" is not a list of strings");
       r.notes.push_back(e.get<std::string>());
     }
   }

@@ -61,6 +61,10 @@ Result Result::Missing(std::string_view kind, std::string_view name) {
   return NotFound(std::string(kind) + " '" + std::string(name) + "' does not exist");
 }
 
+Result Result::Duplicate(std::string_view kind, std::string_view name) {
+  return AlreadyExists(std::string(kind) + " '" + std::string(name) + "' already exists");
+}
+
 Result Result::FromErrno(int err, std::string_view what) {
   std::string msg(what);
   msg += ": ";

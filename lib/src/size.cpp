@@ -7,8 +7,7 @@ namespace blkgate {
 
 Result ParseSize(std::string_view text, std::uint64_t* out) {
   auto bad = [&](std::string_view why) {
-    return Result::Error(Code::invalid_argument,
-                         "bad size '" + std::string(text) + "': " + std::string(why));
+    return Result::InvalidArgument("bad size '" + std::string(text) + "': " + std::string(why));
   };
   if (text.empty()) return bad("empty");
   std::size_t i = 0;

@@ -13,10 +13,9 @@ Result StateStore::Load(Catalog* out) {
   if (!r.ok()) return r;
   Catalog c;
   if (Result p = c.FromJson(text); !p.ok())
-    return Result::Error(Code::invalid_state,
-                         "state file " + path() + " is corrupt: " + p.message() +
-                             " (left untouched; the previous generation, if any, is " +
-                             prev_path() + ")");
+    return Result::InvalidState("state file " + path() + " is corrupt: " + p.message() +
+                                " (left untouched; the previous generation, if any, is " +
+                                prev_path() + ")");
   *out = std::move(c);
   loaded_ok_ = true;
   return Result::Ok();
@@ -24,8 +23,7 @@ Result StateStore::Load(Catalog* out) {
 
 Result StateStore::Save(const Catalog& c) {
   if (!loaded_ok_)
-    return Result::Error(Code::invalid_state,
-                         "refusing to write " + path() + ": it was not loaded successfully");
+    return Result::InvalidState("refusing to write " + path() + ": it was not loaded successfully");
   Result link = env_->LinkReplace(path(), prev_path());
   if (!link.ok() && link.code() != Code::not_found) return link;
   return env_->WriteFileAtomic(path(), c.ToJson());

@@ -51,31 +51,31 @@ struct FakePlatform : Platform {
     return Result::Ok();
   }
   Result ProbeBusy(const std::string& t) override {
-    return busy.count(t) ? Result::Error(Code::device_in_use, "busy") : Result::Ok();
+    return busy.count(t) ? Result::DeviceInUse("busy") : Result::Ok();
   }
   Result Unmount(const std::string& t) override {
-    if (busy.count(t)) return Result::Error(Code::device_in_use, t + " busy");
+    if (busy.count(t)) return Result::DeviceInUse(t + " busy");
     auto& ts = mounts[owner(t)];
     ts.erase(std::remove(ts.begin(), ts.end(), t), ts.end());
     log.push_back("umount " + t);
     return Result::Ok();
   }
   Result ForceUnmount(const std::string& t) override {
-    if (no_shutdown.count(t)) return Result::Error(Code::not_supported, "no shutdown");
+    if (no_shutdown.count(t)) return Result::NotSupported("no shutdown");
     busy.erase(t);
     log.push_back("shutdown " + t);
     return Unmount(t);
   }
   Result Mount(const Volume& v, const std::string& t) override {
-    if (claimed.count(v.name)) return Result::Error(Code::device_in_use, "claimed");
-    if (unmountable.count(t)) return Result::Error(Code::io_error, "mount failed");
+    if (claimed.count(v.name)) return Result::DeviceInUse("claimed");
+    if (unmountable.count(t)) return Result::IoError("mount failed");
     mounts[v.name].push_back(t);
     log.push_back("mount " + v.name + " " + t);
     return Result::Ok();
   }
   Result CheckDirectory(const std::string& d) override {
-    if (d.empty() || d[0] != '/') return Result::Error(Code::invalid_argument, "relative");
-    return dirs.count(d) ? Result::Ok() : Result::Error(Code::not_found, d);
+    if (d.empty() || d[0] != '/') return Result::InvalidArgument("relative");
+    return dirs.count(d) ? Result::Ok() : Result::NotFound(d);
   }
   void Claim(const Volume& v, bool hold) override {
     if (hold)
@@ -149,7 +149,7 @@ struct FakePlatform : Platform {
   Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
     std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
     hooks.push_back(what);
-    if (what == veto) return Result::Error(Code::device_in_use, "hook 'x' exited 1");
+    if (what == veto) return Result::DeviceInUse("hook 'x' exited 1");
     return Result::Ok();
   }
   Result Persist(const Catalog&) override {

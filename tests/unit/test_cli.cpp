@@ -26,7 +26,7 @@ namespace {
 
 // A resolver without I/O: relative paths go under /cwd; "FAIL..." fails with io_error.
 Result fake_resolve(std::string_view path, bool directory, std::string* out) {
-  if (path.starts_with("FAIL")) return Result::Error(Code::io_error, "getcwd: boom");
+  if (path.starts_with("FAIL")) return Result::IoError("getcwd: boom");
   std::string p(path);
   *out = p[0] == '/' ? p : (directory ? "/cwd/dir/" : "/cwd/") + p;
   return Result::Ok();
@@ -490,7 +490,7 @@ TEST_CASE("cli: --json prints one object, result and message first, then the dat
 
 TEST_CASE("cli: --json on an error reply: the object on stdout and the line on stderr") {
   ctl::Output o = reply({"volume", "delete", "v0", "--json"},
-                        Result::Error(Code::device_in_use, "volume v0 is mounted"), json::object());
+                        Result::DeviceInUse("volume v0 is mounted"), json::object());
   CHECK(o.status == 20);
   CHECK(json::parse(o.out) ==
         json{{"result", "device-in-use"}, {"message", "volume v0 is mounted"}});
@@ -519,12 +519,11 @@ TEST_CASE("cli: --json copes with odd replies") {
   ctl::Output o = reply({"--json", "ping"}, Result::Ok(), json::array({1, 2}));
   CHECK(json::parse(o.out) == json{{"result", "ok"}, {"message", ""}});
   // Data members cannot override result/message.
-  ctl::Output p = reply({"--json", "ping"}, Result::Error(Code::not_ready, "no"),
+  ctl::Output p = reply({"--json", "ping"}, Result::NotReady("no"),
                         json{{"result", "ok"}, {"message", "x"}, {"pid", 7}});
   CHECK(json::parse(p.out) == json{{"result", "not-ready"}, {"message", "no"}, {"pid", 7}});
   // Invalid UTF-8 in a message is replaced, not thrown.
-  ctl::Output q =
-      reply({"--json", "ping"}, Result::Error(Code::io_error, "bad \xff byte"), json::object());
+  ctl::Output q = reply({"--json", "ping"}, Result::IoError("bad \xff byte"), json::object());
   CHECK(q.status == 29);
   CHECK(json::parse(q.out)["result"] == "io-error");
 }

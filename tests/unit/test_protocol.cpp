@@ -24,7 +24,7 @@ TEST_CASE("requests encode to one line and decode back") {
 
 TEST_CASE("replies carry the result name, message and data") {
   protocol::Reply r;
-  r.result = Result::Error(Code::failed_to_offline_disk, "volume 'v1' is in use");
+  r.result = Result::FailedToOfflineDisk("volume 'v1' is in use");
   r.data = {{"volume", "v1"}};
   std::string wire = protocol::Encode(r);
   REQUIRE(json::parse(wire)["result"] == "failed-to-offline-disk");

@@ -38,7 +38,7 @@ TEST_CASE("Result carries code and message") {
   Result ok;
   REQUIRE(ok.ok());
   REQUIRE(ok.ToString() == "ok");
-  Result e = Result::Error(Code::not_found, "volume 'x' does not exist");
+  Result e = Result::NotFound("volume 'x' does not exist");
   REQUIRE_FALSE(e.ok());
   REQUIRE(e.name() == "not-found");
   REQUIRE(e.ToString() == "not-found: volume 'x' does not exist");

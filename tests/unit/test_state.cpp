@@ -15,7 +15,7 @@ class MemEnv : public Env {
 
   Result ReadFile(const std::string& p, std::string* out) override {
     auto it = files.find(p);
-    if (it == files.end()) return Result::Error(Code::not_found, p);
+    if (it == files.end()) return Result::NotFound(p);
     *out = it->second;
     return Result::Ok();
   }
@@ -26,7 +26,7 @@ class MemEnv : public Env {
   }
   Result LinkReplace(const std::string& s, const std::string& d) override {
     auto it = files.find(s);
-    if (it == files.end()) return Result::Error(Code::not_found, s);
+    if (it == files.end()) return Result::NotFound(s);
     files[d] = it->second;
     return Result::Ok();
   }

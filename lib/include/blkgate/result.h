@@ -93,6 +93,8 @@ class [[nodiscard]] Result {
 #undef BLKGATE_X
   // "<kind> '<name>' does not exist" (not_found).
   static Result Missing(std::string_view kind, std::string_view name);
+  // "<kind> '<name>' already exists" (already_exists).
+  static Result Duplicate(std::string_view kind, std::string_view name);
   // CodeOfErrno(err) with the message "<what>: <strerror(err)>".
   static Result FromErrno(int err, std::string_view what);
 
