@@ -13,21 +13,18 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 
 }  // namespace
 
+constexpr std::array<std::string_view, 3> kKindNames = {"drive", "disk", "volume"};
+constexpr std::array<std::string_view, 5> kResourceStateNames = {
+    "online", "offline", "failed", "online-pending", "offline-pending"};
+constexpr std::array<std::string_view, 4> kHookEventNames = {"pre-offline", "post-offline",
+                                                             "pre-online", "post-online"};
+
 std::string_view ToString(Kind k) noexcept {
-  switch (k) {
-    case Kind::drive:
-      return "drive";
-    case Kind::disk:
-      return "disk";
-    case Kind::volume:
-      return "volume";
-  }
-  return "unknown";
+  return NameOf(kKindNames, k);
 }
 
 Result ParseKind(std::string_view s, Kind* out) {
-  return ParseByName(s, {Kind::drive, Kind::disk, Kind::volume}, "object kind",
-                     "drive, disk or volume", out);
+  return ParseByName(s, kKindNames, "object kind", out);
 }
 
 Result ParseObjectRef(std::string_view ref, Kind* kind, std::string* name) {
@@ -44,33 +41,11 @@ Result ParseObjectRef(std::string_view ref, Kind* kind, std::string* name) {
 }
 
 std::string_view ToString(ResourceState s) noexcept {
-  switch (s) {
-    case ResourceState::online:
-      return "online";
-    case ResourceState::offline:
-      return "offline";
-    case ResourceState::failed:
-      return "failed";
-    case ResourceState::online_pending:
-      return "online-pending";
-    case ResourceState::offline_pending:
-      return "offline-pending";
-  }
-  return "unknown";
+  return NameOf(kResourceStateNames, s);
 }
 
 std::string_view ToString(HookEvent e) noexcept {
-  switch (e) {
-    case HookEvent::pre_offline:
-      return "pre-offline";
-    case HookEvent::post_offline:
-      return "post-offline";
-    case HookEvent::pre_online:
-      return "pre-online";
-    case HookEvent::post_online:
-      return "post-online";
-  }
-  return "unknown";
+  return NameOf(kHookEventNames, e);
 }
 
 // ---- helpers --------------------------------------------------------------------------------

@@ -20,58 +20,33 @@ auto* find_in(Map& m, std::string_view name) {
 
 }  // namespace
 
+constexpr std::array<std::string_view, 4> kDriveStatusNames = {"online", "offline", "failed",
+                                                               "not-ready"};
+constexpr std::array<std::string_view, 3> kBackendNames = {"file", "null", "mem"};
+constexpr std::array<std::string_view, 3> kDismountNames = {"none", "temporary", "permanent"};
+
 std::string_view ToString(DriveStatus s) noexcept {
-  switch (s) {
-    case DriveStatus::online:
-      return "online";
-    case DriveStatus::offline:
-      return "offline";
-    case DriveStatus::failed:
-      return "failed";
-    case DriveStatus::not_ready:
-      return "not-ready";
-  }
-  return "unknown";
+  return NameOf(kDriveStatusNames, s);
 }
 
 std::string_view ToString(BackendKind b) noexcept {
-  switch (b) {
-    case BackendKind::file:
-      return "file";
-    case BackendKind::null:
-      return "null";
-    case BackendKind::mem:
-      return "mem";
-  }
-  return "unknown";
+  return NameOf(kBackendNames, b);
 }
 
 std::string_view ToString(Dismount d) noexcept {
-  switch (d) {
-    case Dismount::none:
-      return "none";
-    case Dismount::temporary:
-      return "temporary";
-    case Dismount::permanent:
-      return "permanent";
-  }
-  return "unknown";
+  return NameOf(kDismountNames, d);
 }
 
 Result ParseDriveStatus(std::string_view s, DriveStatus* out) {
-  return ParseByName(
-      s, {DriveStatus::online, DriveStatus::offline, DriveStatus::failed, DriveStatus::not_ready},
-      "drive status", "online, offline, failed or not-ready", out);
+  return ParseByName(s, kDriveStatusNames, "drive status", out);
 }
 
 Result ParseBackend(std::string_view s, BackendKind* out) {
-  return ParseByName(s, {BackendKind::file, BackendKind::null, BackendKind::mem}, "backend",
-                     "file, null or mem", out);
+  return ParseByName(s, kBackendNames, "backend", out);
 }
 
 static Result ParseDismount(std::string_view s, Dismount* out) {
-  return ParseByName(s, {Dismount::none, Dismount::temporary, Dismount::permanent},
-                     "dismount state", "", out);
+  return ParseByName(s, kDismountNames, "dismount state", out);
 }
 
 Result ValidateName(std::string_view kind, std::string_view name) {
