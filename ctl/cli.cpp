@@ -30,7 +30,7 @@ struct Verb {
   std::vector<const ArgSpec*> opts;  // options
 };
 
-const std::vector<Verb>& verbs() {
+const std::vector<Verb>& Verbs() {
   static const std::vector<Verb> table = [] {
     std::vector<Verb> v;
     for (const OpSpec& op : ops::All()) {
@@ -55,7 +55,7 @@ const std::vector<Verb>& verbs() {
 constexpr std::string_view kProgram = "blkgatectl";
 constexpr std::string_view kGlobalSynopsis = "blkgatectl [--socket PATH] [--json]";
 
-std::string join(const std::vector<std::string_view>& words, std::string_view sep = " ") {
+std::string Join(const std::vector<std::string_view>& words, std::string_view sep = " ") {
   std::string s;
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (i) s += sep;
@@ -64,8 +64,8 @@ std::string join(const std::vector<std::string_view>& words, std::string_view se
   return s;
 }
 
-std::string synopsis(const Verb& v) {
-  std::string s = join(v.words);
+std::string Synopsis(const Verb& v) {
+  std::string s = Join(v.words);
   for (const ArgSpec* p : v.pos) {
     s += ' ';
     s += p->cli;
@@ -83,16 +83,16 @@ std::string synopsis(const Verb& v) {
   return s;
 }
 
-bool has_prefix(const Verb& v, const std::vector<std::string_view>& words) {
+bool HasPrefix(const Verb& v, const std::vector<std::string_view>& words) {
   return words.size() <= v.words.size() && std::equal(words.begin(), words.end(), v.words.begin());
 }
 
 // Verbs listed under a prefix: synopsis and summary, two lines each.
-std::string verb_list(const std::vector<std::string_view>& prefix) {
+std::string VerbList(const std::vector<std::string_view>& prefix) {
   std::string s;
-  for (const Verb& v : verbs()) {
-    if (!has_prefix(v, prefix)) continue;
-    s += "  " + synopsis(v) + "\n      " + std::string(v.op->summary) + "\n";
+  for (const Verb& v : Verbs()) {
+    if (!HasPrefix(v, prefix)) continue;
+    s += "  " + Synopsis(v) + "\n      " + std::string(v.op->summary) + "\n";
   }
   return s;
 }
@@ -108,15 +108,15 @@ constexpr std::string_view kExitStatus =
     "exit status: 0 when ok; otherwise 10 + the result's index, e.g. 11 invalid-argument,\n"
     "12 not-found, 30 protocol-error (see docs/control-protocol.md).\n";
 
-std::string group_help(const std::vector<std::string_view>& prefix) {
-  std::string s = "usage: " + std::string(kGlobalSynopsis) + " " + join(prefix) + " VERB ...\n\n";
-  s += "verbs:\n" + verb_list(prefix) + "\n";
+std::string GroupHelp(const std::vector<std::string_view>& prefix) {
+  std::string s = "usage: " + std::string(kGlobalSynopsis) + " " + Join(prefix) + " VERB ...\n\n";
+  s += "verbs:\n" + VerbList(prefix) + "\n";
   s += kGlobalOptions;
   return s;
 }
 
-std::string verb_help(const Verb& v) {
-  std::string s = "usage: " + std::string(kGlobalSynopsis) + " " + synopsis(v) + "\n\n";
+std::string VerbHelp(const Verb& v) {
+  std::string s = "usage: " + std::string(kGlobalSynopsis) + " " + Synopsis(v) + "\n\n";
   s += std::string(v.op->details) + "\n";
   if (!v.opts.empty()) {
     std::size_t width = 0;
@@ -139,20 +139,20 @@ std::string verb_help(const Verb& v) {
 }
 
 // Distinct next words of the verbs under a prefix: "create, list, show, ...".
-std::string next_words(const std::vector<std::string_view>& prefix) {
+std::string NextWords(const std::vector<std::string_view>& prefix) {
   std::vector<std::string_view> out;
-  for (const Verb& v : verbs()) {
-    if (!has_prefix(v, prefix) || v.words.size() == prefix.size()) continue;
+  for (const Verb& v : Verbs()) {
+    if (!HasPrefix(v, prefix) || v.words.size() == prefix.size()) continue;
     std::string_view w = v.words[prefix.size()];
     if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
   }
-  return join(out, ", ");
+  return Join(out, ", ");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parsing.
 
-const ArgSpec* find_opt(const Verb& v, std::string_view name) {
+const ArgSpec* FindOpt(const Verb& v, std::string_view name) {
   for (const ArgSpec* o : v.opts) {
     if (o->cli == name) return o;
   }
@@ -160,7 +160,7 @@ const ArgSpec* find_opt(const Verb& v, std::string_view name) {
 }
 
 // Decimal 0..65535, digits only.
-bool parse_number(std::string_view s, std::uint64_t* out) {
+bool ParseNumber(std::string_view s, std::uint64_t* out) {
   if (s.empty() || s.size() > 5) return false;
   std::uint64_t n = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -170,8 +170,8 @@ bool parse_number(std::string_view s, std::uint64_t* out) {
 }
 
 // Checks an object name; the message is "<where>: [<what>: ]bad <kind> name '<name>': <why>".
-Result check_name(std::string_view where, std::string_view kind, std::string_view what,
-                  std::string_view name) {
+Result CheckName(std::string_view where, std::string_view kind, std::string_view what,
+                 std::string_view name) {
   Result r = ValidateName(kind, name);
   if (r.ok()) return r;
   std::string m(where);
@@ -182,7 +182,7 @@ Result check_name(std::string_view where, std::string_view kind, std::string_vie
 
 // Converts one command-line value of argument `a` into its protocol member(s) in *args.
 // Messages name the verb (`where`) and, for options, the option.
-Result convert(const std::string& where, const ArgSpec& a, const std::string& text,
+Result Convert(const std::string& where, const ArgSpec& a, const std::string& text,
                const PathResolver& resolve, json* args) {
   const std::string key(a.key);
   const std::string opt = a.form == ArgForm::option ? std::string(a.cli) + ": " : std::string();
@@ -199,18 +199,18 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
     }
     case ArgType::number: {
       std::uint64_t n = 0;
-      if (!parse_number(text, &n))
+      if (!ParseNumber(text, &n))
         return Result::InvalidArgument(where + ": " + opt + "bad number '" + text +
                                        "' (0 to 65535)");
       (*args)[key] = n;
       return Result::Ok();
     }
     case ArgType::name:
-      BLKGATE_TRY(check_name(where, a.kind, a.form == ArgForm::option ? a.cli : "", text));
+      BLKGATE_TRY(CheckName(where, a.kind, a.form == ArgForm::option ? a.cli : "", text));
       (*args)[key] = text;
       return Result::Ok();
     case ArgType::names:
-      BLKGATE_TRY(check_name(where, a.kind, "", text));
+      BLKGATE_TRY(CheckName(where, a.kind, "", text));
       (*args)[key].push_back(text);
       return Result::Ok();
     case ArgType::backend: {
@@ -258,7 +258,7 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
                                        "' (KIND is drive, disk or volume, e.g. volume/v0)");
       }
       const std::string name = text.substr(slash + 1);
-      BLKGATE_TRY(check_name(where, kind, "", name));
+      BLKGATE_TRY(CheckName(where, kind, "", name));
       (*args)["kind"] = kind;
       (*args)[key] = name;
       return Result::Ok();
@@ -267,7 +267,7 @@ Result convert(const std::string& where, const ArgSpec& a, const std::string& te
   return Result::InvalidArgument(where + ": unhandled argument " + std::string(a.cli));
 }
 
-Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& resolve) {
+Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& resolve) {
   Invocation inv;
   std::vector<std::string_view> words;  // verb words seen so far
   const Verb* verb = nullptr;
@@ -279,7 +279,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   std::vector<std::string> positionals;
   std::map<std::string_view, std::string> given;  // option name -> raw value
 
-  auto where = [&] { return words.empty() ? std::string(kProgram) : join(words); };
+  auto where = [&] { return words.empty() ? std::string(kProgram) : Join(words); };
   auto fail = [&](std::string message) {
     if (!error) error = Result::InvalidArgument(std::move(message));
   };
@@ -328,7 +328,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
         }
         continue;
       }
-      const ArgSpec* o = verb ? find_opt(*verb, name) : nullptr;
+      const ArgSpec* o = verb ? FindOpt(*verb, name) : nullptr;
       if (o == nullptr) {
         fail(where() + ": unknown option " + name);
         continue;
@@ -360,16 +360,16 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
     const std::vector<std::string_view> prefix = words;
     words.push_back(tok);
     bool known = false;
-    for (const Verb& v : verbs()) {
-      if (!has_prefix(v, words)) continue;
+    for (const Verb& v : Verbs()) {
+      if (!HasPrefix(v, words)) continue;
       known = true;
       if (v.words.size() == words.size()) verb = &v;
     }
     if (!known) {
       verb_error = Result::InvalidArgument(
           prefix.empty()
-              ? "unknown verb '" + tok + "' (" + next_words({}) + ")"
-              : join(prefix) + ": unknown verb '" + tok + "' (" + next_words(prefix) + ")");
+              ? "unknown verb '" + tok + "' (" + NextWords({}) + ")"
+              : Join(prefix) + ": unknown verb '" + tok + "' (" + NextWords(prefix) + ")");
     }
   }
 
@@ -381,7 +381,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
   if (verb_error) return fail_with(*verb_error);
   if (help) {
     inv.action = Action::help;
-    inv.help = verb ? verb_help(*verb) : words.empty() ? Usage() : group_help(words);
+    inv.help = verb ? VerbHelp(*verb) : words.empty() ? Usage() : GroupHelp(words);
     return inv;
   }
   if (error) return fail_with(*error);
@@ -391,10 +391,10 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
       return fail_with(Result::InvalidArgument("missing verb"));
     }
     return fail_with(
-        Result::InvalidArgument(join(words) + ": missing verb (" + next_words(words) + ")"));
+        Result::InvalidArgument(Join(words) + ": missing verb (" + NextWords(words) + ")"));
   }
 
-  const std::string at = join(verb->words);
+  const std::string at = Join(verb->words);
   json a = json::object();
   std::size_t next = 0;
   for (const ArgSpec* p : verb->pos) {
@@ -403,11 +403,11 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
     if (p->type == ArgType::names) {
       a[std::string(p->key)] = json::array();
       while (next < positionals.size()) {
-        Result r = convert(at, *p, positionals[next++], resolve, &a);
+        Result r = Convert(at, *p, positionals[next++], resolve, &a);
         if (!r.ok()) return fail_with(std::move(r));
       }
     } else {
-      Result r = convert(at, *p, positionals[next++], resolve, &a);
+      Result r = Convert(at, *p, positionals[next++], resolve, &a);
       if (!r.ok()) return fail_with(std::move(r));
     }
   }
@@ -423,7 +423,7 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
       if (o->type == ArgType::flag) a[std::string(o->key)] = false;
       continue;
     }
-    Result r = convert(at, *o, it->second, resolve, &a);
+    Result r = Convert(at, *o, it->second, resolve, &a);
     if (!r.ok()) return fail_with(std::move(r));
   }
   // The daemon's own check, at this edge too: nothing that it would refuse is sent.
@@ -441,14 +441,14 @@ Invocation parse_impl(const std::vector<std::string>& args, const PathResolver& 
 // ---------------------------------------------------------------------------------------------
 // Human output. Reply data is read defensively: a missing or mistyped field prints as "?".
 
-const json* field(const json& j, std::string_view key) {
+const json* Field(const json& j, std::string_view key) {
   if (!j.is_object()) return nullptr;
   auto it = j.find(std::string(key));
   return it == j.end() ? nullptr : &*it;
 }
 
 // A scalar or list as text: strings as they are, null "-", bools yes/no, lists comma-joined.
-std::string text(const json* v) {
+std::string Text(const json* v) {
   if (v == nullptr) return "?";
   switch (v->type()) {
     case json::value_t::string:
@@ -466,7 +466,7 @@ std::string text(const json* v) {
       std::string s;
       for (const json& e : *v) {
         if (!s.empty()) s += ",";
-        s += text(&e);
+        s += Text(&e);
       }
       return s;
     }
@@ -475,12 +475,12 @@ std::string text(const json* v) {
   }
 }
 
-std::string text(const json& j, std::string_view key) {
-  return text(field(j, key));
+std::string Text(const json& j, std::string_view key) {
+  return Text(Field(j, key));
 }
 
 // A non-negative integer of either JSON integer type.
-std::optional<std::uint64_t> as_u64(const json* v) {
+std::optional<std::uint64_t> AsU64(const json* v) {
   if (v == nullptr) return std::nullopt;
   if (v->is_number_unsigned()) return v->get<std::uint64_t>();
   if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
@@ -489,15 +489,15 @@ std::optional<std::uint64_t> as_u64(const json* v) {
   return std::nullopt;
 }
 
-// Byte counts as "64M"; anything else as text().
-std::string size_text(const json& j, std::string_view key) {
-  const json* v = field(j, key);
-  if (auto n = as_u64(v)) return FormatSize(*n);
-  return text(v);
+// Byte counts as "64M"; anything else as Text().
+std::string SizeText(const json& j, std::string_view key) {
+  const json* v = Field(j, key);
+  if (auto n = AsU64(v)) return FormatSize(*n);
+  return Text(v);
 }
 
 // Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
-std::string table(const std::vector<std::string>& header,
+std::string Table(const std::vector<std::string>& header,
                   const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
@@ -522,44 +522,44 @@ std::string table(const std::vector<std::string>& header,
 }
 
 // The array data[key], or an empty one.
-const json& array_of(const json& data, std::string_view key) {
+const json& ArrayOf(const json& data, std::string_view key) {
   static const json empty = json::array();
-  const json* v = field(data, key);
+  const json* v = Field(data, key);
   return v != nullptr && v->is_array() ? *v : empty;
 }
 
-std::string drive_table(const json& drives) {
+std::string DriveTable(const json& drives) {
   std::vector<std::vector<std::string>> rows;
   for (const json& d : drives) {
-    rows.push_back({text(d, "name"), text(d, "path"), size_text(d, "size"), text(d, "status"),
-                    text(d, "disk")});
+    rows.push_back({Text(d, "name"), Text(d, "path"), SizeText(d, "size"), Text(d, "status"),
+                    Text(d, "disk")});
   }
-  return table({"NAME", "PATH", "SIZE", "STATUS", "DISK"}, rows);
+  return Table({"NAME", "PATH", "SIZE", "STATUS", "DISK"}, rows);
 }
 
-std::string disk_table(const json& disks) {
+std::string DiskTable(const json& disks) {
   std::vector<std::vector<std::string>> rows;
   for (const json& d : disks) {
-    rows.push_back({text(d, "name"), size_text(d, "size"), text(d, "state"), text(d, "read_only"),
-                    text(d, "drives"), text(d, "volumes")});
+    rows.push_back({Text(d, "name"), SizeText(d, "size"), Text(d, "state"), Text(d, "read_only"),
+                    Text(d, "drives"), Text(d, "volumes")});
   }
-  return table({"NAME", "SIZE", "STATE", "READ-ONLY", "DRIVES", "VOLUMES"}, rows);
+  return Table({"NAME", "SIZE", "STATE", "READ-ONLY", "DRIVES", "VOLUMES"}, rows);
 }
 
-std::string volume_table(const json& volumes) {
+std::string VolumeTable(const json& volumes) {
   std::vector<std::vector<std::string>> rows;
   for (const json& v : volumes) {
-    rows.push_back({text(v, "name"), text(v, "device"), size_text(v, "size"), text(v, "state"),
-                    text(v, "disk"), size_text(v, "offset"), text(v, "mounts")});
+    rows.push_back({Text(v, "name"), Text(v, "device"), SizeText(v, "size"), Text(v, "state"),
+                    Text(v, "disk"), SizeText(v, "offset"), Text(v, "mounts")});
   }
-  return table({"NAME", "DEVICE", "SIZE", "STATE", "DISK", "OFFSET", "MOUNTS"}, rows);
+  return Table({"NAME", "DEVICE", "SIZE", "STATE", "DISK", "OFFSET", "MOUNTS"}, rows);
 }
 
 // `key: value` lines: the known keys in `order` first, then any others by name. Objects nest
 // as "outer.inner"; sizes print as "64M (67108864 bytes)".
-std::string show(const json& obj, const std::vector<std::string_view>& order,
+std::string Show(const json& obj, const std::vector<std::string_view>& order,
                  const std::string& prefix = "") {
-  if (!obj.is_object()) return prefix + (prefix.empty() ? "" : ": ") + text(&obj) + "\n";
+  if (!obj.is_object()) return prefix + (prefix.empty() ? "" : ": ") + Text(&obj) + "\n";
   std::vector<std::string> keys;
   for (std::string_view k : order) {
     if (obj.contains(std::string(k))) keys.emplace_back(k);
@@ -575,14 +575,14 @@ std::string show(const json& obj, const std::vector<std::string_view>& order,
     const json& v = obj.at(k);
     const std::string name = prefix.empty() ? k : prefix + "." + k;
     if (v.is_object()) {
-      s += show(v, k == "stats" ? kStatsOrder : std::vector<std::string_view>{}, name);
-    } else if (auto bytes = as_u64(&v); bytes && (k == "size" || k == "offset")) {
+      s += Show(v, k == "stats" ? kStatsOrder : std::vector<std::string_view>{}, name);
+    } else if (auto bytes = AsU64(&v); bytes && (k == "size" || k == "offset")) {
       const std::uint64_t n = *bytes;
       const std::string h = FormatSize(n);
       s += name + ": " + h + (h == std::to_string(n) ? "" : " (" + std::to_string(n) + " bytes)") +
            "\n";
     } else {
-      s += name + ": " + text(&v) + "\n";
+      s += name + ": " + Text(&v) + "\n";
     }
   }
   return s;
@@ -596,7 +596,7 @@ const std::vector<std::string_view> kVolumeOrder = {
     "queues", "depth", "backend", "system", "dismount", "access_paths", "mounts", "stats"};
 
 // "{field}" replaced by the reply's field, else the request's argument.
-std::string fill(std::string_view tmpl, const json& data, const json& args) {
+std::string Fill(std::string_view tmpl, const json& data, const json& args) {
   std::string s;
   for (std::size_t i = 0; i < tmpl.size();) {
     const std::size_t open = tmpl.find('{', i);
@@ -607,86 +607,86 @@ std::string fill(std::string_view tmpl, const json& data, const json& args) {
     }
     s += tmpl.substr(i, open - i);
     const std::string key(tmpl.substr(open + 1, close - open - 1));
-    s += field(data, key) ? text(data, key) : text(args, key);
+    s += Field(data, key) ? Text(data, key) : Text(args, key);
     i = close + 1;
   }
   return s;
 }
 
-std::string human(const ops::OpSpec& op, const protocol::Request& req, const json& data) {
+std::string Human(const ops::OpSpec& op, const protocol::Request& req, const json& data) {
   // The object's name: from the reply, else from the request.
-  std::string name = text(data, "name");
-  if (name == "?") name = text(req.args, "name");
+  std::string name = Text(data, "name");
+  if (name == "?") name = Text(req.args, "name");
   switch (op.printer) {
     case ops::Printer::ping:
-      return "blkgate " + text(data, "version") + ", pid " + text(data, "pid") + "\n";
+      return "blkgate " + Text(data, "version") + ", pid " + Text(data, "pid") + "\n";
     case ops::Printer::list:
-      return drive_table(array_of(data, "drives")) + "\n" + disk_table(array_of(data, "disks")) +
-             "\n" + volume_table(array_of(data, "volumes"));
+      return DriveTable(ArrayOf(data, "drives")) + "\n" + DiskTable(ArrayOf(data, "disks")) + "\n" +
+             VolumeTable(ArrayOf(data, "volumes"));
     case ops::Printer::drives:
-      return drive_table(array_of(data, "drives"));
+      return DriveTable(ArrayOf(data, "drives"));
     case ops::Printer::disks:
-      return disk_table(array_of(data, "disks"));
+      return DiskTable(ArrayOf(data, "disks"));
     case ops::Printer::volumes:
-      return volume_table(array_of(data, "volumes"));
+      return VolumeTable(ArrayOf(data, "volumes"));
     case ops::Printer::show_drive:
-      return show(data, kDriveOrder);
+      return Show(data, kDriveOrder);
     case ops::Printer::show_disk:
-      return show(data, kDiskOrder);
+      return Show(data, kDiskOrder);
     case ops::Printer::show_volume:
-      return show(data, kVolumeOrder);
+      return Show(data, kVolumeOrder);
     case ops::Printer::paths: {
       std::string s;
-      for (const json& p : array_of(data, "access_paths")) s += text(&p) + "\n";
+      for (const json& p : ArrayOf(data, "access_paths")) s += Text(&p) + "\n";
       return s;
     }
     case ops::Printer::changes: {
-      const json& changed = array_of(data, "changed");
+      const json& changed = ArrayOf(data, "changed");
       if (changed.empty()) return "nothing changed\n";
       std::string s;
       for (const json& c : changed) {
-        s += text(c, "kind") + " " + text(c, "name") + " is " + text(c, "state") + "\n";
+        s += Text(c, "kind") + " " + Text(c, "name") + " is " + Text(c, "state") + "\n";
       }
       return s;
     }
     case ops::Printer::results: {
       std::vector<std::vector<std::string>> rows;
-      for (const json& c : array_of(data, "results"))
-        rows.push_back({text(c, "name"), text(c, "exit"), text(c, "meaning")});
-      return table({"NAME", "EXIT", "MEANING"}, rows);
+      for (const json& c : ArrayOf(data, "results"))
+        rows.push_back({Text(c, "name"), Text(c, "exit"), Text(c, "meaning")});
+      return Table({"NAME", "EXIT", "MEANING"}, rows);
     }
     case ops::Printer::line:
-      return fill(op.done, data, req.args) + "\n";
+      return Fill(op.done, data, req.args) + "\n";
     case ops::Printer::added:
-      return fill(op.done, data, req.args) +
-             (field(data, "size") ? ", " + size_text(data, "size") : "") + "\n";
+      return Fill(op.done, data, req.args) +
+             (Field(data, "size") ? ", " + SizeText(data, "size") : "") + "\n";
     case ops::Printer::read_only: {
-      const json* ro = field(data, "read_only");
+      const json* ro = Field(data, "read_only");
       const bool on =
           ro != nullptr && ro->is_boolean() ? ro->get<bool>() : req.args.value("read_only", false);
       return "disk " + name + " is " + (on ? "read-only" : "writable") + "\n";
     }
     case ops::Printer::created: {
-      const json* dev = field(data, "device");
+      const json* dev = Field(data, "device");
       return "volume " + name + " created: " +
-             (dev != nullptr && dev->is_string() ? text(dev)
-                                                 : "no device (" + text(data, "state") + ")") +
+             (dev != nullptr && dev->is_string() ? Text(dev)
+                                                 : "no device (" + Text(data, "state") + ")") +
              "\n";
     }
     case ops::Printer::dismounted: {
-      const bool permanent = field(data, "dismount") ? text(data, "dismount") == "permanent"
-                                                     : text(req.args, "permanent") == "yes";
+      const bool permanent = Field(data, "dismount") ? Text(data, "dismount") == "permanent"
+                                                     : Text(req.args, "permanent") == "yes";
       return "volume " + name + " dismounted" + (permanent ? " permanently" : "") + "\n";
     }
     case ops::Printer::mounted: {
-      const json& mounts = array_of(data, "mounts");
-      return "volume " + name + " mounted" + (mounts.empty() ? "" : " on " + text(&mounts)) + "\n";
+      const json& mounts = ArrayOf(data, "mounts");
+      return "volume " + name + " mounted" + (mounts.empty() ? "" : " on " + Text(&mounts)) + "\n";
     }
   }
   return data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string json_line(const Result& r, const json& data, const std::vector<std::string>& notes) {
+std::string JsonLine(const Result& r, const json& data, const std::vector<std::string>& notes) {
   nlohmann::ordered_json o;
   o["result"] = std::string(r.name());
   o["message"] = r.message();
@@ -703,7 +703,7 @@ std::string json_line(const Result& r, const json& data, const std::vector<std::
 
 std::string Usage() {
   std::string s = "usage: " + std::string(kGlobalSynopsis) + " VERB ...\n\n";
-  s += "Controls a running blkgate daemon.\n\nverbs:\n" + verb_list({}) + "\n";
+  s += "Controls a running blkgate daemon.\n\nverbs:\n" + VerbList({}) + "\n";
   s += kGlobalOptions;
   s += "\nOptions may come anywhere after the verb words, as --opt VALUE or --opt=VALUE.\n";
   s += "Sizes take K, M, G, T suffixes (powers of 1024). `blkgatectl VERB --help` for a verb.\n\n";
@@ -713,7 +713,7 @@ std::string Usage() {
 
 Invocation Parse(const std::vector<std::string>& args, const PathResolver& resolve) {
   try {
-    return parse_impl(args, resolve);
+    return ParseImpl(args, resolve);
   } catch (const std::exception& e) {
     Invocation inv;
     inv.action = Action::error;
@@ -751,9 +751,9 @@ Output Render(const Invocation& inv, const Result& r, const nlohmann::json& data
       if (inv.show_usage) o.err += Usage();
     }
     if (inv.json) {
-      o.out = json_line(res, d, call ? notes : std::vector<std::string>{});
+      o.out = JsonLine(res, d, call ? notes : std::vector<std::string>{});
     } else if (res.ok() && inv.op != nullptr) {
-      o.out = human(*inv.op, inv.request, d);
+      o.out = Human(*inv.op, inv.request, d);
     }
     if (call)
       for (const std::string& n : notes) o.err += std::string(kProgram) + ": note: " + n + "\n";

@@ -16,12 +16,12 @@ using blkgate::Code;
 using blkgate::Result;
 
 // Protocol errors name the socket, so "daemon not running" is clear from the message alone.
-Result name_socket(Result r, const std::string& socket) {
+Result NameSocket(Result r, const std::string& socket) {
   if (r.code() != Code::protocol_error || r.message().find(socket) != std::string::npos) return r;
   return Result::Error(r.code(), socket + ": " + r.message());
 }
 
-bool write_all(std::FILE* f, const std::string& s) {
+bool WriteAll(std::FILE* f, const std::string& s) {
   return std::fwrite(s.data(), 1, s.size(), f) == s.size() && std::fflush(f) == 0;
 }
 
@@ -41,19 +41,19 @@ int main(int argc, char** argv) {
   if (inv.action == blkgate::ctl::Action::call) {
     const std::string socket = inv.socket.empty() ? blkgate::DefaultSocketPath() : inv.socket;
     std::unique_ptr<blkgate::Client> client;
-    r = name_socket(blkgate::Client::Connect(socket, &client), socket);
+    r = NameSocket(blkgate::Client::Connect(socket, &client), socket);
     if (r.ok())
-      r = name_socket(client->Call(inv.request.op, inv.request.args, &data, &notes), socket);
+      r = NameSocket(client->Call(inv.request.op, inv.request.args, &data, &notes), socket);
     if (!data.is_object()) data = nlohmann::json::object();
   } else if (inv.action == blkgate::ctl::Action::local) {
     data = blkgate::ctl::LocalReply(inv);
   }
 
   const blkgate::ctl::Output out = blkgate::ctl::Render(inv, r, data, notes);
-  const bool out_ok = write_all(stdout, out.out);
-  write_all(stderr, out.err);
+  const bool out_ok = WriteAll(stdout, out.out);
+  WriteAll(stderr, out.err);
   if (!out_ok && out.status == 0) {
-    write_all(stderr, "blkgatectl: io-error: cannot write to stdout\n");
+    WriteAll(stderr, "blkgatectl: io-error: cannot write to stdout\n");
     return blkgate::CodeExitStatus(Code::io_error);
   }
   return out.status;

@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 template <typename Map>
-auto* find_in(Map& m, std::string_view name) {
+auto* FindIn(Map& m, std::string_view name) {
   auto it = m.find(name);
   return it == m.end() ? nullptr : &it->second;
 }
@@ -216,22 +216,22 @@ std::vector<Segment> Catalog::Segments(const Volume& v) const {
 // ---- lookup ---------------------------------------------------------------------------------
 
 const Drive* Catalog::drive(std::string_view n) const {
-  return find_in(drives_, n);
+  return FindIn(drives_, n);
 }
 const Disk* Catalog::disk(std::string_view n) const {
-  return find_in(disks_, n);
+  return FindIn(disks_, n);
 }
 const Volume* Catalog::volume(std::string_view n) const {
-  return find_in(volumes_, n);
+  return FindIn(volumes_, n);
 }
 Drive* Catalog::drive(std::string_view n) {
-  return find_in(drives_, n);
+  return FindIn(drives_, n);
 }
 Disk* Catalog::disk(std::string_view n) {
-  return find_in(disks_, n);
+  return FindIn(disks_, n);
 }
 Volume* Catalog::volume(std::string_view n) {
-  return find_in(volumes_, n);
+  return FindIn(volumes_, n);
 }
 
 const Disk* Catalog::DiskOfDrive(std::string_view drive) const {

@@ -6,7 +6,7 @@ namespace {
 using nlohmann::json;
 
 // Parses one JSON object line and checks the version field.
-Result parse_object(std::string_view line, json* out) {
+Result ParseObject(std::string_view line, json* out) {
   if (line.size() > kMaxMessage) return Result::ProtocolError("message larger than 1 MiB");
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Result::ProtocolError("message is not valid JSON");
@@ -38,7 +38,7 @@ std::string Encode(const Reply& r) {
 
 Result Decode(std::string_view line, Request* out) {
   json j;
-  BLKGATE_TRY(parse_object(line, &j));
+  BLKGATE_TRY(ParseObject(line, &j));
   auto op = j.find("op");
   if (op == j.end() || !op->is_string())
     return Result::ProtocolError("request has no \"op\" string");
@@ -58,7 +58,7 @@ Result Decode(std::string_view line, Request* out) {
 
 Result Decode(std::string_view line, Reply* out) {
   json j;
-  BLKGATE_TRY(parse_object(line, &j));
+  BLKGATE_TRY(ParseObject(line, &j));
   auto res = j.find("result");
   if (res == j.end() || !res->is_string())
     return Result::ProtocolError("reply has no \"result\" string");
