@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +37,7 @@ struct FakePlatform : Platform {
   std::set<std::string> unstartable;
   std::set<std::string> held;  // volumes whose device someone holds open exclusively
   std::string veto;            // "event kind/name" to veto
+  std::function<void(const std::string&)> on_hook;  // called with "event kind/name", if set
   std::vector<std::string> hooks;
   bool fail_persist = false;
   int persists = 0;
@@ -149,6 +151,7 @@ struct FakePlatform : Platform {
   Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
     std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
     hooks.push_back(what);
+    if (on_hook) on_hook(what);
     if (what == veto) return Result::DeviceInUse("hook 'x' exited 1");
     return Result::Ok();
   }
