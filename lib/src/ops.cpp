@@ -682,7 +682,8 @@ Result Validate(const OpSpec& op, const nlohmann::json& in, Args* out) {
     BLKGATE_TRY(CheckMember(a, *it, &value));
     args.j_[std::string(a.key)] = std::move(value);
   }
-  for (const auto& [key, v] : in.items()) {
+  for (const auto& item : in.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14's lambdas
     const bool known = std::any_of(op.args.begin(), op.args.end(), [&](const ArgSpec& a) {
       return a.key == key || (a.type == ArgType::object_ref && key == "kind");
     });
