@@ -69,7 +69,7 @@ Result Controller::FindDrive(const std::string& name, Drive** d) {
 
 Result Controller::Commit(Catalog next) {
   BLKGATE_TRY(p_->Persist(next));
-  *c_ = std::move(next);
+  c_->Replace(std::move(next));  // objects keep their address: pointers stay valid
   return Result::Ok();
 }
 
@@ -362,7 +362,6 @@ Result Controller::DiskOnline(const std::string& name) {
   next.disk(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
   PublishVolumesOf(name, /*wait=*/true);
-  // By name: Commit() below replaces the catalog, so no pointer into it survives an iteration.
   std::vector<std::string> names;
   for (const Volume* cv : c_->VolumesOnDisk(name)) names.push_back(cv->name);
   for (const auto& vn : names) {
@@ -420,7 +419,7 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
     return Result::ObjectFailed("drive '" + name +
                                 "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->DiskOfDrive(name);
-  const std::string disk = k ? k->name : std::string();  // k dies with the catalog at Commit
+  const std::string disk = k ? k->name : std::string();
   if (s != DriveStatus::online && s != DriveStatus::failed) {
     if (Result veto =
             p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));

@@ -140,7 +140,7 @@ void Controller::Restore(std::vector<std::string>* notes) {
   }
   if (dirty) {
     if (Result r = p_->Persist(next); r.ok())
-      *c_ = std::move(next);
+      c_->Replace(std::move(next));
     else
       notes->push_back(r.ToString());
   }

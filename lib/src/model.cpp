@@ -247,6 +247,26 @@ std::vector<const Volume*> Catalog::VolumesOnDisk(std::string_view disk) const {
   return out;
 }
 
+namespace {
+
+template <typename Map>
+void ReplaceInPlace(Map& cur, Map& next) {
+  for (auto it = cur.begin(); it != cur.end();)
+    it = next.count(it->first) ? std::next(it) : cur.erase(it);
+  for (auto& [name, obj] : next) {
+    auto [it, added] = cur.try_emplace(name, std::move(obj));
+    if (!added) it->second = std::move(obj);
+  }
+}
+
+}  // namespace
+
+void Catalog::Replace(Catalog next) {
+  ReplaceInPlace(drives_, next.drives_);
+  ReplaceInPlace(disks_, next.disks_);
+  ReplaceInPlace(volumes_, next.volumes_);
+}
+
 bool Catalog::operator==(const Catalog& o) const {
   return ToJson() == o.ToJson();
 }

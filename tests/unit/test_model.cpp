@@ -251,3 +251,20 @@ TEST_CASE("the device id survives the state file, and old files without it load"
   REQUIRE(back.FromJson(text).ok());
   REQUIRE(back.volume("v")->dev_id == -1);
 }
+
+TEST_CASE("Replace keeps the address of every object that survives") {
+  Catalog c;
+  REQUIRE(c.AddDrive({"a", "/a.img", 1 << 20, DriveStatus::online, {}}).ok());
+  REQUIRE(c.AddDrive({"b", "/b.img", 1 << 20, DriveStatus::online, {}}).ok());
+  Drive* a = c.drive("a");
+  Catalog next = c;
+  next.drive("a")->status = DriveStatus::offline;
+  REQUIRE(next.RemoveDrive("b").ok());
+  REQUIRE(next.AddDrive({"c", "/c.img", 1 << 20, DriveStatus::online, {}}).ok());
+  c.Replace(next);
+  REQUIRE(c == next);
+  REQUIRE(c.drive("a") == a);  // the same object, updated in place
+  REQUIRE(a->status == DriveStatus::offline);
+  REQUIRE(c.drive("b") == nullptr);
+  REQUIRE(c.drive("c") != nullptr);
+}

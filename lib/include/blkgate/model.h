@@ -109,7 +109,7 @@ class Catalog {
   // the disk without overlapping its volumes. not_found for an unknown disk; invalid_argument
   // when no such gap exists.
   Result FindFreeExtent(std::string_view disk, std::uint64_t size, std::uint64_t align,
-                          std::uint64_t* offset) const;
+                        std::uint64_t* offset) const;
   // The volume's extent mapped onto its drives, in order. REQUIRES: the volume exists.
   std::vector<Segment> Segments(const Volume& v) const;
 
@@ -135,6 +135,12 @@ class Catalog {
   Result FromJson(std::string_view text);
 
   bool operator==(const Catalog&) const;
+
+  // Makes *this equal to `next` in place: an object present in both keeps its address (its
+  // fields take next's values), objects only in next are added, the others removed. So a
+  // Drive*/Disk*/Volume* a caller holds stays valid across a commit unless that object was
+  // deleted by it.
+  void Replace(Catalog next);
 
  private:
   std::map<std::string, Drive, std::less<>> drives_;
