@@ -15,7 +15,9 @@
 #   on_cleanup CMD           run CMD (eval'd) at exit, last registered first, before the
 #                            daemon is stopped; the trap then kills leftover background jobs,
 #                            unmounts everything under $W, stops the daemon, runs the CMDs of
-#                            after_stop CMD, and removes $W (E2E_KEEP=1 keeps it)
+#                            after_stop CMD, and removes $W (E2E_KEEP=1 keeps it). An EXIT trap
+#                            set before start_gate is kept and runs first; one set after it
+#                            replaces the cleanup.
 #   ctl ARGS                 blkgatectl on our socket
 #   mkvol NAME SIZE [ARGS]   drive d-NAME (file $W/data/NAME.img), disk k-NAME, volume NAME
 #   dev_of/state_of VOLUME   its /dev/ublkbN / state (from `volume show --json`)
@@ -205,9 +207,17 @@ after_stop() {
 	e2e_trap
 }
 
+# e2e_trap: install e2e_cleanup as the EXIT trap (once). An EXIT trap the script set before
+# is kept: it runs first among the cleanups, before the daemon is stopped.
 e2e_trap() {
 	[ -n "$E2E_TRAPPED" ] && return
 	E2E_TRAPPED=1
+	local prev words=()
+	prev=$(trap -p EXIT)
+	if [ -n "$prev" ]; then
+		eval "words=($prev)" # trap -- 'CMD' EXIT
+		E2E_CLEANUPS+=("${words[2]}")
+	fi
 	trap e2e_cleanup EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
@@ -222,7 +232,7 @@ e2e_cleanup() {
 		eval "${E2E_CLEANUPS[i]}" >/dev/null 2>&1
 	done
 	for j in $(jobs -p); do
-		[ "$j" = "$GPID" ] || kill -KILL "$j" 2>/dev/null
+		[ "$j" = "$GPID" ] || { kill -KILL "$j" && wait "$j"; } 2>/dev/null
 	done
 	umount_under "$W"
 	if [ -n "$GPID" ]; then
