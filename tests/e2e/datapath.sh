@@ -26,6 +26,7 @@ fi
 SPID=
 DEV=
 require fio mkfs.ext4 e2fsck blkdiscard blockdev losetup cmp dd truncate
+require_ublk
 
 # ---- the test server ------------------------------------------------------------------------
 SERVE=${UBLK_SERVE:-}

@@ -7,7 +7,8 @@
 # It gives each script its own fresh work dir $W (/tmp/e2e/SUITE/NAME; E2E_WORKDIR changes
 # /tmp/e2e), state dir $STATE and control socket $SOCK (exported as BLKGATE_SOCKET), and:
 #   require CMD...           a missing command: print "SKIP: needs CMD" and exit 77
-#   require_module MOD...    the same for a kernel module (modprobe); skip REASON: any other
+#   require_module MOD...    the same for a kernel module (modprobe); require_ublk: the ublk
+#                            driver (/dev/ublk-control); skip REASON: any other prerequisite
 #   pass/fail/check/check_not/expect/note   assertions, one PASS/FAIL line each
 #   summary                  "N passed, N failed"; exits 0 when nothing failed, else 1
 #   start_gate [ARGS]        start blkgate on $STATE (waits for its socket) and register the
@@ -95,6 +96,12 @@ require_module() {
 	for m in "$@"; do
 		modprobe "$m" 2>/dev/null || skip "needs the kernel module $m"
 	done
+}
+
+# require_ublk: the kernel's ublk driver (/dev/ublk-control), else SKIP (e.g. on a host
+# without ublk_drv: run the script with tests/vm/run).
+require_ublk() {
+	[ -c /dev/ublk-control ] || skip "needs ublk_drv (/dev/ublk-control): run it with tests/vm/run"
 }
 
 # umount_under DIR: unmount every mount at or below DIR, last mounted first (so stacked and

@@ -8,6 +8,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl
+require_ublk
 D=$W/data
 mkdir -p "$D"
 

@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl cmp dd
+require_ublk
 D=$W/data
 mkdir -p "$D"
 # If the script stops between the crash and the restart, a restart (then the usual stop)

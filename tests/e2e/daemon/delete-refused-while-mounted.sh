@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.ext4 mount umount
+require_ublk
 D=$W/data
 MNT=$W/mnt
 mkdir -p "$D" "$MNT/v1"

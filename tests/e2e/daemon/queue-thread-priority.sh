@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl awk
+require_ublk
 
 check "daemon starts" start_gate
 check "create volume v0 (2 queues)" mkvol v0 32M

@@ -6,6 +6,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl fio
+require_ublk
 D=$W/data
 mkdir -p "$D"
 

@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.ext4 blockdev blkdiscard dd
+require_ublk
 D=$W/data
 MNT=$W/mnt
 mkdir -p "$D" "$MNT/vy"

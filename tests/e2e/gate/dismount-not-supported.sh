@@ -6,6 +6,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.minix
+require_ublk
 require_module minix
 MNT=$W/mnt
 mkdir -p "$MNT/vg"

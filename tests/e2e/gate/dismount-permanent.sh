@@ -8,6 +8,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.ext4 mount
+require_ublk
 MNT=$W/mnt
 mkdir -p "$MNT/vf" "$MNT/tmp"
 

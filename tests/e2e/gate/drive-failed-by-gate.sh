@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl modprobe rmmod dd
+require_ublk
 modprobe null_blk nr_devices=0 2>/dev/null || skip "needs the kernel module null_blk"
 [ -d /sys/kernel/config/nullb ] || skip "needs null_blk's configfs (/sys/kernel/config/nullb)"
 NB=/sys/kernel/config/nullb/nb0

@@ -7,6 +7,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.minix mount umount
+require_ublk
 require_module minix
 MNT=$W/mnt
 mkdir -p "$MNT/vg" "$MNT/tmp"

@@ -8,6 +8,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkfs.ext4 mount sha256sum blockdev cmp dd
+require_ublk
 D=$W/data
 MNT=$W/mnt
 mkdir -p "$D" "$MNT/vf" "$MNT/tmp"

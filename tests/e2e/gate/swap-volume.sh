@@ -6,6 +6,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 require blkgate blkgatectl mkswap swapon swapoff
+require_ublk
 
 check "daemon starts" start_gate
 check "create volume vw" mkvol vw 32M
