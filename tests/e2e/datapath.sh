@@ -8,28 +8,25 @@
 # write-zeroes read back as zeros, fsync reaching the server as FLUSH, a volume at an offset
 # of a two-drive disk writing exactly the right bytes of each file, the gate (offline ->
 # ENODEV, parked -> admitted), SIGTERM under fio load leaving no device behind, and a quick
-# randread reference number on a null volume. One PASS/FAIL line per check; exits non-zero
-# if any check failed.
+# randread reference number on a null volume. One PASS/FAIL line per check (lib.sh); exits 1
+# if any check failed, 77 (SKIP) without ublk-serve or the tools it needs.
+# The test_* functions run indirectly ("test_$t"); shellcheck takes them for unreachable.
+# shellcheck disable=SC2317
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="fio_verify mem ext4 discard flush offset gate sigterm crash bdev perf"
 TESTS=${*:-$ALL_TESTS}
-W=${DATAPATH_WORKDIR:-/tmp/datapath}
-rm -rf "$W" && mkdir -p "$W" || exit 1
-npass=0
-nfail=0
+if [ -n "${DATAPATH_WORKDIR:-}" ]; then
+	W=$DATAPATH_WORKDIR
+	umount_under "$W"
+	rm -rf "$W" && mkdir -p "$W" || exit 1
+fi
 SPID=
 DEV=
-
-pass() { echo "PASS $*"; npass=$((npass + 1)); }
-fail() { echo "FAIL $*"; nfail=$((nfail + 1)); }
-check() { # NAME CMD...: PASS when CMD succeeds
-	local name=$1
-	shift
-	if "$@" >"$W/check.out" 2>&1; then pass "$name"; else fail "$name: $(tail -n 5 "$W/check.out")"; fi
-}
-note() { echo "  $*"; }
+require fio mkfs.ext4 e2fsck blkdiscard blockdev losetup cmp dd truncate
+require_ublk
 
 # ---- the test server ------------------------------------------------------------------------
 SERVE=${UBLK_SERVE:-}
@@ -38,10 +35,7 @@ if [ -z "$SERVE" ]; then
 		if [ -n "$c" ] && [ -x "$c" ]; then SERVE=$c; break; fi
 	done
 fi
-if [ -z "$SERVE" ]; then
-	echo "FAIL setup: ublk-serve not found (build it: ninja -C build tests/tools/ublk-serve)"
-	exit 1
-fi
+[ -n "$SERVE" ] || skip "needs ublk-serve (build it: ninja -C build tests/tools/ublk-serve)"
 "$SERVE" >/dev/null 2>&1
 if [ $? -ne 2 ]; then
 	echo "FAIL setup: $SERVE does not run here (missing libraries?)"
@@ -79,7 +73,7 @@ stop_serve() {
 	wait "$SPID"
 	local rc=$?
 	SPID=
-	if [ $rc -ne 0 ] || ! grep -q '^STOPPED$' "$W/serve.out"; then
+	if [ "$rc" -ne 0 ] || ! grep -q '^STOPPED$' "$W/serve.out"; then
 		echo "ublk-serve exited $rc:"
 		cat "$W/serve.out" "$W/serve.err"
 		return 1
@@ -119,20 +113,12 @@ set_gate() {
 	return 1
 }
 
-no_devices_left() {
-	local left
-	left=$(ls /dev/ublkb* /dev/ublkc* 2>/dev/null; ls /sys/class/ublk-char/ 2>/dev/null)
-	[ -z "$left" ] && return 0
-	echo "left behind: $left"
-	return 1
-}
-
 cleanup() {
 	[ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
 	umount "$W/mnt" 2>/dev/null
 	return 0
 }
-trap cleanup EXIT
+on_cleanup cleanup
 
 mkfile() { # PATH SIZE_MIB BYTE(octal, optional): a file of SIZE MiB of that byte (default 0)
 	if [ -n "${3:-}" ]; then
@@ -148,21 +134,20 @@ test_fio_verify() {
 	local q=$NCPU
 	mkfile "$W/d0" 64
 	start_serve --backend file --file "$W/d0" --size 64M --queues "$q" --depth 64 || { fail "fio_verify: server"; return; }
-	local bs ok=1
+	local bs
 	for bs in 4k 64k; do
 		if fio --name=verify --filename="$DEV" --ioengine=io_uring --direct=1 --iodepth=32 \
-			--rw=randwrite --bs=$bs --numjobs="$q" --size=$((64 / q))M --offset_increment=$((64 / q))M \
+			--rw=randwrite --bs="$bs" --numjobs="$q" --size=$((64 / q))M --offset_increment=$((64 / q))M \
 			--cpus_allowed=0-$((NCPU - 1)) --cpus_allowed_policy=split \
 			--verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting \
 			>"$W/fio-$bs.out" 2>&1; then
 			pass "fio_verify: randwrite+verify crc32c bs=$bs iodepth=32 numjobs=$q over 64 MiB"
 			grep -E '^ +(write|read):' "$W/fio-$bs.out" | sed 's/^ */  /'
 		else
-			ok=0
 			fail "fio_verify bs=$bs: $(grep -iE 'verify|error|bad' "$W/fio-$bs.out" | head -n 5)"
 		fi
 	done
-	[ "$(stat_of backend_errors)" = 0 ] && pass "fio_verify: no backend errors" || fail "fio_verify: backend errors"
+	if [ "$(stat_of backend_errors)" = 0 ]; then pass "fio_verify: no backend errors"; else fail "fio_verify: backend errors"; fi
 	local loads
 	loads=$(queue_loads | tr '\n' ' ')
 	note "requests served per queue: $loads"
@@ -172,7 +157,7 @@ test_fio_verify() {
 		fail "fio_verify: per-queue requests: $loads"
 	fi
 	check "fio_verify: clean stop" stop_serve
-	check "fio_verify: no device left" no_devices_left
+	check "fio_verify: no device left" no_ublk_devices
 }
 
 test_mem() {
@@ -233,8 +218,8 @@ test_discard() {
 	d1=$(stat_of discards)
 	z1=$(stat_of write_zeroes)
 	note "server saw discards $d0 -> $d1, write_zeroes $z0 -> $z1"
-	[ "$d1" -gt "$d0" ] && pass "discard: DISCARD reached the server" || fail "discard: no DISCARD at the server"
-	[ "$z1" -gt "$z0" ] && pass "discard: WRITE_ZEROES reached the server" || fail "discard: no WRITE_ZEROES at the server"
+	if [ "$d1" -gt "$d0" ]; then pass "discard: DISCARD reached the server"; else fail "discard: no DISCARD at the server"; fi
+	if [ "$z1" -gt "$z0" ]; then pass "discard: WRITE_ZEROES reached the server"; else fail "discard: no WRITE_ZEROES at the server"; fi
 	check "discard: stop" stop_serve
 	check "discard: backing file zeros" cmp -n $((2 << 20)) <(dd if="$W/d0" bs=1M skip=1 count=2 status=none) /dev/zero
 }
@@ -247,16 +232,20 @@ test_flush() {
 	dd if=/dev/urandom of="$DEV" bs=4k count=8 conv=fsync status=none
 	f1=$(stat_of flushes)
 	note "flushes: $f0 -> $f1 after dd conv=fsync"
-	[ "$f1" -gt "$f0" ] && pass "flush: fsync on the device reaches the server as FLUSH" || fail "flush: flushes $f0 -> $f1"
+	if [ "$f1" -gt "$f0" ]; then pass "flush: fsync on the device reaches the server as FLUSH"; else fail "flush: flushes $f0 -> $f1"; fi
 	# A raw block device's page cache is written back by sync(1) without a cache flush; a
 	# file system's sync does flush: ext4 commits its journal with a preflush.
-	mkfs.ext4 -q -F "$DEV" && mkdir -p "$W/mnt" && mount -t ext4 "$DEV" "$W/mnt" || { fail "flush: mkfs/mount"; stop_serve; return; }
+	if ! { mkfs.ext4 -q -F "$DEV" && mkdir -p "$W/mnt" && mount -t ext4 "$DEV" "$W/mnt"; }; then
+		fail "flush: mkfs/mount"
+		stop_serve
+		return
+	fi
 	f1=$(stat_of flushes)
 	head -c 1000000 /dev/urandom >"$W/mnt/f"
 	sync
 	f2=$(stat_of flushes)
 	note "flushes: $f1 -> $f2 after writing a file on ext4 + sync"
-	[ "$f2" -gt "$f1" ] && pass "flush: sync on ext4 reaches the server as FLUSH" || fail "flush: flushes $f1 -> $f2 after sync"
+	if [ "$f2" -gt "$f1" ]; then pass "flush: sync on ext4 reaches the server as FLUSH"; else fail "flush: flushes $f1 -> $f2 after sync"; fi
 	umount "$W/mnt"
 	check "flush: stop" stop_serve
 }
@@ -267,7 +256,7 @@ test_offset() {
 	mkfile "$W/d2" 8 125
 	cp "$W/d1" "$W/d1.orig" && cp "$W/d2" "$W/d2.orig"
 	start_serve --backend file --file "$W/d1,$W/d2" --offset 6M --size 4M --queues 2 --depth 32 || { fail "offset: server"; return; }
-	[ "$(blockdev --getsize64 "$DEV")" = $((4 << 20)) ] && pass "offset: device is 4 MiB" || fail "offset: size $(blockdev --getsize64 "$DEV")"
+	if [ "$(blockdev --getsize64 "$DEV")" = $((4 << 20)) ]; then pass "offset: device is 4 MiB"; else fail "offset: size $(blockdev --getsize64 "$DEV")"; fi
 	head -c $((4 << 20)) /dev/urandom >"$W/p"
 	dd if="$W/p" of="$DEV" bs=64k oflag=direct status=none
 	# And 4 KiB straddling the drive boundary at 2 MiB - 2 KiB, 512-byte granular.
@@ -293,12 +282,15 @@ test_gate() {
 	if dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct 2>"$W/dd.err"; then
 		fail "gate: read on an offline volume succeeded"
 	else
-		grep -q "No such device" "$W/dd.err" && pass "gate: offline -> O_DIRECT read fails with ENODEV" ||
+		if grep -q "No such device" "$W/dd.err"; then
+			pass "gate: offline -> O_DIRECT read fails with ENODEV"
+		else
 			fail "gate: offline read error: $(cat "$W/dd.err")"
+		fi
 	fi
 	local r
 	r=$(stat_of refused)
-	[ "${r:-0}" -ge 1 ] && pass "gate: refusal counted ($r)" || fail "gate: refused=$r"
+	if [ "${r:-0}" -ge 1 ]; then pass "gate: refusal counted ($r)"; else fail "gate: refused=$r"; fi
 	set_gate 0
 	check "gate: online again -> read works" dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct status=none
 	# Drive 2 (segment 1) not ready: reads of it park, reads of drive 1 pass.
@@ -307,10 +299,10 @@ test_gate() {
 	dd if="$DEV" of="$W/parked.out" bs=4k count=1 skip=3000 iflag=direct status=none 2>"$W/dd2.err" &
 	local ddpid=$!
 	sleep 1
-	if kill -0 $ddpid 2>/dev/null; then pass "gate: read of a not-ready drive is parked"; else fail "gate: read was not parked"; fi
+	if kill -0 "$ddpid" 2>/dev/null; then pass "gate: read of a not-ready drive is parked"; else fail "gate: read was not parked"; fi
 	note "parked at the server: $(stat_of parked)"
 	set_gate 0
-	if wait $ddpid; then pass "gate: parked read admitted when the drive became ready"; else fail "gate: parked read failed: $(cat "$W/dd2.err")"; fi
+	if wait "$ddpid"; then pass "gate: parked read admitted when the drive became ready"; else fail "gate: parked read failed: $(cat "$W/dd2.err")"; fi
 	check "gate: stop" stop_serve
 }
 
@@ -325,16 +317,19 @@ test_sigterm() {
 	local w
 	w=$(stat_of writes)
 	note "writes served before SIGTERM: $w"
-	[ "${w:-0}" -gt 0 ] && pass "sigterm: under load ($w writes served)" || fail "sigterm: no load reached the server"
+	if [ "${w:-0}" -gt 0 ]; then pass "sigterm: under load ($w writes served)"; else fail "sigterm: no load reached the server"; fi
 	kill -TERM "$SPID"
 	wait "$SPID"
 	local rc=$?
 	SPID=
-	[ $rc -eq 0 ] && grep -q '^STOPPED$' "$W/serve.out" && pass "sigterm: server stopped cleanly under load (exit 0)" ||
+	if [ "$rc" -eq 0 ] && grep -q '^STOPPED$' "$W/serve.out"; then
+		pass "sigterm: server stopped cleanly under load (exit 0)"
+	else
 		fail "sigterm: server exit $rc: $(tail -n 5 "$W/serve.err")"
-	wait $fpid
+	fi
+	wait "$fpid"
 	note "fio ended with status $? (errors expected: the device went away)"
-	check "sigterm: no device left" no_devices_left
+	check "sigterm: no device left" no_ublk_devices
 }
 
 test_crash() {
@@ -349,16 +344,17 @@ test_crash() {
 	SPID=
 	local i
 	for i in $(seq 1 50); do [ -b /dev/ublkb7 ] || break; sleep 0.1; done
+	# shellcheck disable=SC2012 # ls says which of the two is missing
 	note "after SIGKILL: $(ls /dev/ublkb7 /dev/ublkc7 2>&1 | tr '\n' ' ')"
 	if start_serve --backend file --file "$W/d0" --size 16M --dev-id 7; then
-		[ "$DEV" = /dev/ublkb7 ] && pass "crash: restarted on the same id over the stale device" || fail "crash: got $DEV"
+		if [ "$DEV" = /dev/ublkb7 ]; then pass "crash: restarted on the same id over the stale device"; else fail "crash: got $DEV"; fi
 		check "crash: acknowledged O_DSYNC writes survived" cmp <(dd if="$DEV" bs=1M count=1 iflag=direct status=none) "$W/p"
 		grep -q 'removing stale ublk device 7' "$W/serve.err" && note "$(grep 'stale' "$W/serve.err")"
 		check "crash: stop" stop_serve
 	else
 		fail "crash: restart with --dev-id 7: $(cat "$W/serve.err")"
 	fi
-	check "crash: no device left" no_devices_left
+	check "crash: no device left" no_ublk_devices
 }
 
 test_bdev() {
@@ -383,7 +379,7 @@ test_bdev() {
 	else
 		note "discarded range keeps data (discard is advisory)"
 	fi
-	[ "$(stat_of backend_errors)" = 0 ] && pass "bdev: no backend errors" || fail "bdev: backend errors: $(cat "$W/serve.out" | grep BACKEND)"
+	if [ "$(stat_of backend_errors)" = 0 ]; then pass "bdev: no backend errors"; else fail "bdev: backend errors: $(grep BACKEND "$W/serve.out")"; fi
 	check "bdev: stop" stop_serve
 	check "bdev: the image outside [16M,48M) untouched" cmp -n $((16 << 20)) "$W/img" /dev/zero
 	losetup -d "$loopdev"
@@ -420,7 +416,6 @@ for t in $TESTS; do
 	fi
 	rm -f "$W"/d0 "$W"/d1 "$W"/d2 "$W"/*.orig "$W"/p "$W"/pattern
 done
-check "no ublk device left at the end" no_devices_left
+check "no ublk device left at the end" no_ublk_devices
 
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+summary
