@@ -135,10 +135,9 @@ Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBa
                  Drive* out) {
   int access = opt.read_only ? O_RDONLY : O_RDWR;
   if (access == O_RDWR && opt.read_only_fallback) {
-    int probe = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (probe >= 0) {
-      ::close(probe);
-    } else if (errno == EROFS || errno == EACCES) {
+    // errno is the open's: the probe is closed (at the end of the statement) only when valid.
+    const bool writable = UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC)).valid();
+    if (!writable && (errno == EROFS || errno == EACCES)) {
       LogLine("%s: not writable (%s); opened read-only", path.c_str(), std::strerror(errno));
       access = O_RDONLY;
     }

@@ -27,6 +27,7 @@
 
 #include "blkgate/gate.h"
 #include "blkgate/size.h"
+#include "blkgate/unique_fd.h"
 #include "volume_device.h"
 
 using namespace blkgate;
@@ -49,19 +50,18 @@ std::uint64_t Size(const std::string& s) {
 }
 
 std::uint64_t DriveSize(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     std::perror(path.c_str());
     std::exit(1);
   }
   struct stat st {};
   std::uint64_t size = 0;
-  if (::fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-    if (::ioctl(fd, BLKGETSIZE64, &size) != 0) size = 0;
+  if (::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) size = 0;
   } else {
     size = static_cast<std::uint64_t>(st.st_size);
   }
-  ::close(fd);
   return size;
 }
 

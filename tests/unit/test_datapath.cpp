@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "blkgate/gate.h"
+#include "blkgate/unique_fd.h"
 #include "io_layout.h"
 #include "io_source_mem.h"
 #include "io_userdata.h"
@@ -94,21 +95,20 @@ struct TempFile {
   std::string path;
   explicit TempFile(std::uint64_t size, char fill = 0) {
     char tmpl[] = "/tmp/blkgate-dp-XXXXXX";
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
+    const UniqueFd fd(mkstemp(tmpl));
+    REQUIRE(fd.valid());
     path = tmpl;
     std::vector<char> buf(64 * 1024, fill);
     for (std::uint64_t off = 0; off < size; off += buf.size())
-      REQUIRE(pwrite(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size - off), off) > 0);
-    close(fd);
+      REQUIRE(pwrite(fd.get(), buf.data(), std::min<std::uint64_t>(buf.size(), size - off), off) >
+              0);
   }
   ~TempFile() { unlink(path.c_str()); }
   std::vector<char> Read(std::uint64_t off, std::size_t len) const {
     std::vector<char> v(len);
-    int fd = open(path.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(pread(fd, v.data(), len, off) == static_cast<ssize_t>(len));
-    close(fd);
+    const UniqueFd fd(open(path.c_str(), O_RDONLY));
+    REQUIRE(fd.valid());
+    REQUIRE(pread(fd.get(), v.data(), len, off) == static_cast<ssize_t>(len));
     return v;
   }
 };
