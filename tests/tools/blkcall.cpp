@@ -129,7 +129,10 @@ int main(int argc, char** argv) {
     std::uint64_t range[2];
     if (nargs != 2 || !ParseU64(args[0], &range[0]) || !ParseU64(args[1], &range[1]))
       return Usage();
-    rc = ::ioctl(fd, op == "discard" ? BLKDISCARD : op == "zeroout" ? BLKZEROOUT : BLKSECDISCARD,
+    rc = ::ioctl(fd,
+                 op == "discard"   ? BLKDISCARD
+                 : op == "zeroout" ? BLKZEROOUT
+                                   : BLKSECDISCARD,
                  range);
   } else if (op == "fsync" || op == "fdatasync") {
     if (nargs != 0) return Usage();

@@ -79,8 +79,8 @@ void PrintStats(const VolumeDevice& dev) {
   line = buf;
   for (std::size_t q = 0; q < dev.queue_syncs().size(); ++q) {
     DeviceStats qs = dev.queue_stats(q);
-    std::snprintf(buf, sizeof buf, "%s{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 "}",
-                  q ? "," : "", qs.reads, qs.writes);
+    std::snprintf(buf, sizeof buf, "%s{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 "}", q ? "," : "",
+                  qs.reads, qs.writes);
     line += buf;
   }
   line += "]}";
@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
       disk_pos += dsize;
     }
     if (vol_pos != spec.size) {
-      std::fprintf(stderr, "ublk-serve: the files hold %" PRIu64 " bytes, the volume needs %" PRIu64 "\n",
+      std::fprintf(stderr,
+                   "ublk-serve: the files hold %" PRIu64 " bytes, the volume needs %" PRIu64 "\n",
                    disk_pos, end);
       return 2;
     }

@@ -39,7 +39,7 @@ class Client {
 
  private:
   explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;  // the connection; invalid once it broke
+  UniqueFd fd_;         // the connection; invalid once it broke
   std::string buffer_;  // bytes received past the last reply
 };
 

@@ -109,7 +109,7 @@ class Catalog {
   // the disk without overlapping its volumes. not_found for an unknown disk; invalid_argument
   // when no such gap exists.
   Result FindFreeExtent(std::string_view disk, std::uint64_t size, std::uint64_t align,
-                          std::uint64_t* offset) const;
+                        std::uint64_t* offset) const;
   // The volume's extent mapped onto its drives, in order. REQUIRES: the volume exists.
   std::vector<Segment> Segments(const Volume& v) const;
 
