@@ -75,7 +75,10 @@ io::LoadResult RunEach(io::MemRequestSource& src, const io::LoadSpec& spec, std:
       pending[t] = false;
       const int res = src.ResultOf(t);
       ++out.completed;
-      if (res < 0) ++out.errors; else out.bytes += static_cast<std::uint64_t>(res);
+      if (res < 0)
+        ++out.errors;
+      else
+        out.bytes += static_cast<std::uint64_t>(res);
       ++done;
     }
     busy -= done;
@@ -103,16 +106,26 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Usage();
       return argv[++i];
     };
-    if (a == "--file") file = val();
-    else if (a == "--rw") rw = val();
-    else if (a == "--bs") bs = static_cast<std::uint32_t>(std::stoul(val()));
-    else if (a == "--qd") qd = static_cast<std::uint16_t>(std::stoul(val()));
-    else if (a == "--seconds") seconds = std::stod(val());
-    else if (a == "--warmup") warmup = std::stod(val());
-    else if (a == "--size") size = std::stoull(val());
-    else if (a == "--backend") backend_name = val();
-    else if (a == "--submit") submit = val();
-    else Usage();
+    if (a == "--file")
+      file = val();
+    else if (a == "--rw")
+      rw = val();
+    else if (a == "--bs")
+      bs = static_cast<std::uint32_t>(std::stoul(val()));
+    else if (a == "--qd")
+      qd = static_cast<std::uint16_t>(std::stoul(val()));
+    else if (a == "--seconds")
+      seconds = std::stod(val());
+    else if (a == "--warmup")
+      warmup = std::stod(val());
+    else if (a == "--size")
+      size = std::stoull(val());
+    else if (a == "--backend")
+      backend_name = val();
+    else if (a == "--submit")
+      submit = val();
+    else
+      Usage();
   }
   if (bs == 0 || bs % 512 || bs > 1024 * 1024 || qd == 0 || seconds <= 0) Usage();
   if (rw != "randread" && rw != "randwrite" && rw != "read" && rw != "write") Usage();
@@ -160,9 +173,7 @@ int main(int argc, char** argv) {
   spec.qd = qd;
   spec.requests = ~0ull;
   spec.seed = static_cast<std::uint64_t>(::getpid()) * 2654435761u + 1;
-  auto run = [&] {
-    return submit == "each" ? RunEach(*src, spec, size / bs) : src->RunLoad(spec);
-  };
+  auto run = [&] { return submit == "each" ? RunEach(*src, spec, size / bs) : src->RunLoad(spec); };
   if (warmup > 0) {
     spec.max_ns = static_cast<std::uint64_t>(warmup * 1e9);
     run();
@@ -171,7 +182,8 @@ int main(int argc, char** argv) {
   const io::LoadResult r = run();
   const double secs = static_cast<double>(r.ns) / 1e9;
   std::printf(
-      "{\"engine\":\"blkgate\",\"submit\":\"%s\",\"backend\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,"
+      "{\"engine\":\"blkgate\",\"submit\":\"%s\",\"backend\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"qd\":"
+      "%u,"
       "\"direct\":%s,\"seconds\":%.3f,\"requests\":%llu,\"errors\":%llu,\"iops\":%.1f,"
       "\"mib_s\":%.2f,\"mean_lat_us\":%.2f}\n",
       submit.c_str(), backend_name.c_str(), rw.c_str(), bs, qd, direct ? "true" : "false", secs,

@@ -35,8 +35,8 @@ void Usage() {
 
 std::string Stats(const char* name, const std::vector<double>& us) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "\"%s_us\":{\"n\":%zu,\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}", name,
-                us.size(), bench::Percentile(us, 50), bench::Percentile(us, 99),
+  std::snprintf(buf, sizeof buf, "\"%s_us\":{\"n\":%zu,\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}",
+                name, us.size(), bench::Percentile(us, 50), bench::Percentile(us, 99),
                 bench::Percentile(us, 100));
   return buf;
 }
@@ -53,13 +53,20 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Usage();
       return argv[++i];
     };
-    if (a == "--socket") socket = val();
-    else if (a == "--volume") volume = val();
-    else if (a == "--rate") rate = std::stod(val());
-    else if (a == "--seconds") seconds = std::stod(val());
-    else if (a == "--count") count = std::stol(val());
-    else if (a == "--settle-ms") settle_ms = std::stol(val());
-    else Usage();
+    if (a == "--socket")
+      socket = val();
+    else if (a == "--volume")
+      volume = val();
+    else if (a == "--rate")
+      rate = std::stod(val());
+    else if (a == "--seconds")
+      seconds = std::stod(val());
+    else if (a == "--count")
+      count = std::stol(val());
+    else if (a == "--settle-ms")
+      settle_ms = std::stol(val());
+    else
+      Usage();
   }
   if (socket.empty() || volume.empty() || (seconds <= 0 && count <= 0) || rate < 0) Usage();
 
@@ -76,7 +83,8 @@ int main(int argc, char** argv) {
     Result r = c->Call(op, args);
     lat->push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (!r.ok()) {
-      if (++failures <= 5) std::fprintf(stderr, "blkgate-bench-toggle: %s: %s\n", op, r.ToString().c_str());
+      if (++failures <= 5)
+        std::fprintf(stderr, "blkgate-bench-toggle: %s: %s\n", op, r.ToString().c_str());
     }
   };
   const auto half = std::chrono::duration_cast<Clock::duration>(
@@ -92,8 +100,10 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
     } else if (rate > 0) {
       next += half;
-      if (next > Clock::now()) std::this_thread::sleep_until(next);
-      else next = Clock::now();  // behind: don't try to catch up in a burst
+      if (next > Clock::now())
+        std::this_thread::sleep_until(next);
+      else
+        next = Clock::now();  // behind: don't try to catch up in a burst
     }
   };
   while ((count <= 0 || toggles < count) && Clock::now() < end) {
@@ -104,8 +114,8 @@ int main(int argc, char** argv) {
     ++toggles;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("{\"toggles\":%ld,\"seconds\":%.3f,\"rate_hz\":%.2f,\"failures\":%ld,%s,%s}\n", toggles,
-              secs, static_cast<double>(toggles) / secs, failures, Stats("offline", off_us).c_str(),
-              Stats("online", on_us).c_str());
+  std::printf("{\"toggles\":%ld,\"seconds\":%.3f,\"rate_hz\":%.2f,\"failures\":%ld,%s,%s}\n",
+              toggles, secs, static_cast<double>(toggles) / secs, failures,
+              Stats("offline", off_us).c_str(), Stats("online", on_us).c_str());
   return failures ? 1 : 0;
 }

@@ -89,7 +89,8 @@ progress "kernel $(uname -r), $(nproc) vCPUs; fio ${RUNTIME}s (+${RAMP}s ramp) x
 # ---- backing store: ext4 on a RAM disk (brd), so O_DIRECT works for loop and blkgate ---------
 modprobe brd rd_nr=1 rd_size=$(((SIZE_MB + 128) * 1024)) max_part=0 || die "modprobe brd"
 mkfs.ext4 -q -F /dev/ram0 || die "mkfs.ext4"
-mkdir -p $MNT && mount /dev/ram0 $MNT || die "mount"
+mkdir -p "$MNT" || die "mkdir $MNT"
+mount /dev/ram0 "$MNT" || die "mount"
 # Written (not sparse, not unwritten extents): overwrites never allocate, for both sides.
 dd if=/dev/zero of=$MNT/file.img bs=1M count=$SIZE_MB oflag=direct status=none || die "dd"
 progress "backing file $MNT/file.img (${SIZE_MB} MiB, ext4 on brd)"

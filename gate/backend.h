@@ -72,11 +72,11 @@ class Backend {
 
 // Options for opening file backends.
 struct FileBackendOptions {
-  bool read_only = false;     // open O_RDONLY (writes then fail with EBADF -> EIO)
+  bool read_only = false;  // open O_RDONLY (writes then fail with EBADF -> EIO)
   // Open O_RDONLY when read-write is refused (EROFS/EACCES), with a log line: for volumes
   // created read-only on read-only stores.
   bool read_only_fallback = false;
-  bool allow_direct = true;   // try O_DIRECT first
+  bool allow_direct = true;  // try O_DIRECT first
   std::uint32_t zero_fill_bytes = 512 * 1024;
 };
 

@@ -78,8 +78,8 @@ class FileBackend final : public Backend {
         io_uring_prep_write(sqe, slot, p.buf, p.len, p.drive_offset);
         break;
       case PieceOp::zero_fill:
-        io_uring_prep_write(sqe, slot, zeros_.get(), std::min<std::uint32_t>(p.len, zero_fill_max()),
-                            p.drive_offset);
+        io_uring_prep_write(sqe, slot, zeros_.get(),
+                            std::min<std::uint32_t>(p.len, zero_fill_max()), p.drive_offset);
         break;
       case PieceOp::fsync:
         io_uring_prep_fsync(sqe, slot, IORING_FSYNC_DATASYNC);
@@ -135,10 +135,9 @@ Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBa
                  Drive* out) {
   int access = opt.read_only ? O_RDONLY : O_RDWR;
   if (access == O_RDWR && opt.read_only_fallback) {
-    int probe = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (probe >= 0) {
-      ::close(probe);
-    } else if (errno == EROFS || errno == EACCES) {
+    // errno is the open's: the probe is closed (at the end of the statement) only when valid.
+    const bool writable = UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC)).valid();
+    if (!writable && (errno == EROFS || errno == EACCES)) {
       LogLine("%s: not writable (%s); opened read-only", path.c_str(), std::strerror(errno));
       access = O_RDONLY;
     }
@@ -148,8 +147,7 @@ Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBa
   if (opt.allow_direct) {
     fd = ::open(path.c_str(), access | O_DIRECT | O_CLOEXEC);
     direct = fd >= 0;
-    if (fd < 0 && errno != EINVAL)
-      return Result::FromErrno(errno, "open backing store " + path);
+    if (fd < 0 && errno != EINVAL) return Result::FromErrno(errno, "open backing store " + path);
   }
   if (fd < 0) fd = ::open(path.c_str(), access | O_CLOEXEC);
   if (fd < 0) return Result::FromErrno(errno, "open backing store " + path);
@@ -160,7 +158,8 @@ Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBa
   std::uint64_t size = 0;
   if (S_ISBLK(st.st_mode)) {
     d.block_device = true;
-    if (::ioctl(fd, BLKGETSIZE64, &size) != 0) return Result::FromErrno(errno, "BLKGETSIZE64 " + path);
+    if (::ioctl(fd, BLKGETSIZE64, &size) != 0)
+      return Result::FromErrno(errno, "BLKGETSIZE64 " + path);
     int ssz = 512;
     if (::ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 512) d.lbs = static_cast<std::uint32_t>(ssz);
   } else if (S_ISREG(st.st_mode)) {
@@ -170,9 +169,10 @@ Result OpenDrive(const std::string& path, const LayoutSegment& seg, const FileBa
                          "backing store " + path + " is neither a regular file nor a block device");
   }
   if (size < seg.drive_offset + seg.length)
-    return Result::Error(Code::invalid_argument,
-                         "backing store " + path + " has " + std::to_string(size) +
-                             " bytes, the volume needs " + std::to_string(seg.drive_offset + seg.length));
+    return Result::Error(Code::invalid_argument, "backing store " + path + " has " +
+                                                     std::to_string(size) +
+                                                     " bytes, the volume needs " +
+                                                     std::to_string(seg.drive_offset + seg.length));
   if (direct && !d.block_device) {
     std::uint32_t a = ProbeDirectAlignment(fd);
     if (a == 0) {
@@ -204,7 +204,8 @@ Result ReopenBuffered(const std::string& path, bool read_only, Drive* d) {
 Result OpenFileBackend(const VolumeLayout& layout, const std::vector<std::string>& paths,
                        const FileBackendOptions& opt, std::unique_ptr<Backend>* out) {
   if (paths.size() != static_cast<std::size_t>(layout.count))
-    return Result::Error(Code::invalid_argument, "file backend: one backing path per segment needed");
+    return Result::Error(Code::invalid_argument,
+                         "file backend: one backing path per segment needed");
   std::vector<Drive> drives(paths.size());
   for (int i = 0; i < layout.count; ++i)
     BLKGATE_TRY(OpenDrive(paths[i], layout.segs[i], opt, &drives[i]));
@@ -226,8 +227,10 @@ Result OpenFileBackend(const VolumeLayout& layout, const std::vector<std::string
     for (int i = 0; i < layout.count; ++i) {
       Drive& d = drives[i];
       if (d.lbs > 512 && d.direct) {
-        LogLine("%s: needs %u-byte aligned direct I/O the volume's layout can't guarantee; "
-                "using buffered I/O", paths[i].c_str(), d.lbs);
+        LogLine(
+            "%s: needs %u-byte aligned direct I/O the volume's layout can't guarantee; "
+            "using buffered I/O",
+            paths[i].c_str(), d.lbs);
         BLKGATE_TRY(ReopenBuffered(paths[i], opt.read_only, &d));
       }
     }

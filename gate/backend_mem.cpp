@@ -46,7 +46,8 @@ class MemBackend final : public Backend {
 
 Result MakeMemBackend(std::uint64_t size, std::unique_ptr<Backend>* out) {
   Mapping m = Mapping::Anonymous(size);
-  if (!m.valid()) return Result::FromErrno(errno, "mem backend: mmap " + std::to_string(size) + " bytes");
+  if (!m.valid())
+    return Result::FromErrno(errno, "mem backend: mmap " + std::to_string(size) + " bytes");
   *out = std::make_unique<MemBackend>(std::move(m));
   return Result::Ok();
 }

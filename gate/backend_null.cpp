@@ -25,6 +25,8 @@ class NullBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeNullBackend() { return std::make_unique<NullBackend>(); }
+std::unique_ptr<Backend> MakeNullBackend() {
+  return std::make_unique<NullBackend>();
+}
 
 }  // namespace blkgate::io

@@ -1,40 +1,19 @@
-// gate/io_fd.h — RAII handles for file descriptors and memory mappings.
+// gate/io_fd.h — RAII handles for file descriptors (blkgate/unique_fd.h) and memory mappings.
 //
 // Thread-safety: none; each handle has one owner.
 #pragma once
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <utility>
 
+#include "blkgate/unique_fd.h"
+
 namespace blkgate::io {
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+// The data path names it io::UniqueFd; it is the library's one fd owner.
+using UniqueFd = blkgate::UniqueFd;
 
 // An mmap()ed region, unmapped on destruction.
 class Mapping {

@@ -15,7 +15,8 @@ namespace blkgate::io {
 std::uint64_t MonotonicNs() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 IoHandler::IoHandler(const HandlerConfig& cfg, io_uring* ring, IoCompletionSink* sink)
@@ -36,11 +37,17 @@ void IoHandler::Submit(const IoRequest& r) noexcept {
   ++busy_;
 
   switch (r.op) {
-    case ublk::kOpRead: t.cls = gate::OpClass::read; break;
+    case ublk::kOpRead:
+      t.cls = gate::OpClass::read;
+      break;
     case ublk::kOpWrite:
     case ublk::kOpDiscard:
-    case ublk::kOpWriteZeroes: t.cls = gate::OpClass::write; break;
-    case ublk::kOpFlush: t.cls = gate::OpClass::flush; break;
+    case ublk::kOpWriteZeroes:
+      t.cls = gate::OpClass::write;
+      break;
+    case ublk::kOpFlush:
+      t.cls = gate::OpClass::flush;
+      break;
     default:
       Finish(r.tag, -EOPNOTSUPP);
       return;
@@ -60,14 +67,15 @@ void IoHandler::Submit(const IoRequest& r) noexcept {
     const std::uint64_t bytes = std::uint64_t{r.nr_sectors} << 9;
     int first = 0, last = 0;
     int n = bytes <= UINT32_MAX
-                ? SplitRange(l, r.start_sector << 9, static_cast<std::uint32_t>(bytes), t.piece, &first, &last)
+                ? SplitRange(l, r.start_sector << 9, static_cast<std::uint32_t>(bytes), t.piece,
+                             &first, &last)
                 : 0;
     if (n == 0) [[unlikely]] {  // empty or past the end: the kernel never sends these
       Finish(r.tag, -EIO);
       return;
     }
-    const PieceOp op = r.op == ublk::kOpRead    ? PieceOp::read
-                       : r.op == ublk::kOpWrite ? PieceOp::write
+    const PieceOp op = r.op == ublk::kOpRead      ? PieceOp::read
+                       : r.op == ublk::kOpWrite   ? PieceOp::write
                        : r.op == ublk::kOpDiscard ? PieceOp::discard
                                                   : PieceOp::write_zeroes;
     for (int i = 0; i < n; ++i) t.op[i] = op;
@@ -164,11 +172,21 @@ void IoHandler::Finish(std::uint16_t tag, int res) noexcept {
   QueueStats& s = *cfg_.stats;
   if (t.admitted) {
     switch (t.req.op) {
-      case ublk::kOpRead: QueueStats::bump(s.reads); break;
-      case ublk::kOpWrite: QueueStats::bump(s.writes); break;
-      case ublk::kOpFlush: QueueStats::bump(s.flushes); break;
-      case ublk::kOpDiscard: QueueStats::bump(s.discards); break;
-      case ublk::kOpWriteZeroes: QueueStats::bump(s.write_zeroes); break;
+      case ublk::kOpRead:
+        QueueStats::bump(s.reads);
+        break;
+      case ublk::kOpWrite:
+        QueueStats::bump(s.writes);
+        break;
+      case ublk::kOpFlush:
+        QueueStats::bump(s.flushes);
+        break;
+      case ublk::kOpDiscard:
+        QueueStats::bump(s.discards);
+        break;
+      case ublk::kOpWriteZeroes:
+        QueueStats::bump(s.write_zeroes);
+        break;
     }
   }
   if (res == 0 && (t.req.op == ublk::kOpRead || t.req.op == ublk::kOpWrite))

@@ -44,11 +44,11 @@ namespace blkgate::io {
 
 struct IoRequest {
   std::uint16_t tag = 0;
-  std::uint8_t op = 0;           // UBLK_IO_OP_* (ublk_abi.h kOp*)
-  std::uint32_t flags = 0;       // UBLK_IO_F_* >> 8 (ublk_abi.h kIoFlag*)
+  std::uint8_t op = 0;      // UBLK_IO_OP_* (ublk_abi.h kOp*)
+  std::uint32_t flags = 0;  // UBLK_IO_F_* >> 8 (ublk_abi.h kIoFlag*)
   std::uint64_t start_sector = 0;
   std::uint32_t nr_sectors = 0;
-  void* buf = nullptr;           // nr_sectors * 512 bytes for READ/WRITE
+  void* buf = nullptr;  // nr_sectors * 512 bytes for READ/WRITE
 };
 
 class IoCompletionSink {
@@ -90,7 +90,7 @@ class IoHandler {
   // Once per batch, after the CQEs: re-check parked requests, arm the timer if needed.
   void AfterBatch() noexcept;
 
-  std::uint32_t busy() const noexcept { return busy_; }            // submitted, not completed
+  std::uint32_t busy() const noexcept { return busy_; }  // submitted, not completed
   std::uint32_t parked() const noexcept { return nparked_; }
   std::uint32_t backend_inflight() const noexcept { return inflight_; }
 
@@ -103,7 +103,7 @@ class IoHandler {
     std::uint8_t npieces = 0;
     std::uint8_t pending = 0;  // pieces not yet done
     std::int8_t first_gate = 0, last_gate = 0;
-    int result = 0;            // first error, else 0
+    int result = 0;  // first error, else 0
     std::uint16_t park_pos = 0;
     std::uint64_t park_deadline_ns = 0;
     PieceOp op[kMaxPieces];

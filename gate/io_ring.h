@@ -47,6 +47,8 @@ void PrepUringCmd(io_uring_sqe* sqe, bool sqe128, int fd, bool fixed_file, std::
                   std::uint64_t user_data) noexcept;
 
 // Where a uring_cmd's payload goes (16 bytes on a 64-byte SQE, 80 on an SQE128 ring).
-inline void* SqeCmd(io_uring_sqe* sqe) noexcept { return &sqe->addr3; }
+inline void* SqeCmd(io_uring_sqe* sqe) noexcept {
+  return &sqe->addr3;
+}
 
 }  // namespace blkgate::io

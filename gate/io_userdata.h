@@ -24,14 +24,17 @@ struct UserData {
   std::uint8_t sub = 0;
 };
 
-constexpr std::uint64_t encode_ud(UdKind kind, std::uint16_t tag = 0, std::uint8_t sub = 0) noexcept {
+constexpr std::uint64_t encode_ud(UdKind kind, std::uint16_t tag = 0,
+                                  std::uint8_t sub = 0) noexcept {
   return (static_cast<std::uint64_t>(kind) << kUdKindShift) |
          (static_cast<std::uint64_t>(sub) << kUdSubShift) | tag;
 }
 constexpr UdKind ud_kind(std::uint64_t ud) noexcept {
   return static_cast<UdKind>(ud >> kUdKindShift);
 }
-constexpr std::uint16_t ud_tag(std::uint64_t ud) noexcept { return static_cast<std::uint16_t>(ud); }
+constexpr std::uint16_t ud_tag(std::uint64_t ud) noexcept {
+  return static_cast<std::uint16_t>(ud);
+}
 constexpr std::uint8_t ud_sub(std::uint64_t ud) noexcept {
   return static_cast<std::uint8_t>(ud >> kUdSubShift);
 }
@@ -48,7 +51,7 @@ static_assert(ud_sub(encode_ud(UdKind::ublk_cmd, 4095)) == 0);
 static_assert(encode_ud(UdKind::timeout) != encode_ud(UdKind::wake));
 static_assert(encode_ud(UdKind::ublk_cmd, 0) != 0, "no valid user_data is zero");
 static_assert(ud_kind(~0ull) != UdKind::ublk_cmd && ud_kind(~0ull) != UdKind::backend &&
-              ud_kind(~0ull) != UdKind::timeout && ud_kind(~0ull) != UdKind::wake,
+                  ud_kind(~0ull) != UdKind::timeout && ud_kind(~0ull) != UdKind::wake,
               "liburing's internal timeout user_data must never decode as ours");
 // Every tag (ublk depth <= 4096) and every piece (<= 16 segments) fits.
 static_assert((4096 - 1) <= 0xffff && (16 - 1) <= 0xff);

@@ -5,7 +5,8 @@
 
 #include <cerrno>
 #include <memory>
-#include <mutex>
+
+#include "blkgate/mutex.h"
 
 namespace blkgate {
 namespace {
@@ -45,8 +46,8 @@ class MountTableCache {
   // Thread-safe: runs fn(table) under the cache's lock (libmount's reference counts are not
   // atomic, so the table never leaves it).
   template <typename Fn>
-  Result Use(Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mu_);
+  Result Use(Fn&& fn) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     if (!monitor_tried_) {
       monitor_tried_ = true;
       Monitor m(mnt_new_monitor());
@@ -69,10 +70,10 @@ class MountTableCache {
   }
 
  private:
-  std::mutex mu_;
-  bool monitor_tried_ = false;
-  Monitor monitor_;
-  Table table_;
+  Mutex mu_;
+  bool monitor_tried_ GUARDED_BY(mu_) = false;
+  Monitor monitor_ GUARDED_BY(mu_);
+  Table table_ GUARDED_BY(mu_);
 };
 
 MountTableCache& Cache() {

@@ -57,8 +57,8 @@ inline constexpr std::uint64_t kFeatUpdateSize = 1ull << 10;
 inline constexpr std::uint64_t kFeatAutoBufReg = 1ull << 11;
 
 // ---- I/O results and ops --------------------------------------------------------------------
-inline constexpr int kIoResOk = 0;             // a FETCH/COMMIT cqe: a request is waiting
-inline constexpr int kIoResNeedGetData = 1;    // only with NEED_GET_DATA (unused)
+inline constexpr int kIoResOk = 0;           // a FETCH/COMMIT cqe: a request is waiting
+inline constexpr int kIoResNeedGetData = 1;  // only with NEED_GET_DATA (unused)
 // kIoResAbort (-ENODEV): the device is stopping; the tag is never handed out again.
 
 inline constexpr std::uint8_t kOpRead = UBLK_IO_OP_READ;
@@ -66,7 +66,7 @@ inline constexpr std::uint8_t kOpWrite = UBLK_IO_OP_WRITE;
 inline constexpr std::uint8_t kOpFlush = UBLK_IO_OP_FLUSH;
 inline constexpr std::uint8_t kOpDiscard = UBLK_IO_OP_DISCARD;
 inline constexpr std::uint8_t kOpWriteZeroes = UBLK_IO_OP_WRITE_ZEROES;
-inline constexpr std::uint32_t kIoFlagFua = UBLK_IO_F_FUA >> 8;        // in (op_flags >> 8)
+inline constexpr std::uint32_t kIoFlagFua = UBLK_IO_F_FUA >> 8;  // in (op_flags >> 8)
 inline constexpr std::uint32_t kIoFlagNoUnmap = UBLK_IO_F_NOUNMAP >> 8;
 
 // ---- the per-queue descriptor array mmapped from /dev/ublkcN --------------------------------
@@ -74,7 +74,9 @@ inline constexpr std::uint32_t kIoFlagNoUnmap = UBLK_IO_F_NOUNMAP >> 8;
 // device's depth: queue q lives at CMD_BUF_OFFSET + q * round_up(4096 * 24, page). The mapping
 // itself must be exactly round_up(depth * 24, page) bytes, read-only.
 inline constexpr std::uint32_t kMaxQueueDepth = UBLK_MAX_QUEUE_DEPTH;
-constexpr std::size_t round_up(std::size_t v, std::size_t a) noexcept { return (v + a - 1) / a * a; }
+constexpr std::size_t round_up(std::size_t v, std::size_t a) noexcept {
+  return (v + a - 1) / a * a;
+}
 constexpr std::size_t desc_map_size(std::uint32_t depth, std::size_t page) noexcept {
   return round_up(std::size_t{depth} * sizeof(ublksrv_io_desc), page);
 }

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "blkgate/unique_fd.h"
+
 namespace blkgate {
 namespace {
 
@@ -17,64 +19,53 @@ std::string dir_of(const std::string& path) {
 }
 
 Result fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Result::FromErrno(errno, "open " + dir);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Result::FromErrno(err, "fsync " + dir);
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Result::FromErrno(errno, "open " + dir);
+  if (::fsync(fd.get()) != 0) return Result::FromErrno(errno, "fsync " + dir);
+  return Result::Ok();
+}
+
+// Creates (or truncates) path with data and fsyncs it; the descriptor is closed on return.
+Result WriteAndSync(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Result::FromErrno(errno, "create " + path);
+  for (std::size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Result::FromErrno(errno, "write " + path);
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return Result::FromErrno(errno, "fsync " + path);
   return Result::Ok();
 }
 
 class PosixEnv final : public Env {
  public:
   Result ReadFile(const std::string& path, std::string* out) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
       if (errno == ENOENT) return Result::Error(Code::not_found, path + " does not exist");
       return Result::FromErrno(errno, "open " + path);
     }
     std::string data;
     char buf[65536];
     for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return Result::FromErrno(err, "read " + path);
-      }
+      if (n < 0) return Result::FromErrno(errno, "read " + path);
       if (n == 0) break;
       data.append(buf, static_cast<std::size_t>(n));
     }
-    ::close(fd);
     *out = std::move(data);
     return Result::Ok();
   }
 
   Result WriteFileAtomic(const std::string& path, std::string_view data) override {
     const std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Result::FromErrno(errno, "create " + tmp);
-    std::size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Result::FromErrno(err, "write " + tmp);
-      }
-      off += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-      int err = errno;
-      ::close(fd);
+    if (Result r = WriteAndSync(tmp, data); !r) {
       ::unlink(tmp.c_str());
-      return Result::FromErrno(err, "fsync " + tmp);
+      return r;
     }
-    ::close(fd);
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
       int err = errno;
       ::unlink(tmp.c_str());

@@ -34,6 +34,8 @@
 #include <cstring>
 #include <string>
 
+#include "blkgate/unique_fd.h"
+
 namespace {
 
 int Usage() {
@@ -85,15 +87,15 @@ int main(int argc, char** argv) {
   }
   if (op == "open-excl") {
     if (nargs != 0) return Usage();
-    int fd = ::open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
-    if (fd < 0) return Failed(nullptr, errno);
-    ::close(fd);
+    const blkgate::UniqueFd fd(::open(dev, O_RDONLY | O_EXCL | O_CLOEXEC));
+    if (!fd.valid()) return Failed(nullptr, errno);
     std::puts("ok");
     return 0;
   }
 
-  int fd = ::open(dev, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return Failed("open", errno);
+  const blkgate::UniqueFd owner(::open(dev, O_RDWR | O_CLOEXEC));
+  if (!owner.valid()) return Failed("open", errno);
+  const int fd = owner.get();
 
   int rc = -1;
   std::string value;  // printed after "ok" for the getters
@@ -129,7 +131,10 @@ int main(int argc, char** argv) {
     std::uint64_t range[2];
     if (nargs != 2 || !ParseU64(args[0], &range[0]) || !ParseU64(args[1], &range[1]))
       return Usage();
-    rc = ::ioctl(fd, op == "discard" ? BLKDISCARD : op == "zeroout" ? BLKZEROOUT : BLKSECDISCARD,
+    rc = ::ioctl(fd,
+                 op == "discard"   ? BLKDISCARD
+                 : op == "zeroout" ? BLKZEROOUT
+                                   : BLKSECDISCARD,
                  range);
   } else if (op == "fsync" || op == "fdatasync") {
     if (nargs != 0) return Usage();
@@ -146,7 +151,6 @@ int main(int argc, char** argv) {
     return Usage();
   }
   if (rc != 0) return Failed(nullptr, errno);
-  ::close(fd);
   std::puts(value.empty() ? "ok" : ("ok " + value).c_str());
   return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "blkgate/gate.h"
 #include "blkgate/size.h"
+#include "blkgate/unique_fd.h"
 #include "volume_device.h"
 
 using namespace blkgate;
@@ -49,19 +50,18 @@ std::uint64_t Size(const std::string& s) {
 }
 
 std::uint64_t DriveSize(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     std::perror(path.c_str());
     std::exit(1);
   }
   struct stat st {};
   std::uint64_t size = 0;
-  if (::fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-    if (::ioctl(fd, BLKGETSIZE64, &size) != 0) size = 0;
+  if (::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) size = 0;
   } else {
     size = static_cast<std::uint64_t>(st.st_size);
   }
-  ::close(fd);
   return size;
 }
 
@@ -79,8 +79,8 @@ void PrintStats(const VolumeDevice& dev) {
   line = buf;
   for (std::size_t q = 0; q < dev.queue_syncs().size(); ++q) {
     DeviceStats qs = dev.queue_stats(q);
-    std::snprintf(buf, sizeof buf, "%s{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 "}",
-                  q ? "," : "", qs.reads, qs.writes);
+    std::snprintf(buf, sizeof buf, "%s{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 "}", q ? "," : "",
+                  qs.reads, qs.writes);
     line += buf;
   }
   line += "]}";
@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
       disk_pos += dsize;
     }
     if (vol_pos != spec.size) {
-      std::fprintf(stderr, "ublk-serve: the files hold %" PRIu64 " bytes, the volume needs %" PRIu64 "\n",
+      std::fprintf(stderr,
+                   "ublk-serve: the files hold %" PRIu64 " bytes, the volume needs %" PRIu64 "\n",
                    disk_pos, end);
       return 2;
     }

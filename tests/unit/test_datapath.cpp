@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "blkgate/gate.h"
+#include "blkgate/unique_fd.h"
 #include "io_layout.h"
 #include "io_source_mem.h"
 #include "io_userdata.h"
@@ -50,7 +51,8 @@ VolumeLayout MakeLayout(std::uint64_t size, const std::vector<Segment>& segs) {
 
 std::vector<char> Pattern(std::size_t n, unsigned seed) {
   std::vector<char> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<char>((i * 131 + seed * 7 + (i >> 9)) & 0xff);
+  for (std::size_t i = 0; i < n; ++i)
+    v[i] = static_cast<char>((i * 131 + seed * 7 + (i >> 9)) & 0xff);
   return v;
 }
 
@@ -94,21 +96,20 @@ struct TempFile {
   std::string path;
   explicit TempFile(std::uint64_t size, char fill = 0) {
     char tmpl[] = "/tmp/blkgate-dp-XXXXXX";
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
+    const UniqueFd fd(mkstemp(tmpl));
+    REQUIRE(fd.valid());
     path = tmpl;
     std::vector<char> buf(64 * 1024, fill);
     for (std::uint64_t off = 0; off < size; off += buf.size())
-      REQUIRE(pwrite(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size - off), off) > 0);
-    close(fd);
+      REQUIRE(pwrite(fd.get(), buf.data(), std::min<std::uint64_t>(buf.size(), size - off), off) >
+              0);
   }
   ~TempFile() { unlink(path.c_str()); }
   std::vector<char> Read(std::uint64_t off, std::size_t len) const {
     std::vector<char> v(len);
-    int fd = open(path.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(pread(fd, v.data(), len, off) == static_cast<ssize_t>(len));
-    close(fd);
+    const UniqueFd fd(open(path.c_str(), O_RDONLY));
+    REQUIRE(fd.valid());
+    REQUIRE(pread(fd.get(), v.data(), len, off) == static_cast<ssize_t>(len));
     return v;
   }
 };
@@ -137,11 +138,15 @@ TEST_CASE("VolumeLayout::Build validates the extent", "[datapath]") {
   REQUIRE(l.count == 1);
   REQUIRE(VolumeLayout::Build(0, {}, &l).code() == Code::invalid_argument);
   REQUIRE(VolumeLayout::Build(4096, {}, &l).code() == Code::invalid_argument);
-  REQUIRE(VolumeLayout::Build(4096, {Seg("a", 0, 0, 0, 2048)}, &l).code() == Code::invalid_argument);
-  REQUIRE(VolumeLayout::Build(4096, {Seg("a", 0, 0, 0, 2048), Seg("b", 1, 2560, 0, 1536)}, &l).code() ==
-          Code::invalid_argument);  // a gap
-  REQUIRE(VolumeLayout::Build(1000, {Seg("a", 0, 0, 0, 1000)}, &l).code() == Code::invalid_argument);
-  REQUIRE(VolumeLayout::Build(4096, {Seg("a", 16, 0, 0, 4096)}, &l).code() == Code::invalid_argument);
+  REQUIRE(VolumeLayout::Build(4096, {Seg("a", 0, 0, 0, 2048)}, &l).code() ==
+          Code::invalid_argument);
+  REQUIRE(
+      VolumeLayout::Build(4096, {Seg("a", 0, 0, 0, 2048), Seg("b", 1, 2560, 0, 1536)}, &l).code() ==
+      Code::invalid_argument);  // a gap
+  REQUIRE(VolumeLayout::Build(1000, {Seg("a", 0, 0, 0, 1000)}, &l).code() ==
+          Code::invalid_argument);
+  REQUIRE(VolumeLayout::Build(4096, {Seg("a", 16, 0, 0, 4096)}, &l).code() ==
+          Code::invalid_argument);
 }
 
 TEST_CASE("SplitRange splits a request at segment boundaries", "[datapath]") {
@@ -214,7 +219,8 @@ TEST_CASE("SplitRange splits a request at segment boundaries", "[datapath]") {
 
 TEST_CASE("handler + mem backend: write, read back, flush, discard, write-zeroes", "[datapath]") {
   Rig rig;
-  rig.layout = MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 300 * 1024), Seg("b", 1, 300 * 1024, 0, 724 * 1024)});
+  rig.layout =
+      MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 300 * 1024), Seg("b", 1, 300 * 1024, 0, 724 * 1024)});
   REQUIRE(MakeMemBackend(1 << 20, &rig.backend).ok());
   rig.Start();
 
@@ -287,15 +293,16 @@ TEST_CASE("handler + file backend over two drives writes the right bytes", "[dat
   REQUIRE(rig.Exec(F, 0, 0) == 0);
 
   // Bytes in the files: d1 [224K, 256K) = first 32K, d2 [0, 32K) = last 32K; the rest untouched.
-  REQUIRE(f1.Read(224 * 1024, 32 * 1024) == std::vector<char>(data.begin(), data.begin() + 32 * 1024));
+  REQUIRE(f1.Read(224 * 1024, 32 * 1024) ==
+          std::vector<char>(data.begin(), data.begin() + 32 * 1024));
   REQUIRE(f2.Read(0, 32 * 1024) == std::vector<char>(data.begin() + 32 * 1024, data.end()));
   REQUIRE(f1.Read(0, 224 * 1024) == std::vector<char>(224 * 1024, 'A'));
   REQUIRE(f2.Read(32 * 1024, 224 * 1024) == std::vector<char>(224 * 1024, 'B'));
 
   // Discard and write-zeroes (with and without NOUNMAP) read back as zeros through the handler
   // and in the files.
-  REQUIRE(rig.Exec(D, 160 * 2, 32) == 0);                                 // vol [160K,176K)
-  REQUIRE(rig.Exec(WZ, 176 * 2, 32) == 0);                                // vol [176K,192K)
+  REQUIRE(rig.Exec(D, 160 * 2, 32) == 0);                                  // vol [160K,176K)
+  REQUIRE(rig.Exec(WZ, 176 * 2, 32) == 0);                                 // vol [176K,192K)
   REQUIRE(rig.Exec(WZ, 192 * 2, 64, nullptr, ublk::kIoFlagNoUnmap) == 0);  // vol [192K,224K)
   REQUIRE(rig.Exec(R, 160 * 2, 128, back.data()) == 64 * 1024);
   REQUIRE(AllZero(back));
@@ -310,10 +317,11 @@ TEST_CASE("handler + file backend over two drives writes the right bytes", "[dat
 TEST_CASE("file backend: write-zeroes over a whole 64K of the second drive", "[datapath]") {
   TempFile f1(64 * 1024, 'A'), f2(128 * 1024, 'B');
   Rig rig;
-  rig.layout = MakeLayout(192 * 1024, {Seg("d1", 0, 0, 0, 64 * 1024), Seg("d2", 1, 64 * 1024, 0, 128 * 1024)});
+  rig.layout = MakeLayout(192 * 1024,
+                          {Seg("d1", 0, 0, 0, 64 * 1024), Seg("d2", 1, 64 * 1024, 0, 128 * 1024)});
   REQUIRE(OpenFileBackend(rig.layout, {f1.path, f2.path}, FileBackendOptions{}, &rig.backend).ok());
   rig.Start();
-  REQUIRE(rig.Exec(WZ, 128, 128) == 0);  // vol [64K, 128K) = d2 [0, 64K)
+  REQUIRE(rig.Exec(WZ, 128, 128) == 0);          // vol [64K, 128K) = d2 [0, 64K)
   REQUIRE(rig.Exec(D, 256, 128, nullptr) == 0);  // vol [128K, 192K) = d2 [64K, 128K)
   REQUIRE(AllZero(f2.Read(0, 128 * 1024)));
   REQUIRE(f1.Read(0, 64 * 1024) == std::vector<char>(64 * 1024, 'A'));
@@ -321,7 +329,8 @@ TEST_CASE("file backend: write-zeroes over a whole 64K of the second drive", "[d
 
 TEST_CASE("gate refusal completes at once and never reaches the backing store", "[datapath]") {
   Rig rig;
-  rig.layout = MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 512 * 1024), Seg("b", 1, 512 * 1024, 0, 512 * 1024)});
+  rig.layout =
+      MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 512 * 1024), Seg("b", 1, 512 * 1024, 0, 512 * 1024)});
   REQUIRE(MakeMemBackend(1 << 20, &rig.backend).ok());
   rig.Start();
   auto data = Pattern(4096, 4);
@@ -353,15 +362,16 @@ TEST_CASE("gate refusal completes at once and never reaches the backing store", 
     gate::publish(rig.gate, gate::segment_bits(1, gate::DriveBits::failed));
     std::vector<char> back(4096);
     REQUIRE(rig.Exec(R, 0, 8, back.data()) == 4096);
-    REQUIRE(rig.Exec(R, 1024, 8, back.data()) == -EIO);               // in b
-    REQUIRE(rig.Exec(R, 1024 - 4, 8, back.data()) == -EIO);           // spans a and b
-    REQUIRE(rig.Exec(F, 0, 0) == -EIO);                               // flush touches all
+    REQUIRE(rig.Exec(R, 1024, 8, back.data()) == -EIO);      // in b
+    REQUIRE(rig.Exec(R, 1024 - 4, 8, back.data()) == -EIO);  // spans a and b
+    REQUIRE(rig.Exec(F, 0, 0) == -EIO);                      // flush touches all
   }
 }
 
 TEST_CASE("parked requests: admitted when the word clears, -ENODEV at the deadline", "[datapath]") {
   Rig rig;
-  rig.layout = MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 512 * 1024), Seg("b", 1, 512 * 1024, 0, 512 * 1024)});
+  rig.layout =
+      MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 512 * 1024), Seg("b", 1, 512 * 1024, 0, 512 * 1024)});
   REQUIRE(MakeMemBackend(1 << 20, &rig.backend).ok());
 
   SECTION("admitted") {
@@ -443,7 +453,9 @@ TEST_CASE("handler retries short transfers and falls back for unsupported ops", 
   rig.Start();
 
   SECTION("short reads continue where they stopped") {
-    fb->answer = [](const PieceIo& p) { return static_cast<int>(std::min<std::uint32_t>(p.len, 1536)); };
+    fb->answer = [](const PieceIo& p) {
+      return static_cast<int>(std::min<std::uint32_t>(p.len, 1536));
+    };
     REQUIRE(rig.Exec(R, 8, 8) == 4096);
     REQUIRE(fb->calls.size() == 3);
     REQUIRE(fb->calls[1].drive_offset == 4096 + 4096 + 1536);
@@ -504,7 +516,8 @@ TEST_CASE("file backend rejects a store too small for its segment", "[datapath]"
   std::unique_ptr<Backend> b;
   Result r = OpenFileBackend(l, {f.path}, FileBackendOptions{}, &b);
   REQUIRE(r.code() == Code::invalid_argument);
-  REQUIRE(OpenFileBackend(l, {"/nonexistent/blkgate"}, FileBackendOptions{}, &b).code() == Code::not_found);
+  REQUIRE(OpenFileBackend(l, {"/nonexistent/blkgate"}, FileBackendOptions{}, &b).code() ==
+          Code::not_found);
 }
 
 TEST_CASE("mem and file backends under a closed-loop load", "[datapath]") {

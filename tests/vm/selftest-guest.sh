@@ -22,26 +22,41 @@ echo "<4>blkgate-selftest: kernel warning on the console" >/dev/kmsg
 printf '%s\n' "$1" >/share/hello.txt
 
 # arguments and environment
-[ "$#" -eq 3 ] && [ "$2" = "two words" ] && [ "$3" = "it's" ] &&
-	pass args || fail args "got $# args: $*"
-[ "${BLKGATE_IN_VM:-}" = 1 ] && [ "$HOME" = /root ] && [ "$(id -u)" = 0 ] &&
-	pass env || fail env "BLKGATE_IN_VM=${BLKGATE_IN_VM:-} HOME=$HOME uid=$(id -u)"
-[ "${BLKGATE_SELFTEST_PASSTHROUGH:-}" = "a b" ] && [ "${SELFTEST_VM_ENV:-}" = yes ] &&
-	pass env-passthrough || fail env-passthrough "BLKGATE_SELFTEST_PASSTHROUGH=${BLKGATE_SELFTEST_PASSTHROUGH:-} SELFTEST_VM_ENV=${SELFTEST_VM_ENV:-}"
-[ "$(pwd)" = /share ] && pass cwd || fail cwd "$(pwd)"
-[ -f /repo/tests/vm/run ] && ! touch /repo/.vm-write-test 2>/dev/null &&
-	pass repo-readonly || fail repo-readonly "/repo missing or writable"
+if [ "$#" -eq 3 ] && [ "$2" = "two words" ] && [ "$3" = "it's" ]; then
+	pass args
+else
+	fail args "got $# args: $*"
+fi
+if [ "${BLKGATE_IN_VM:-}" = 1 ] && [ "$HOME" = /root ] && [ "$(id -u)" = 0 ]; then
+	pass env
+else
+	fail env "BLKGATE_IN_VM=${BLKGATE_IN_VM:-} HOME=$HOME uid=$(id -u)"
+fi
+if [ "${BLKGATE_SELFTEST_PASSTHROUGH:-}" = "a b" ] && [ "${SELFTEST_VM_ENV:-}" = yes ]; then
+	pass env-passthrough
+else
+	fail env-passthrough "BLKGATE_SELFTEST_PASSTHROUGH=${BLKGATE_SELFTEST_PASSTHROUGH:-} SELFTEST_VM_ENV=${SELFTEST_VM_ENV:-}"
+fi
+if [ "$(pwd)" = /share ]; then pass cwd; else fail cwd "$(pwd)"; fi
+if [ -f /repo/tests/vm/run ] && ! touch /repo/.vm-write-test 2>/dev/null; then
+	pass repo-readonly
+else
+	fail repo-readonly "/repo missing or writable"
+fi
 
 # project binaries: present in the VM iff built on the host
 for b in blkgate blkgatectl; do
 	want=$(eval echo "\${BLKGATE_SELFTEST_HAVE_$b:-0}")
 	if [ -x "/usr/bin/$b" ]; then have=1; else have=0; fi
-	[ "$have" = "$want" ] && pass "bin-$b" || fail "bin-$b" "in VM: $have, built on host: $want"
+	if [ "$have" = "$want" ]; then pass "bin-$b"; else fail "bin-$b" "in VM: $have, built on host: $want"; fi
 done
 
 # (4) ublk
-[ -c /dev/ublk-control ] && grep -q '^ublk_drv ' /proc/modules &&
-	pass ublk-control || fail ublk-control "no /dev/ublk-control"
+if [ -c /dev/ublk-control ] && grep -q '^ublk_drv ' /proc/modules; then
+	pass ublk-control
+else
+	fail ublk-control "no /dev/ublk-control"
+fi
 
 # (5) null_blk: not loaded at boot, loadable with parameters
 if grep -q '^null_blk ' /proc/modules; then
@@ -67,6 +82,7 @@ else
 fi
 
 # (7) ext4 on the loop device: mkfs, mount, write, umount, fsck, verify
+# shellcheck disable=SC2317  # reached through check
 ext4_test() {
 	blkdiscard "$dev" &&
 	mkfs.ext4 -q -F "$dev" &&
@@ -114,5 +130,5 @@ else
 	fail tools "blockdev/lsblk on nullb0"
 fi
 
-rmmod null_blk && pass rmmod-null_blk || fail rmmod-null_blk "rmmod failed"
+if rmmod null_blk; then pass rmmod-null_blk; else fail rmmod-null_blk "rmmod failed"; fi
 exit $nfail

@@ -22,6 +22,7 @@ for v in BUILD_DIR VM_CACHE VM_SHARE VM_TIMEOUT VM_BOOT_RETRIES VM_CPUS VM_MEM V
 	VM_EXTRA_MODULES VM_ENV VM_CMDLINE VM_QEMU VM_QEMU_ARGS VM_KERNEL_PKG VM_LOG VM_NO_INSTALL; do
 	grep -q "^  $v " <<<"$help" || missing="$missing $v"
 done
+# shellcheck disable=SC2016  # a literal "$" and "{" to strip
 undocumented=$(grep -oE '\$\{?VM_[A-Z_]+' "$RUN" | tr -d '${' | sort -u |
 	while read -r v; do grep -q "^  $v " <<<"$help" || echo "$v"; done | tr '\n' ' ')
 if (( ok )) && [[ -z $missing && -z ${undocumented// } ]]; then
@@ -33,7 +34,7 @@ fi
 # a missing script is an error before any boot
 "$RUN" "$tmp/no-such-script" >/dev/null 2>&1
 rc=$?
-[[ $rc == 125 ]] && pass missing-script || fail missing-script "exit $rc, want 125"
+if [[ $rc == 125 ]]; then pass missing-script; else fail missing-script "exit $rc, want 125"; fi
 
 # Prepare first so that the timings below are boot times.
 "$RUN" --prepare || { fail prepare "tests/vm/run --prepare failed"; echo "$npass passed, $nfail failed"; exit 1; }
@@ -49,7 +50,7 @@ BLKGATE_SELFTEST_HAVE_blkgate=$have_gate BLKGATE_SELFTEST_HAVE_blkgatectl=$have_
 	"$RUN" "$HERE/selftest-guest.sh" "$nonce" "two words" "it's" 2>&1 | tee "$tmp/guest.log"
 rc=${PIPESTATUS[0]}
 echo "selftest: guest checks took $((SECONDS - start)) s"
-[[ $rc == 0 ]] && pass guest-exit-0 || fail guest-exit-0 "run exited $rc"
+if [[ $rc == 0 ]]; then pass guest-exit-0; else fail guest-exit-0 "run exited $rc"; fi
 if [[ -f $share/hello.txt && $(cat "$share/hello.txt") == "$nonce" ]]; then
 	pass share-write
 else
@@ -87,8 +88,12 @@ S
 start=$SECONDS
 VM_SHARE=$share VM_LOG=$tmp/exit3.log "$RUN" "$tmp/exit3.sh"
 rc=$?
-[[ $rc == 3 ]] && pass exit-status || fail exit-status "run exited $rc, want 3"
-grep -qx 'BLKGATE_VM_EXIT=3' "$tmp/exit3.log" && pass vm-log || fail vm-log "VM_LOG has no exit marker"
+if [[ $rc == 3 ]]; then pass exit-status; else fail exit-status "run exited $rc, want 3"; fi
+if grep -qx 'BLKGATE_VM_EXIT=3' "$tmp/exit3.log"; then
+	pass vm-log
+else
+	fail vm-log "VM_LOG has no exit marker"
+fi
 echo "selftest: exit-status boot took $((SECONDS - start)) s"
 
 # a kernel panic (no exit marker) is reported as a failure, with the oops
@@ -104,8 +109,11 @@ else
 	fail panic-detected "exit $rc (want 125), see the output above"
 fi
 # ... and is not retried: the script had started
-grep -q 'booting again' "$tmp/panic.out" && fail panic-not-retried "a panic after the script started was retried" ||
+if grep -q 'booting again' "$tmp/panic.out"; then
+	fail panic-not-retried "a panic after the script started was retried"
+else
 	pass panic-not-retried
+fi
 
 # a VM that dies before the script starts (here: no init, so the kernel panics) is booted
 # again VM_BOOT_RETRIES times, then reported

@@ -12,9 +12,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "blkgate/result.h"
+#include "blkgate/unique_fd.h"
 
 namespace blkgate {
 
@@ -23,7 +25,6 @@ std::string DefaultSocketPath();
 
 class Client {
  public:
-  ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -37,8 +38,8 @@ class Client {
               std::vector<std::string>* notes = nullptr);
 
  private:
-  explicit Client(int fd) : fd_(fd) {}
-  int fd_;
+  explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;         // the connection; invalid once it broke
   std::string buffer_;  // bytes received past the last reply
 };
 
