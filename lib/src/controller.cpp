@@ -114,6 +114,12 @@ Result Controller::MountAccessPaths(const Volume& v) {
   return Result::Ok();
 }
 
+Result Controller::PreHooks(HookEvent e, Kind kind, const std::string& name) {
+  Result veto = p_->RunHooks(e, kind, name, StateOf(kind, name));
+  if (veto.ok() || veto.code() == Code::permission_denied) return veto;
+  return Result::DeviceInUse(std::string(ToString(e)) + " hook refused: " + veto.message());
+}
+
 Result Controller::CheckDriveCache(const Drive& d) {
   if (IsCorrupt(d.name))
     return Result::CacheCorrupt("drive '" + d.name +
@@ -139,10 +145,7 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   if (v->offline) return Result::Ok();  // idempotent (volume-offline.md)
   if (v->system || p_->IsSystemDevice(*v))
     return Result::SystemVolume("volume '" + name + "' is the system/boot volume and stays online");
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_offline, Kind::volume, name));
   // The seeds' order: dismount the file systems first, so none of them sees the errors.
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
@@ -174,10 +177,7 @@ Result Controller::VolumeOnline(const std::string& name) {
     return Result::InvalidState("disk '" + k->name + "' of volume '" + name +
                                 "' is offline; bring the disk online first");
   if (!v->offline) return Result::Ok();
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_online, Kind::volume, name));
   Catalog next = *c_;
   next.volume(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -308,16 +308,13 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
   for (const Volume* v : vols) {
     if (v->system || p_->IsSystemDevice(*v))
       return fail(*v, Result::SystemVolume("the system/boot volume stays online"));
-    if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, v->name,
-                                   StateOf(Kind::volume, v->name));
-        !veto.ok())
-      return fail(*v, Result::DeviceInUse("pre-offline hook refused: " + veto.message()));
+    if (Result veto = PreHooks(HookEvent::pre_offline, Kind::volume, v->name); !veto.ok())
+      return veto.code() == Code::permission_denied ? veto : fail(*v, veto);
   }
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
-      !veto.ok())
-    return Result::FailedToOfflineDisk("disk '" + name +
-                                       "': pre-offline hook refused: " + veto.message());
+  if (Result veto = PreHooks(HookEvent::pre_offline, Kind::disk, name); !veto.ok())
+    return veto.code() == Code::permission_denied
+               ? veto
+               : Result::FailedToOfflineDisk("disk '" + name + "': " + veto.message());
   // 1. dismount every volume (disk-offline.md step 1); undo all on the first failure.
   std::vector<std::pair<const Volume*, std::vector<std::string>>> undone;
   for (const Volume* v : vols) {
@@ -354,10 +351,7 @@ Result Controller::DiskOnline(const std::string& name) {
   Disk* k;
   BLKGATE_TRY(FindDisk(name, &k));
   if (!k->offline) return Result::Ok();
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_online, Kind::disk, name));
   Catalog next = *c_;
   next.disk(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -420,12 +414,8 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
                                 "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->DiskOfDrive(name);
   const std::string disk = k ? k->name : std::string();
-  if (s != DriveStatus::online && s != DriveStatus::failed) {
-    if (Result veto =
-            p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
-        !veto.ok())
-      return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
-  }
+  if (s != DriveStatus::online && s != DriveStatus::failed)
+    BLKGATE_TRY(PreHooks(HookEvent::pre_offline, Kind::drive, name));
   // drive-set-status.md: clear the cache before the drive goes offline.
   if (s == DriveStatus::offline) BLKGATE_TRY(p_->FlushDrive(*d));
   Catalog next = *c_;

@@ -105,7 +105,8 @@ class Platform {
   virtual DeviceInfo Describe(const Volume& v) = 0;
   // Whether the volume's device backs /, /boot, /boot/efi or active swap.
   virtual bool IsSystemDevice(const Volume& v) = 0;
-  // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook).
+  // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook):
+  // permission_denied when a hook or the hooks dir is unsafe (no hook ran), passed on as is.
   virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) = 0;
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
@@ -198,6 +199,9 @@ class Controller {
   Result DismountAll(const Volume& v, bool force, std::vector<std::string>* undone);
   // Mount v at every access path not mounted yet; on failure unmounts what it mounted.
   Result MountAccessPaths(const Volume& v);
+  // Runs the pre_* hooks of event e on the object: ok, permission_denied as the platform said
+  // (an unsafe hook or hooks dir), or any other veto as device_in_use "<event> hook refused: ...".
+  Result PreHooks(HookEvent e, Kind kind, const std::string& name);
   Result Commit(Catalog next);
   void PublishVolumesOf(std::string_view disk, bool wait);
   Result CheckDriveCache(const Drive& d);
