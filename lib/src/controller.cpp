@@ -120,6 +120,13 @@ Result Controller::PreHooks(HookEvent e, Kind kind, const std::string& name) {
   return Result::DeviceInUse(std::string(ToString(e)) + " hook refused: " + veto.message());
 }
 
+bool Controller::StoreMatches(const Drive& d, const DriveIdentity& id, std::uint64_t size) const {
+  if (id != d.identity) return false;
+  // A disk's layout keeps the size its drives were added with (refresh does not change it), so a
+  // store that grew under a disk still holds every byte the gate uses.
+  return size == d.size || (size > d.size && c_->DiskOfDrive(d.name));
+}
+
 Result Controller::CheckDriveCache(const Drive& d) {
   if (IsCorrupt(d.name))
     return Result::CacheCorrupt("drive '" + d.name +
@@ -127,7 +134,7 @@ Result Controller::CheckDriveCache(const Drive& d) {
   DriveIdentity id;
   std::uint64_t size = 0;
   Result r = p_->InspectBacking(d.path, &id, &size);
-  if (r.ok() && id == d.identity && size == d.size) return Result::Ok();
+  if (r.ok() && StoreMatches(d, id, size)) return Result::Ok();
   corrupt_drives_.insert(d.name);
   std::string why = r.ok() ? (size != d.size ? "size changed from " + std::to_string(d.size) +
                                                    " to " + std::to_string(size)
@@ -468,7 +475,7 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     std::uint64_t size = 0;
     Result r = p_->InspectBacking(d->path, &id, &size);
     if (!r.ok()) return r.Prefixed("drive '" + n + "'");
-    if (id == d->identity && size == d->size) continue;
+    if (StoreMatches(*d, id, size)) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
     if (size < d->size && c_->DiskOfDrive(n))
       return Result::InvalidState("drive '" + n + "' shrank from " + std::to_string(d->size) +
@@ -479,6 +486,13 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
   }
   BLKGATE_TRY(Commit(std::move(next)));
   corrupt_drives_.clear();
+  // The volumes held back at start because a drive had changed start now, on the stores just
+  // recorded; one that still cannot start is a note (and stays stopped, with the reason).
+  std::vector<std::string> held;
+  for (const auto& [n, why] : held_volumes_)
+    if (c_->volume(n)) held.push_back(n);
+  held_volumes_.clear();
+  StartVolumes(held, &notes_);
   return Result::Ok();
 }
 

@@ -316,6 +316,13 @@ TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   REQUIRE(w.ctl.DriveSetStatus("a", "offline").code() == Code::cache_corrupt);
   REQUIRE(w.ctl.Refresh(&changed).code() == Code::invalid_state);
 
+  // A store that grew under its disk still holds every byte the disk uses: not a change, and
+  // refresh changes nothing for it (the disk keeps its size).
+  w.p.files["/a.img"] = {DriveIdentity{1, 10, false}, 16 * MiB};
+  REQUIRE(w.ctl.Refresh(&changed).ok());
+  REQUIRE(w.c.drive("a")->size == 8 * MiB);
+  REQUIRE(w.ctl.DriveSetStatus("a", "offline").ok());
+
   REQUIRE(w.c.AddDrive({"f", "/f.img", MiB, DriveStatus::online, {1, 20, false}}).ok());
   REQUIRE(w.ctl.DriveRemove("f").ok());
   REQUIRE(w.ctl.DriveSetStatus("f", "offline").code() == Code::object_deleted);
