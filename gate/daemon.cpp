@@ -12,11 +12,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "log.h"
+#include "strict_modes.h"
 
 namespace blkgate {
 
@@ -31,9 +33,30 @@ Daemon::~Daemon() {
   if (server_) server_->Stop();  // joins every connection thread before the rest goes
 }
 
+Result Daemon::CheckStrictModes() {
+  if (!opts_.state_dir.empty() && opts_.state_dir[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return Result::FromErrno(errno, "getcwd");
+    opts_.state_dir = std::string(cwd) + "/" + opts_.state_dir;
+  }
+  const uid_t owner = ::geteuid();
+  struct stat st;
+  if (::lstat(opts_.state_dir.c_str(), &st) != 0 && errno == ENOENT) {
+    // Created 0700, and only where no one else can rename it or plant anything first.
+    BLKGATE_TRY(CheckSafeParent(opts_.state_dir, owner, "state dir"));
+    if (::mkdir(opts_.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Result::FromErrno(errno, "create state dir " + opts_.state_dir);
+  }
+  BLKGATE_TRY(CheckSafeDirectory(opts_.state_dir, owner, "state dir"));
+  const std::string hooks = opts_.state_dir + "/hooks";
+  if (::lstat(hooks.c_str(), &st) == 0 || errno != ENOENT)
+    BLKGATE_TRY(CheckSafeDirectory(hooks, owner, "hooks dir"));
+  return Result::Ok();
+}
+
 Result Daemon::Start() {
-  if (::mkdir(opts_.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Result::FromErrno(errno, "create state dir " + opts_.state_dir);
+  // Strict modes (strict_modes.h) before anything is read or created in the state dir.
+  BLKGATE_TRY(CheckStrictModes());
   const std::string lock_path = opts_.state_dir + "/lock";
   lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock_.valid()) return Result::FromErrno(errno, "open " + lock_path);
@@ -64,7 +87,8 @@ Result Daemon::Start() {
   volumes_ = std::make_unique<VolumeRegistry>(
       VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get()});
   hooks_ = std::make_unique<HookRunner>(
-      HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s}, &tokens_);
+      HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
+      &tokens_);
   platform_ = std::make_unique<LinuxPlatform>(&store_, hooks_.get(), volumes_.get());
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);

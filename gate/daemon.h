@@ -50,7 +50,9 @@ class Daemon {
   explicit Daemon(DaemonOptions opts);
   ~Daemon();
 
-  // Locks the state dir, loads the state (a corrupt file stops the start), checks ublk,
+  // Checks the state dir (created 0700 when missing) and DIR/hooks by strict modes
+  // (strict_modes.h: permission_denied naming the path and the fix, nothing changed), locks the
+  // state dir, loads the state (a corrupt file stops the start), checks ublk,
   // starts every volume's device, restores mounts and claims, and listens.
   Result Start();
   // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then
@@ -59,6 +61,8 @@ class Daemon {
   int Run();
 
  private:
+  // The state dir made absolute, created when missing, and it and DIR/hooks checked.
+  Result CheckStrictModes();
   // Marks the drives whose backing I/O failed (queue threads reported them).
   void HandleBackendErrors();
 

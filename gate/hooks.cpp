@@ -2,6 +2,7 @@
 #include "hooks.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,12 +16,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "blkgate/unique_fd.h"
 #include "log.h"
-
-extern char** environ;
+#include "strict_modes.h"
 
 namespace blkgate {
 namespace {
@@ -41,32 +42,56 @@ std::string NewToken() {
   return s;
 }
 
-// Executable regular files of dir, sorted by name.
-std::vector<std::string> ListHooks(const std::string& dir) {
-  std::vector<std::string> hooks;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return hooks;
-  while (dirent* ent = ::readdir(d)) {
-    if (ent->d_name[0] == '.') continue;
-    std::string p = dir + "/" + ent->d_name;
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0)
-      hooks.push_back(std::move(p));
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+// The hooks of `dir` in name order: its entries but directories and regular files without an
+// execute bit, each judged by strict modes (JudgeHook), as is the dir itself. Empty when there
+// is no hooks dir; permission_denied naming the dir or the first unsafe hook.
+//
+// Spawn() then runs a hook by its path, and that runs the inode judged here: the hooks dir and
+// every directory above it can be changed by root only (checked first), so no one else can
+// swap a name between this check and the exec; and only the hook's owner (root) can write it
+// or change its mode.
+Result FindHooks(const std::string& dir, uid_t owner, std::vector<std::string>* hooks) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) return Result::Ok();
+  BLKGATE_TRY(CheckSafeDirectory(dir, owner, "hooks dir"));
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d) return Result::FromErrno(errno, "open hooks dir " + dir);
+  std::vector<std::string> names;
+  while (dirent* ent = ::readdir(d.get()))
+    if (ent->d_name[0] != '.') names.emplace_back(ent->d_name);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string path = dir + "/" + name;
+    if (::fstatat(::dirfd(d.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since it was listed
+      return Result::FromErrno(errno, "stat hook " + path);
+    }
+    if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && (st.st_mode & 0111) == 0)) continue;
+    BLKGATE_TRY(JudgeHook(st, path, owner));
+    hooks->push_back(path);
   }
-  ::closedir(d);
-  std::sort(hooks.begin(), hooks.end());
-  return hooks;
+  return Result::Ok();
 }
 
-// Spawns `path` with env; the normal scheduling class even when the caller is SCHED_IDLE (a
-// hook has a deadline), an empty signal mask and default dispositions for the signals the
-// daemon blocks or ignores. Returns 0 or an errno value.
+// Spawns `path` with env: stdin /dev/null, stdout and stderr the daemon's, every other fd closed
+// (closefrom: the daemon's rings, devices, sockets and backing files never reach a hook, CLOEXEC
+// or not); the normal scheduling class even when the caller is SCHED_IDLE (a hook has a
+// deadline), an empty signal mask and default dispositions for the signals the daemon blocks
+// or ignores. Returns 0 or an errno value.
 int Spawn(const std::string& path, std::vector<std::string>& env, pid_t* pid) {
   std::vector<char*> envp;
   for (auto& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::string arg0 = path;
   char* argv[] = {arg0.data(), nullptr};
+  posix_spawn_file_actions_t fa;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   sched_param sp{};
@@ -80,8 +105,9 @@ int Spawn(const std::string& path, std::vector<std::string>& env, pid_t* pid) {
   ::posix_spawnattr_setsigdefault(&attr, &defaults);
   ::posix_spawnattr_setflags(
       &attr, POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = ::posix_spawn(pid, path.c_str(), nullptr, &attr, argv, envp.data());
+  int rc = ::posix_spawn(pid, path.c_str(), &fa, &attr, argv, envp.data());
   ::posix_spawnattr_destroy(&attr);
+  ::posix_spawn_file_actions_destroy(&fa);
   return rc;
 }
 
@@ -132,9 +158,18 @@ std::string HookTokens::Find(const std::string& token) const {
 Result HookRunner::Run(HookEvent e, Kind kind, const std::string& name, ResourceState state) {
   const bool pre = e == HookEvent::pre_offline || e == HookEvent::pre_online;
   const std::string object = std::string(ToString(kind)) + "/" + name;
-  for (const std::string& hook : ListHooks(o_.dir)) {
+  std::vector<std::string> hooks;
+  if (Result safe = FindHooks(o_.dir, o_.owner, &hooks); !safe.ok()) {
+    Log(std::string(ToString(e)) + " " + object + ": no hook run: " + safe.ToString());
+    if (pre) return safe;
+    return Result::Ok();
+  }
+  for (const std::string& hook : hooks) {
     const std::string token = NewToken();
     std::vector<std::string> env = {
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG=C",
+        "LC_ALL=C",
         "BLKGATE_EVENT=" + std::string(ToString(e)),
         "BLKGATE_KIND=" + std::string(ToString(kind)),
         "BLKGATE_NAME=" + name,
@@ -143,8 +178,6 @@ Result HookRunner::Run(HookEvent e, Kind kind, const std::string& name, Resource
         "BLKGATE_HOOK_TOKEN=" + token,
         "BLKGATE_SOCKET=" + o_.socket_path,
     };
-    for (char** p = environ; *p; ++p)
-      if (std::strncmp(*p, "BLKGATE_", 8) != 0) env.emplace_back(*p);
 
     tokens_->Add(token, std::string(ToString(e)) + " hook " + hook + " of " + object);
     pid_t pid;

@@ -133,11 +133,12 @@ void IoHandler::StartPiece(std::uint16_t tag, std::uint8_t i) noexcept {
   }
 }
 
-void IoHandler::PieceFailed(Tag& t, std::uint8_t i, int err, bool blame_drive) noexcept {
-  if (t.result == 0) t.result = -EIO;
-  if (!blame_drive) return;
+void IoHandler::PieceFailed(Tag& t, std::uint8_t i, int err, bool from_store) noexcept {
+  const BackendFailure f = JudgeBackendError(err);
+  if (t.result == 0) t.result = f.result;
+  if (!from_store) return;
   QueueStats::bump(cfg_.stats->backend_errors);
-  if (cfg_.on_backend_error && *cfg_.on_backend_error)
+  if (f.drive_failed && cfg_.on_backend_error && *cfg_.on_backend_error)
     (*cfg_.on_backend_error)(cfg_.layout->segs[t.piece[i].seg].gate_index, err);
 }
 

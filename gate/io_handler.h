@@ -16,7 +16,9 @@
 //   kPark    hold the tag on the parked list (fixed, indexed by tag). While anything is parked
 //            a re-check timer (IORING_OP_TIMEOUT) runs every park_recheck_ms; each re-check
 //            admits (decide() == 0), fails (< 0), or fails with -ENODEV past the deadline.
-// Backing failures call on_backend_error(segment gate index, errno) and complete with -EIO.
+// Backing failures are judged by JudgeBackendError: the request completes with ENOSPC when the
+// store's file system is full, else EIO; only a failure of the drive itself calls
+// on_backend_error(segment gate index, errno), which marks the drive failed.
 // Short reads/writes are retried for the remainder; a zero-byte transfer is an -EIO failure.
 // WRITE_ZEROES the store can't do natively falls back to writing zeros; DISCARD the store
 // can't do is treated as done (discard is advisory).
@@ -31,6 +33,7 @@
 #include <linux/time_types.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -41,6 +44,31 @@
 #include "io_stats.h"
 
 namespace blkgate::io {
+
+// What a backing I/O that failed with errno `err` means for its request and its drive.
+struct BackendFailure {
+  int result;         // the request's result (-errno)
+  bool drive_failed;  // report the drive (on_backend_error): it is marked failed
+};
+// ENOSPC, EDQUOT: the store's file system is full (a sparse file, a quota): the request fails
+//   with -ENOSPC (the block layer knows no quota status; ENOSPC reaches the caller as ENOSPC),
+//   and the drive stays online: freeing space makes writes work again.
+// EAGAIN, EINTR, ENOMEM, ENOBUFS: the host is short of something for now: -EIO, drive online.
+// Anything else (EIO, EROFS, EBADF...): the drive failed: -EIO, and it is reported.
+constexpr BackendFailure JudgeBackendError(int err) noexcept {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return {-ENOSPC, false};
+    case EAGAIN:
+    case EINTR:
+    case ENOMEM:
+    case ENOBUFS:
+      return {-EIO, false};
+    default:
+      return {-EIO, true};
+  }
+}
 
 struct IoRequest {
   std::uint16_t tag = 0;
@@ -114,7 +142,9 @@ class IoHandler {
   void StartPiece(std::uint16_t tag, std::uint8_t i) noexcept;
   // Account a piece's result. True when the piece must be started again (retry/fallback).
   bool PieceDone(std::uint16_t tag, std::uint8_t i, int res) noexcept;
-  void PieceFailed(Tag& t, std::uint8_t i, int err, bool blame_drive) noexcept;
+  // A piece failed with errno err: the request's result (first error wins), and when the store
+  // itself answered (from_store), backend_errors and the drive's report (JudgeBackendError).
+  void PieceFailed(Tag& t, std::uint8_t i, int err, bool from_store) noexcept;
   void Finish(std::uint16_t tag, int res) noexcept;
   void Park(std::uint16_t tag) noexcept;
   void Unpark(std::uint32_t pos) noexcept;

@@ -114,6 +114,19 @@ Result Controller::MountAccessPaths(const Volume& v) {
   return Result::Ok();
 }
 
+Result Controller::PreHooks(HookEvent e, Kind kind, const std::string& name) {
+  Result veto = p_->RunHooks(e, kind, name, StateOf(kind, name));
+  if (veto.ok() || veto.code() == Code::permission_denied) return veto;
+  return Result::DeviceInUse(std::string(ToString(e)) + " hook refused: " + veto.message());
+}
+
+bool Controller::StoreMatches(const Drive& d, const DriveIdentity& id, std::uint64_t size) const {
+  if (id != d.identity) return false;
+  // A disk's layout keeps the size its drives were added with (refresh does not change it), so a
+  // store that grew under a disk still holds every byte the gate uses.
+  return size == d.size || (size > d.size && c_->DiskOfDrive(d.name));
+}
+
 Result Controller::CheckDriveCache(const Drive& d) {
   if (IsCorrupt(d.name))
     return Result::CacheCorrupt("drive '" + d.name +
@@ -121,7 +134,7 @@ Result Controller::CheckDriveCache(const Drive& d) {
   DriveIdentity id;
   std::uint64_t size = 0;
   Result r = p_->InspectBacking(d.path, &id, &size);
-  if (r.ok() && id == d.identity && size == d.size) return Result::Ok();
+  if (r.ok() && StoreMatches(d, id, size)) return Result::Ok();
   corrupt_drives_.insert(d.name);
   std::string why = r.ok() ? (size != d.size ? "size changed from " + std::to_string(d.size) +
                                                    " to " + std::to_string(size)
@@ -139,10 +152,7 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   if (v->offline) return Result::Ok();  // idempotent (volume-offline.md)
   if (v->system || p_->IsSystemDevice(*v))
     return Result::SystemVolume("volume '" + name + "' is the system/boot volume and stays online");
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_offline, Kind::volume, name, StateOf(Kind::volume, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_offline, Kind::volume, name));
   // The seeds' order: dismount the file systems first, so none of them sees the errors.
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
@@ -174,10 +184,7 @@ Result Controller::VolumeOnline(const std::string& name) {
     return Result::InvalidState("disk '" + k->name + "' of volume '" + name +
                                 "' is offline; bring the disk online first");
   if (!v->offline) return Result::Ok();
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_online, Kind::volume, name, StateOf(Kind::volume, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_online, Kind::volume, name));
   Catalog next = *c_;
   next.volume(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -308,16 +315,13 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
   for (const Volume* v : vols) {
     if (v->system || p_->IsSystemDevice(*v))
       return fail(*v, Result::SystemVolume("the system/boot volume stays online"));
-    if (Result veto = p_->RunHooks(HookEvent::pre_offline, Kind::volume, v->name,
-                                   StateOf(Kind::volume, v->name));
-        !veto.ok())
-      return fail(*v, Result::DeviceInUse("pre-offline hook refused: " + veto.message()));
+    if (Result veto = PreHooks(HookEvent::pre_offline, Kind::volume, v->name); !veto.ok())
+      return veto.code() == Code::permission_denied ? veto : fail(*v, veto);
   }
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_offline, Kind::disk, name, StateOf(Kind::disk, name));
-      !veto.ok())
-    return Result::FailedToOfflineDisk("disk '" + name +
-                                       "': pre-offline hook refused: " + veto.message());
+  if (Result veto = PreHooks(HookEvent::pre_offline, Kind::disk, name); !veto.ok())
+    return veto.code() == Code::permission_denied
+               ? veto
+               : Result::FailedToOfflineDisk("disk '" + name + "': " + veto.message());
   // 1. dismount every volume (disk-offline.md step 1); undo all on the first failure.
   std::vector<std::pair<const Volume*, std::vector<std::string>>> undone;
   for (const Volume* v : vols) {
@@ -354,10 +358,7 @@ Result Controller::DiskOnline(const std::string& name) {
   Disk* k;
   BLKGATE_TRY(FindDisk(name, &k));
   if (!k->offline) return Result::Ok();
-  if (Result veto =
-          p_->RunHooks(HookEvent::pre_online, Kind::disk, name, StateOf(Kind::disk, name));
-      !veto.ok())
-    return Result::DeviceInUse("pre-online hook refused: " + veto.message());
+  BLKGATE_TRY(PreHooks(HookEvent::pre_online, Kind::disk, name));
   Catalog next = *c_;
   next.disk(name)->offline = false;
   BLKGATE_TRY(Commit(std::move(next)));
@@ -420,12 +421,8 @@ Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* 
                                 "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->DiskOfDrive(name);
   const std::string disk = k ? k->name : std::string();
-  if (s != DriveStatus::online && s != DriveStatus::failed) {
-    if (Result veto =
-            p_->RunHooks(HookEvent::pre_offline, Kind::drive, name, StateOf(Kind::drive, name));
-        !veto.ok())
-      return Result::DeviceInUse("pre-offline hook refused: " + veto.message());
-  }
+  if (s != DriveStatus::online && s != DriveStatus::failed)
+    BLKGATE_TRY(PreHooks(HookEvent::pre_offline, Kind::drive, name));
   // drive-set-status.md: clear the cache before the drive goes offline.
   if (s == DriveStatus::offline) BLKGATE_TRY(p_->FlushDrive(*d));
   Catalog next = *c_;
@@ -478,7 +475,7 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
     std::uint64_t size = 0;
     Result r = p_->InspectBacking(d->path, &id, &size);
     if (!r.ok()) return r.Prefixed("drive '" + n + "'");
-    if (id == d->identity && size == d->size) continue;
+    if (StoreMatches(*d, id, size)) continue;
     // A drive smaller than its disk's volumes need cannot be taken as is.
     if (size < d->size && c_->DiskOfDrive(n))
       return Result::InvalidState("drive '" + n + "' shrank from " + std::to_string(d->size) +
@@ -489,6 +486,13 @@ Result Controller::Refresh(std::vector<std::string>* changed) {
   }
   BLKGATE_TRY(Commit(std::move(next)));
   corrupt_drives_.clear();
+  // The volumes held back at start because a drive had changed start now, on the stores just
+  // recorded; one that still cannot start is a note (and stays stopped, with the reason).
+  std::vector<std::string> held;
+  for (const auto& [n, why] : held_volumes_)
+    if (c_->volume(n)) held.push_back(n);
+  held_volumes_.clear();
+  StartVolumes(held, &notes_);
   return Result::Ok();
 }
 

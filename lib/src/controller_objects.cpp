@@ -1,6 +1,8 @@
 // lib/src/controller_objects.cpp — creating and deleting drives, disks and volumes, and the
 // restore at start: every catalog change that is not a seed state transition, through the
 // Platform like the seeds' (so the fake platform tests them). Thread-safety: none (Controller).
+#include <map>
+
 #include "blkgate/controller.h"
 
 namespace blkgate {
@@ -71,6 +73,11 @@ Result Controller::VolumeCreate(Volume v, bool auto_offset) {
   if (auto_offset) BLKGATE_TRY(c_->FindFreeExtent(v.disk, v.size, 1 << 20, &v.offset));
   Catalog next = *c_;
   BLKGATE_TRY(next.CreateVolume(v));
+  // Nothing is served from a store that changed under the gate (until refresh).
+  for (const Segment& s : next.Segments(*next.volume(v.name)))
+    if (IsCorrupt(s.drive))
+      return Result::CacheCorrupt("drive '" + s.drive +
+                                  "' changed under the gate; run blkgatectl refresh");
   // The device starts against the new catalog (its gate word already says whether its disk
   // is offline or read-only); only then is the catalog persisted. Any failure unwinds.
   int id = -1;
@@ -100,25 +107,57 @@ Result Controller::VolumeDelete(const std::string& name) {
   BLKGATE_TRY(next.DeleteVolume(name));
   BLKGATE_TRY(Commit(std::move(next)));
   p_->StopDevice(gone);
+  held_volumes_.erase(name);
   return Result::Ok();
 }
 
 void Controller::Restore(std::vector<std::string>* notes) {
+  // Backing identity first: a drive whose file or device changed while the daemon was down
+  // (identity or size differs, or it cannot be inspected) is cache-corrupt, and no volume lying
+  // on it is started, so nothing is served from a store the gate did not record. Refresh
+  // records the store as it is now and starts them (Refresh below).
+  std::map<std::string, std::string, std::less<>> changed;  // drive -> why
+  for (const auto& [n, d] : c_->drives())
+    if (Result r = CheckDriveCache(d); !r.ok()) {
+      notes->push_back(r.ToString());
+      changed[n] = r.ToString();
+    }
+  std::vector<std::string> names;
+  for (const auto& [n, v] : c_->volumes()) {
+    std::string why;
+    for (const Segment& s : c_->Segments(v))
+      if (auto it = changed.find(s.drive); it != changed.end() && why.empty()) why = it->second;
+    if (why.empty()) {
+      names.push_back(n);
+      continue;
+    }
+    held_volumes_[n] = "not started: " + why;
+    notes->push_back("volume " + n + " not started: " + why);
+  }
+  StartVolumes(names, notes);
+}
+
+void Controller::StartVolumes(const std::vector<std::string>& names,
+                              std::vector<std::string>* notes) {
   Catalog next = *c_;
   bool dirty = false;
+  std::vector<std::string> started;
   // Devices first, each asking for the ublk id it had (so /dev/ublkbN stays the same).
-  for (const auto& [n, v] : c_->volumes()) {
+  for (const auto& n : names) {
+    const Volume& v = *c_->volume(n);
     int id = v.dev_id;
     if (Result r = p_->StartDevice(*c_, v, &id); !r.ok()) {
       notes->push_back("volume " + n + " not started: " + r.ToString());
       continue;
     }
+    started.push_back(n);
     if (id != v.dev_id) {
       next.volume(n)->dev_id = id;
       dirty = true;
     }
   }
-  for (const auto& [n, v] : c_->volumes()) {
+  for (const auto& n : started) {
+    const Volume& v = *c_->volume(n);
     const Disk* k = c_->disk(v.disk);
     if (k && k->read_only) {
       if (Result r = p_->SetDeviceReadOnly(v, true); !r.ok())
@@ -144,6 +183,13 @@ void Controller::Restore(std::vector<std::string>* notes) {
     else
       notes->push_back(r.ToString());
   }
+}
+
+DeviceInfo Controller::Describe(const Volume& v) {
+  DeviceInfo info = p_->Describe(v);
+  if (auto it = held_volumes_.find(v.name); !info.running && it != held_volumes_.end())
+    info.error = it->second;
+  return info;
 }
 
 }  // namespace blkgate

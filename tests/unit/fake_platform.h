@@ -35,8 +35,9 @@ struct FakePlatform : Platform {
   std::map<std::string, int> devices;
   int next_id = 0;
   std::set<std::string> unstartable;
-  std::set<std::string> held;  // volumes whose device someone holds open exclusively
-  std::string veto;            // "event kind/name" to veto
+  std::set<std::string> held;            // volumes whose device someone holds open exclusively
+  std::string veto;                      // "event kind/name" to veto
+  Code veto_code = Code::device_in_use;  // what the veto says (permission_denied: unsafe hook)
   std::function<void(const std::string&)> on_hook;  // called with "event kind/name", if set
   std::vector<std::string> hooks;
   bool fail_persist = false;
@@ -152,7 +153,7 @@ struct FakePlatform : Platform {
     std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;
     hooks.push_back(what);
     if (on_hook) on_hook(what);
-    if (what == veto) return Result::DeviceInUse("hook 'x' exited 1");
+    if (what == veto) return Result::Error(veto_code, "hook 'x' exited 1");
     return Result::Ok();
   }
   Result Persist(const Catalog&) override {

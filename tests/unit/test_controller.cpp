@@ -109,6 +109,39 @@ TEST_CASE("a pre-offline hook can veto; a failed persist changes nothing") {
   REQUIRE(w.p.words.empty());
 }
 
+TEST_CASE("an unsafe hook fails every pre-* transition with permission-denied, nothing changed") {
+  World w;
+  w.p.veto_code = Code::permission_denied;
+  w.p.mounts["v"] = {"/mnt/a"};
+  w.p.veto = "pre-offline volume/v";
+  Result r = w.ctl.VolumeOffline("v", false);
+  REQUIRE(r.code() == Code::permission_denied);
+  REQUIRE(r.message() == "hook 'x' exited 1");  // the platform's message as is
+  REQUIRE_FALSE(w.vol("v").offline);
+  REQUIRE(w.p.mounts["v"] == std::vector<std::string>{"/mnt/a"});
+  // Disk offline: permission-denied too, not failed-to-offline-disk, for its volumes' hooks and
+  // its own.
+  REQUIRE(w.ctl.DiskOffline("d", false).code() == Code::permission_denied);
+  w.p.veto = "pre-offline disk/d";
+  REQUIRE(w.ctl.DiskOffline("d", false).code() == Code::permission_denied);
+  REQUIRE_FALSE(w.c.disk("d")->offline);
+  w.p.veto = "pre-offline drive/a";
+  REQUIRE(w.ctl.DriveSetStatus("a", "offline").code() == Code::permission_denied);
+  REQUIRE(w.c.drive("a")->status == DriveStatus::online);
+  w.p.veto.clear();
+  REQUIRE(w.ctl.VolumeOffline("v", false).ok());
+  w.p.veto = "pre-online volume/v";
+  REQUIRE(w.ctl.VolumeOnline("v").code() == Code::permission_denied);
+  REQUIRE(w.vol("v").offline);
+  REQUIRE(w.p.persists == 1);
+  // Any other veto of a disk offline stays failed-to-offline-disk.
+  w.p.veto_code = Code::device_in_use;
+  w.p.veto = "pre-offline disk/e";
+  r = w.ctl.DiskOffline("e", false);
+  REQUIRE(r.code() == Code::failed_to_offline_disk);
+  REQUIRE(r.message() == "disk 'e': pre-offline hook refused: hook 'x' exited 1");
+}
+
 TEST_CASE("volume online remounts a temporarily dismounted volume and releases the claim") {
   World w;
   w.vol("v").access_paths = {"/mnt/a"};
@@ -282,6 +315,13 @@ TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   w.p.files["/a.img"] = {DriveIdentity{1, 10, false}, 4 * MiB};  // shrank under its disk
   REQUIRE(w.ctl.DriveSetStatus("a", "offline").code() == Code::cache_corrupt);
   REQUIRE(w.ctl.Refresh(&changed).code() == Code::invalid_state);
+
+  // A store that grew under its disk still holds every byte the disk uses: not a change, and
+  // refresh changes nothing for it (the disk keeps its size).
+  w.p.files["/a.img"] = {DriveIdentity{1, 10, false}, 16 * MiB};
+  REQUIRE(w.ctl.Refresh(&changed).ok());
+  REQUIRE(w.c.drive("a")->size == 8 * MiB);
+  REQUIRE(w.ctl.DriveSetStatus("a", "offline").ok());
 
   REQUIRE(w.c.AddDrive({"f", "/f.img", MiB, DriveStatus::online, {1, 20, false}}).ok());
   REQUIRE(w.ctl.DriveRemove("f").ok());

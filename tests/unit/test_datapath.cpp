@@ -470,10 +470,34 @@ TEST_CASE("handler retries short transfers and falls back for unsupported ops", 
     REQUIRE(rig.errors[0] == std::pair<int, int>(3, EIO));
   }
   SECTION("backend errors call on_backend_error and complete with -EIO") {
-    fb->answer = [](const PieceIo&) { return -ENOSPC; };
+    fb->answer = [](const PieceIo&) { return -EROFS; };
     REQUIRE(rig.Exec(W, 0, 8) == -EIO);
-    REQUIRE(rig.errors == std::vector<std::pair<int, int>>{{3, ENOSPC}});
+    REQUIRE(rig.errors == std::vector<std::pair<int, int>>{{3, EROFS}});
     REQUIRE(rig.src->stats().backend_errors.load() == 1);
+  }
+  SECTION("a full file system fails the request with ENOSPC, never the drive") {
+    for (int err : {ENOSPC, EDQUOT}) {
+      fb->answer = [err](const PieceIo&) { return -err; };
+      REQUIRE(rig.Exec(W, 0, 8) == -ENOSPC);
+    }
+    REQUIRE(rig.errors.empty());
+    REQUIRE(rig.src->stats().backend_errors.load() == 2);
+    // Space again: the very next write works.
+    fb->answer = [](const PieceIo& p) { return static_cast<int>(p.len); };
+    REQUIRE(rig.Exec(W, 0, 8) == 4096);
+  }
+  SECTION("a short write then ENOSPC: the request fails with ENOSPC") {
+    int n = 0;
+    fb->answer = [&n](const PieceIo&) { return n++ == 0 ? 1024 : -ENOSPC; };
+    REQUIRE(rig.Exec(W, 0, 8) == -ENOSPC);
+    REQUIRE(rig.errors.empty());
+  }
+  SECTION("the host short of memory fails the request with EIO, not the drive") {
+    for (int err : {ENOMEM, ENOBUFS, EINTR, EAGAIN}) {
+      fb->answer = [err](const PieceIo&) { return -err; };
+      REQUIRE(rig.Exec(R, 0, 8) == -EIO);
+    }
+    REQUIRE(rig.errors.empty());
   }
   SECTION("write-zeroes the store can't do becomes zero-fill writes") {
     fb->answer = [](const PieceIo& p) {

@@ -207,3 +207,111 @@ TEST_CASE("an ok call that did not do everything leaves a note") {
   REQUIRE(notes[0].find("not mounted at its access paths") != std::string::npos);
   REQUIRE(w.ctl.TakeNotes().empty());
 }
+
+TEST_CASE("restore: a drive whose store changed is cache-corrupt, its volumes stay stopped") {
+  Empty w;
+  w.DiskOn(16 * MiB);  // drive d on /d.img, disk k
+  REQUIRE(w.ctl.DriveAdd("e", "/e.img", 16 * MiB).ok());
+  REQUIRE(w.ctl.DiskCreate("k2", {"e"}).ok());
+  Volume a = w.Vol("a", 4 * MiB);
+  a.access_paths = {"/mnt/a"};
+  REQUIRE(w.c.CreateVolume(a).ok());
+  Volume off = w.Vol("off", 4 * MiB);
+  off.offset = 4 * MiB;
+  off.offline = true;
+  REQUIRE(w.c.CreateVolume(off).ok());
+  Volume o = w.Vol("o", 4 * MiB);
+  o.disk = "k2";
+  REQUIRE(w.c.CreateVolume(o).ok());
+
+  Code refresh_first = Code::ok;  // what refresh says before the store is put right
+  SECTION("replaced (another inode) while the daemon was down") {
+    w.p.files["/d.img"].first.ino = 999;
+  }
+  SECTION("shrunk") {
+    w.p.files["/d.img"].second = 8 * MiB;
+    refresh_first = Code::invalid_state;
+  }
+  SECTION("missing") {
+    w.p.files.erase("/d.img");
+    refresh_first = Code::not_found;
+  }
+  std::vector<std::string> notes;
+  w.ctl.Restore(&notes);
+  // Nothing is served from d: its volumes are not started (so not mounted, not claimed).
+  REQUIRE_FALSE(w.p.devices.count("a"));
+  REQUIRE_FALSE(w.p.devices.count("off"));
+  REQUIRE(w.p.mounts["a"].empty());
+  REQUIRE(w.p.devices.count("o"));  // another drive's volume is served
+  REQUIRE(w.ctl.IsCorrupt("d"));
+  REQUIRE_FALSE(w.ctl.IsCorrupt("e"));
+  REQUIRE(notes.size() == 3);  // the drive, then each held volume
+  REQUIRE(notes[0].find("cache-corrupt: drive 'd' (/d.img): ") == 0);
+  REQUIRE(DriveView(w.ctl, *w.c.drive("d"))["cache"] == "corrupt");
+  nlohmann::json v = VolumeView(w.ctl, *w.c.volume("a"));
+  REQUIRE(v["state"] == "stopped");
+  REQUIRE(v["error"].get<std::string>().find("not started: cache-corrupt: drive 'd'") == 0);
+  // The drive answers cache-corrupt; no new volume is served from it.
+  REQUIRE(w.ctl.DriveSetStatus("d", "offline").code() == Code::cache_corrupt);
+  Volume b = w.Vol("b", 4 * MiB);
+  REQUIRE(w.ctl.VolumeCreate(b, true).code() == Code::cache_corrupt);
+  REQUIRE_FALSE(w.p.devices.count("b"));
+
+  if (refresh_first != Code::ok) {
+    // Refresh cannot take a store that is missing or too small: everything stays as it was,
+    // until a good store is put there.
+    std::vector<std::string> changed;
+    REQUIRE(w.ctl.Refresh(&changed).code() == refresh_first);
+    REQUIRE(w.ctl.IsCorrupt("d"));
+    REQUIRE_FALSE(w.p.devices.count("a"));
+    w.p.files["/d.img"] = {DriveIdentity{1, 555, false}, 16 * MiB};
+  }
+  // Refresh records the store as it is now and starts the held volumes as the restore would
+  // have: mounted at their access paths, an offline one claimed.
+  std::vector<std::string> changed;
+  REQUIRE(w.ctl.Refresh(&changed).ok());
+  REQUIRE(changed == std::vector<std::string>{"d"});
+  REQUIRE_FALSE(w.ctl.IsCorrupt("d"));
+  REQUIRE(w.p.devices.count("a"));
+  REQUIRE(w.p.mounts["a"] == std::vector<std::string>{"/mnt/a"});
+  REQUIRE(w.p.devices.count("off"));
+  REQUIRE(w.p.claimed.count("off"));
+  v = VolumeView(w.ctl, *w.c.volume("a"));
+  REQUIRE(v["state"] == "online");
+  REQUIRE_FALSE(v.contains("error"));
+  REQUIRE(w.ctl.TakeNotes().empty());
+  // The next start finds the store it recorded.
+  notes.clear();
+  w.p.devices.clear();
+  w.ctl.Restore(&notes);
+  REQUIRE(notes.empty());
+  REQUIRE(w.p.devices.count("a"));
+}
+
+TEST_CASE("restore: a drive that grew under its disk is not a change") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  REQUIRE(w.c.CreateVolume(w.Vol("a", 4 * MiB)).ok());
+  w.p.files["/d.img"].second = 32 * MiB;
+  std::vector<std::string> notes;
+  w.ctl.Restore(&notes);
+  REQUIRE(notes.empty());
+  REQUIRE(w.p.devices.count("a"));
+  REQUIRE_FALSE(w.ctl.IsCorrupt("d"));
+}
+
+TEST_CASE("refresh: a held volume that still cannot start stays stopped, with a note") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  REQUIRE(w.c.CreateVolume(w.Vol("a", 4 * MiB)).ok());
+  w.p.files["/d.img"].first.ino = 999;
+  std::vector<std::string> notes;
+  w.ctl.Restore(&notes);
+  w.p.unstartable.insert("a");
+  std::vector<std::string> changed;
+  REQUIRE(w.ctl.Refresh(&changed).ok());
+  const std::vector<std::string> left = w.ctl.TakeNotes();
+  REQUIRE(left.size() == 1);
+  REQUIRE(left[0].find("volume a not started: io-error") == 0);
+  REQUIRE(VolumeView(w.ctl, *w.c.volume("a"))["state"] == "stopped");
+}

@@ -10,6 +10,7 @@
 // object out (another-call-in-progress) before calling in here.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -105,7 +106,8 @@ class Platform {
   virtual DeviceInfo Describe(const Volume& v) = 0;
   // Whether the volume's device backs /, /boot, /boot/efi or active swap.
   virtual bool IsSystemDevice(const Volume& v) = 0;
-  // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook).
+  // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook):
+  // permission_denied when a hook or the hooks dir is unsafe (no hook ran), passed on as is.
   virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) = 0;
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
@@ -159,17 +161,21 @@ class Controller {
   Result DriveFailed(const std::string& name);
   // Forget a drive (catalog remove) and remember it was deleted: later calls -> object-deleted.
   Result DriveRemove(const std::string& name);
-  // Re-enumerate every drive's identity and size; clears cache-corrupt.
+  // Re-enumerate every drive's identity and size; clears cache-corrupt, then starts the volumes
+  // Restore held back (as Restore does; one that cannot start is a note).
   Result Refresh(std::vector<std::string>* changed);
 
   // --- resources (cluster-resource-offline.md)
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
   Result ResourceOnline(Kind kind, const std::string& name, std::vector<Change>* changed);
 
-  // At start: starts every volume's device (asking for the ublk id it had; a volume whose
-  // device cannot start stays in the catalog, stopped, with the reason in its view), records
-  // the ids, then claims offline / permanently dismounted volumes, mounts the others at their
-  // access paths and sets read-only flags. Never fails the start; problems are notes.
+  // At start: checks every drive's backing identity and size against the catalog (a drive that
+  // changed is cache-corrupt, and the volumes lying on it are held back: not started, "stopped"
+  // with the reason, until Refresh); starts every other volume's device (asking for the ublk id
+  // it had; a volume whose device cannot start stays in the catalog, stopped, with the reason in
+  // its view), records the ids, then claims offline / permanently dismounted volumes, mounts the
+  // others at their access paths and sets read-only flags. Never fails the start; problems are
+  // notes.
   void Restore(std::vector<std::string>* notes);
 
   // --- warnings of the last call (an ok call that did not do everything: e.g. online, but not
@@ -186,7 +192,8 @@ class Controller {
   bool IsDeleted(const std::string& drive) const { return deleted_drives_.count(drive) != 0; }
   bool IsCorrupt(const std::string& drive) const { return corrupt_drives_.count(drive) != 0; }
   const Catalog& catalog() const { return *c_; }
-  DeviceInfo Describe(const Volume& v) { return p_->Describe(v); }
+  // The platform's view, with the reason a held-back volume was not started as its error.
+  DeviceInfo Describe(const Volume& v);
   // The object kind/name, or the error a call naming it gets (not-found, object-deleted).
   Result CheckExists(Kind kind, const std::string& name) const;
 
@@ -198,16 +205,26 @@ class Controller {
   Result DismountAll(const Volume& v, bool force, std::vector<std::string>* undone);
   // Mount v at every access path not mounted yet; on failure unmounts what it mounted.
   Result MountAccessPaths(const Volume& v);
+  // Runs the pre_* hooks of event e on the object: ok, permission_denied as the platform said
+  // (an unsafe hook or hooks dir), or any other veto as device_in_use "<event> hook refused: ...".
+  Result PreHooks(HookEvent e, Kind kind, const std::string& name);
   Result Commit(Catalog next);
   void PublishVolumesOf(std::string_view disk, bool wait);
+  // Whether a store inspected now (id, size) is the one recorded for d: the same identity, and
+  // the same size (or larger, for a drive of a disk: the disk keeps the size it was built with).
+  bool StoreMatches(const Drive& d, const DriveIdentity& id, std::uint64_t size) const;
   Result CheckDriveCache(const Drive& d);
   Result SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* changed);
+  // Starts the devices of the named volumes, then read-only flags, claims and mounts (Restore).
+  void StartVolumes(const std::vector<std::string>& names, std::vector<std::string>* notes);
 
   Platform* p_;
   Catalog* c_;
   std::vector<std::string> notes_;
   std::set<std::string, std::less<>> deleted_drives_;
   std::set<std::string, std::less<>> corrupt_drives_;
+  // Volumes Restore did not start because a drive under them changed: name -> why.
+  std::map<std::string, std::string, std::less<>> held_volumes_;
 };
 
 }  // namespace blkgate
