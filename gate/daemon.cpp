@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "log.h"
@@ -52,6 +55,13 @@ Result Daemon::Start() {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(features));
   Log(std::string("ublk features 0x") + hex);
+  std::uint64_t recovery_flags = 0;
+  BLKGATE_TRY(RecoveryFlags(opts_.on_crash, features, &recovery_flags));
+  Log(std::string("new devices are recoverable: on a crash their requests ") +
+      (opts_.on_crash == CrashMode::hold ? "wait for the next daemon" : "fail") + " (recovery " +
+      std::string(RecoveryModeName(recovery_flags)) + ")");
+  char real[PATH_MAX];
+  const std::string dir = ::realpath(opts_.state_dir.c_str(), real) ? real : opts_.state_dir;
 
   BLKGATE_TRY(store_.Load(&catalog_));
   Log("state loaded from " + store_.path() + ": " + std::to_string(catalog_.drives().size()) +
@@ -61,18 +71,24 @@ Result Daemon::Start() {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) return Result::FromErrno(errno, "eventfd");
 
-  volumes_ = std::make_unique<VolumeRegistry>(
-      VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get()});
+  volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
+      opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s}, &tokens_);
   platform_ = std::make_unique<LinuxPlatform>(&store_, hooks_.get(), volumes_.get());
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);
 
-  // Every volume's device, then mounts at access paths, claims on offline / permanently
-  // dismounted volumes, read-only flags. A volume whose device cannot start stays in the
-  // catalog ("stopped", with the reason): the state is never dropped.
-  dispatcher_->Locked([](Controller& ctl) {
+  // Devices of ours no volume claims (a crash between the steps of a create or a delete) go
+  // first. Then every volume's device (recovered when a previous daemon left it), mounts at
+  // access paths, claims on offline / permanently dismounted volumes, read-only flags. A
+  // volume whose device cannot start stays in the catalog ("stopped", with the reason): the
+  // state is never dropped.
+  dispatcher_->Locked([this](Controller& ctl) {
+    std::set<int> claimed;
+    for (const auto& [n, v] : ctl.catalog().volumes())
+      if (v.dev_id >= 0) claimed.insert(v.dev_id);
+    volumes_->RemoveOrphans(claimed);
     std::vector<std::string> notes;
     ctl.Restore(&notes);
     for (const auto& n : notes) Log("restore: " + n);
@@ -143,7 +159,7 @@ int Daemon::Run() {
   server_->Stop();
   // STOP_DEV completes in-flight requests first, so no acknowledged write is lost; then
   // DEL_DEV.
-  const bool stopped = volumes_->StopAll();
+  const bool stopped = volumes_->StopAll({});
   Log("all devices stopped");
   return stopped ? 0 : 1;
 }

@@ -25,6 +25,7 @@
 #include "dispatch.h"
 #include "hooks.h"
 #include "platform_linux.h"
+#include "recovery_plan.h"
 #include "thread_priority.h"
 #include "volume_registry.h"
 
@@ -43,6 +44,9 @@ struct DaemonOptions {
   // Hooks run at that nice value with the normal scheduling class.
   bool control_idle = true;
   int control_nice = 10;
+  // What requests to our devices do while no daemon runs (after a crash, or between
+  // `shutdown --keep-devices` and the next start): wait, or fail (recovery_plan.h).
+  CrashMode on_crash = CrashMode::hold;
 };
 
 class Daemon {

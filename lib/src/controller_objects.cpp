@@ -117,6 +117,10 @@ void Controller::Restore(std::vector<std::string>* notes) {
       next.volume(n)->dev_id = id;
       dirty = true;
     }
+    if (p_->Describe(v).recovered) {
+      next.volume(n)->recoveries++;
+      dirty = true;
+    }
   }
   for (const auto& [n, v] : c_->volumes()) {
     const Disk* k = c_->disk(v.disk);

@@ -35,8 +35,9 @@ struct FakePlatform : Platform {
   std::map<std::string, int> devices;
   int next_id = 0;
   std::set<std::string> unstartable;
-  std::set<std::string> held;  // volumes whose device someone holds open exclusively
-  std::string veto;            // "event kind/name" to veto
+  std::set<std::string> recovered;  // volumes whose device a previous daemon left (recovered)
+  std::set<std::string> held;       // volumes whose device someone holds open exclusively
+  std::string veto;                 // "event kind/name" to veto
   std::function<void(const std::string&)> on_hook;  // called with "event kind/name", if set
   std::vector<std::string> hooks;
   bool fail_persist = false;
@@ -143,6 +144,8 @@ struct FakePlatform : Platform {
     info.running = true;
     info.dev_id = it->second;
     info.device = "/dev/ublkb" + std::to_string(it->second);
+    info.recovery = "hold-reissue";
+    info.recovered = recovered.count(v.name) != 0;
     info.mounts = mounts[v.name];
     info.stats = {{"reads", 1}, {"writes", 2}};
     return info;

@@ -53,6 +53,9 @@ struct DeviceInfo {
   // backend_errors, parked. Empty when not running.
   std::vector<std::pair<std::string, std::uint64_t>> stats;
   std::string error;  // why it is not running, when it is not
+  // What its requests do while no daemon runs: "hold-reissue", "hold", "fail" or "none".
+  std::string recovery;
+  bool recovered = false;  // taken over from a previous daemon at this start, not created
 };
 
 // The world as the controller sees it. Volume arguments always exist in the Catalog.
@@ -95,7 +98,8 @@ class Platform {
   // Undo CreateBackingFile (best effort).
   virtual void RemoveBackingFile(const std::string& path) = 0;
   // Start a device serving v as described by catalog `c` (v need not be in the current one),
-  // with its gate word set from c before the first request. *dev_id: the ublk id it got.
+  // with its gate word set from c before the first request. *dev_id: the ublk id it got. A
+  // device a previous daemon left at v.dev_id is recovered (Describe(v).recovered).
   virtual Result StartDevice(const Catalog& c, const Volume& v, int* dev_id) = 0;
   // Stop and delete v's device (in-flight requests complete first), dropping its claim.
   virtual void StopDevice(const Volume& v) = 0;
@@ -166,10 +170,11 @@ class Controller {
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
   Result ResourceOnline(Kind kind, const std::string& name, std::vector<Change>* changed);
 
-  // At start: starts every volume's device (asking for the ublk id it had; a volume whose
-  // device cannot start stays in the catalog, stopped, with the reason in its view), records
-  // the ids, then claims offline / permanently dismounted volumes, mounts the others at their
-  // access paths and sets read-only flags. Never fails the start; problems are notes.
+  // At start: starts every volume's device (asking for the ublk id it had, so a device a
+  // previous daemon left is recovered; a volume whose device cannot start stays in the
+  // catalog, stopped, with the reason in its view), records the ids and counts recoveries
+  // (Volume::recoveries), then claims offline / permanently dismounted volumes, mounts the others
+  // at their access paths and sets read-only flags. Never fails the start; problems are notes.
   void Restore(std::vector<std::string>* notes);
 
   // --- warnings of the last call (an ok call that did not do everything: e.g. online, but not
