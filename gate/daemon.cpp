@@ -69,13 +69,20 @@ Result Daemon::Start() {
       std::to_string(catalog_.volumes().size()) + " volumes");
 
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_.valid()) return Result::FromErrno(errno, "eventfd");
+  shutdown_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_.valid() || !shutdown_.valid()) return Result::FromErrno(errno, "eventfd");
 
   volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
       opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s}, &tokens_);
   platform_ = std::make_unique<LinuxPlatform>(&store_, hooks_.get(), volumes_.get());
+  platform_->SetShutdownHandler([this](bool keep) {
+    keep_devices_.store(keep, std::memory_order_relaxed);
+    const std::uint64_t one = 1;
+    ssize_t n = ::write(shutdown_.get(), &one, sizeof one);
+    (void)n;
+  });
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);
 
@@ -137,8 +144,9 @@ int Daemon::Run() {
     return 1;
   }
   for (;;) {
-    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {
+        {sfd.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       Log(std::string("poll: ") + std::strerror(errno));
       break;
@@ -149,6 +157,12 @@ int Daemon::Run() {
         Log(std::string("caught ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
       break;
     }
+    if (fds[2].revents & POLLIN) {
+      Log(keep_devices_.load(std::memory_order_relaxed)
+              ? "shutdown requested: leaving every device for the next daemon"
+              : "shutdown requested, stopping");
+      break;
+    }
     if (fds[1].revents & POLLIN) {
       std::uint64_t n;
       if (::read(wake_.get(), &n, sizeof n) == sizeof n) HandleBackendErrors();
@@ -157,6 +171,13 @@ int Daemon::Run() {
   // No call starts from here on (a running one finishes first); then the connections go.
   dispatcher_->Stop();
   server_->Stop();
+  if (keep_devices_.load(std::memory_order_relaxed)) {
+    // The queue threads finish the backing I/O in flight and commit it, then exit; the kernel
+    // quiesces each device and holds new requests for the next daemon.
+    const bool left = volumes_->LeaveAll();
+    Log("every device left for the next daemon");
+    return left ? 0 : 1;
+  }
   // STOP_DEV completes in-flight requests first, so no acknowledged write is lost; then
   // DEL_DEV.
   const bool stopped = volumes_->StopAll({});

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -57,9 +58,10 @@ class Daemon {
   // Locks the state dir, loads the state (a corrupt file stops the start), checks ublk,
   // starts every volume's device, restores mounts and claims, and listens.
   Result Start();
-  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then
-  // stops: no new calls, connections joined, every device stopped and deleted. Returns the
-  // process exit status.
+  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start) or a
+  // `shutdown` call, then stops: no new calls, connections joined, every device stopped and
+  // deleted, or with `shutdown --keep-devices` left for the next daemon to recover. Returns
+  // the process exit status.
   int Run();
 
  private:
@@ -70,6 +72,8 @@ class Daemon {
   ThreadPriority data_priority_;  // the main thread's at construction: queue threads run at it
   UniqueFd lock_;                 // flock on DIR/lock: one daemon per state dir
   UniqueFd wake_;                 // eventfd: queue threads report backend errors
+  UniqueFd shutdown_;             // eventfd: a `shutdown` call asked the main loop to stop
+  std::atomic<bool> keep_devices_{false};  // ... with --keep-devices
   StateStore store_;
   HookTokens tokens_;
   std::unique_ptr<VolumeRegistry> volumes_;

@@ -299,4 +299,10 @@ Result LinuxPlatform::Persist(const Catalog& next) {
   return store_->Save(next);
 }
 
+Result LinuxPlatform::RequestShutdown(bool keep_devices) {
+  if (!on_shutdown_) return Result::NotSupported("this daemon cannot be stopped by a call");
+  on_shutdown_(keep_devices);
+  return Result::Ok();
+}
+
 }  // namespace blkgate

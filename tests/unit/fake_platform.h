@@ -42,6 +42,7 @@ struct FakePlatform : Platform {
   std::vector<std::string> hooks;
   bool fail_persist = false;
   int persists = 0;
+  std::vector<bool> shutdowns;  // RequestShutdown calls: keep_devices of each
 
   std::string owner(const std::string& target) {
     for (auto& [v, ts] : mounts)
@@ -161,6 +162,11 @@ struct FakePlatform : Platform {
   Result Persist(const Catalog&) override {
     if (fail_persist) return Result::FromErrno(ENOSPC, "write state");
     ++persists;
+    return Result::Ok();
+  }
+  Result RequestShutdown(bool keep_devices) override {
+    shutdowns.push_back(keep_devices);
+    log.push_back(keep_devices ? "shutdown keep-devices" : "shutdown");
     return Result::Ok();
   }
 };

@@ -212,6 +212,13 @@ TEST_CASE("restore: recovered devices are counted, gated from the state, mounts 
   REQUIRE(w.c.volume("on")->recoveries == 3);
 }
 
+TEST_CASE("shutdown asks the platform to stop the daemon, keeping devices or not") {
+  Empty w;
+  REQUIRE(w.ctl.Shutdown(true).ok());
+  REQUIRE(w.ctl.Shutdown(false).ok());
+  REQUIRE(w.p.shutdowns == std::vector<bool>{true, false});
+}
+
 TEST_CASE("views: drive, disk, running and stopped volumes") {
   Empty w;
   w.DiskOn(16 * MiB);

@@ -113,6 +113,10 @@ class Platform {
   virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) = 0;
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
+  // Ask the daemon to stop once the current call has returned: no call starts after it. With
+  // keep_devices every device is left for the next daemon to recover (its requests wait),
+  // otherwise each is stopped and deleted as on SIGTERM.
+  virtual Result RequestShutdown(bool keep_devices) = 0;
 };
 
 // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
@@ -165,6 +169,11 @@ class Controller {
   Result DriveRemove(const std::string& name);
   // Re-enumerate every drive's identity and size; clears cache-corrupt.
   Result Refresh(std::vector<std::string>* changed);
+
+  // --- the daemon
+  // Stop the daemon after this call (planned handover with keep_devices: every device stays,
+  // quiesced, for the next daemon to recover; otherwise SIGTERM's clean stop).
+  Result Shutdown(bool keep_devices) { return p_->RequestShutdown(keep_devices); }
 
   // --- resources (cluster-resource-offline.md)
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
