@@ -178,10 +178,19 @@ int Daemon::Run() {
     Log("every device left for the next daemon");
     return left ? 0 : 1;
   }
-  // STOP_DEV completes in-flight requests first, so no acknowledged write is lost; then
-  // DEL_DEV.
-  const bool stopped = volumes_->StopAll({});
-  Log("all devices stopped");
+  // Never a dead mount: what can be unmounted is; a volume still in use keeps its device for
+  // the next daemon. STOP_DEV completes in-flight requests first, so no acknowledged write is
+  // lost; then DEL_DEV.
+  std::vector<std::string> in_use;
+  dispatcher_->Locked([&in_use](Controller& ctl) {
+    std::vector<std::string> notes;
+    ctl.DismountForStop(&in_use, &notes);
+    for (const auto& n : notes) Log(n);
+  });
+  const bool stopped = volumes_->StopAll({in_use.begin(), in_use.end()});
+  Log(in_use.empty() ? "all devices stopped"
+                     : "all devices stopped but " + std::to_string(in_use.size()) +
+                           " in use, kept for the next daemon");
   return stopped ? 0 : 1;
 }
 

@@ -468,6 +468,18 @@ Result Controller::DriveRemove(const std::string& name) {
   return Result::Ok();
 }
 
+void Controller::DismountForStop(std::vector<std::string>* in_use,
+                                 std::vector<std::string>* notes) {
+  for (const auto& [n, v] : c_->volumes()) {
+    std::vector<std::string> unmounted;
+    if (Result r = DismountAll(v, false, &unmounted); !r.ok()) {
+      in_use->push_back(n);
+      notes->push_back("volume '" + n + "' stays mounted (" + r.message() +
+                       "): its device is kept for the next daemon to recover");
+    }
+  }
+}
+
 Result Controller::Refresh(std::vector<std::string>* changed) {
   Catalog next = *c_;
   std::vector<std::string> names;

@@ -212,6 +212,28 @@ TEST_CASE("restore: recovered devices are counted, gated from the state, mounts 
   REQUIRE(w.c.volume("on")->recoveries == 3);
 }
 
+TEST_CASE("a clean stop unmounts what it can; a volume in use keeps its device") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  for (const char* n : {"idle", "busy", "bare"}) {
+    Volume v = w.Vol(n, 4 * MiB);
+    REQUIRE(w.ctl.VolumeCreate(v, true).ok());
+  }
+  w.p.mounts["idle"] = {"/mnt/a", "/mnt/b"};
+  w.p.mounts["busy"] = {"/mnt/c"};
+  w.p.busy.insert("/mnt/c");
+  const Catalog before = w.c;
+  std::vector<std::string> in_use, notes;
+  w.ctl.DismountForStop(&in_use, &notes);
+  REQUIRE(in_use == std::vector<std::string>{"busy"});
+  REQUIRE(notes.size() == 1);
+  REQUIRE(notes[0].find("volume 'busy' stays mounted") == 0);
+  REQUIRE(notes[0].find("kept for the next daemon") != std::string::npos);
+  REQUIRE(w.p.mounts["idle"].empty());
+  REQUIRE(w.p.mounts["busy"] == std::vector<std::string>{"/mnt/c"});
+  REQUIRE(w.c == before);  // the next start mounts the access paths again
+}
+
 TEST_CASE("shutdown asks the platform to stop the daemon, keeping devices or not") {
   Empty w;
   REQUIRE(w.ctl.Shutdown(true).ok());

@@ -174,6 +174,12 @@ class Controller {
   // Stop the daemon after this call (planned handover with keep_devices: every device stays,
   // quiesced, for the next daemon to recover; otherwise SIGTERM's clean stop).
   Result Shutdown(bool keep_devices) { return p_->RequestShutdown(keep_devices); }
+  // A clean stop's first step: unmounts every file system on a volume's device that is not in
+  // use (plain unmounts, probed first; nothing forced). The volumes still mounted go to
+  // *in_use, with a note saying why: their devices must be kept for the next daemon to
+  // recover, never deleted under their users. The state does not change: the next start
+  // mounts every volume at its access paths again.
+  void DismountForStop(std::vector<std::string>* in_use, std::vector<std::string>* notes);
 
   // --- resources (cluster-resource-offline.md)
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
