@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "backend.h"
+#include "fault_point.h"
 #include "io_layout.h"
 #include "io_log.h"
 #include "io_stats.h"
@@ -271,6 +272,7 @@ Result UblkVolumeDevice::Add(int id) {
   info.flags = ublk::kFeatCmdIoctlEncode | s.recovery_flags;
   info.ublksrv_flags = s.owner;
   BLKGATE_TRY(ctrl_->AddDev(&info));
+  FaultPoint("after ADD_DEV");
   added_ = true;
   dev_id_ = static_cast<int>(info.dev_id);
   flags_ = info.flags;
@@ -285,11 +287,13 @@ Result UblkVolumeDevice::Add(int id) {
   if (nr_queues_ == 0 || info.queue_depth != s.depth || max_io_ < 4096)
     return Result::IoError("ublk ADD_DEV granted an unusable geometry");
   BLKGATE_TRY(SetParams());
+  FaultPoint("after SET_PARAMS");
 
   BLKGATE_TRY(StartQueues());
   BLKGATE_TRY(ctrl_->StartDev(
       static_cast<std::uint32_t>(dev_id_), ::getpid(), [this] { return AnyQueueFailed(); },
       kStartTimeoutMs));
+  FaultPoint("after START_DEV");
   return ublk::WaitForDevNode(block_path(), "block", kNodeTimeoutMs);
 }
 
@@ -380,6 +384,7 @@ Result UblkVolumeDevice::Dismantle(bool keep) {
   } else {
     stopping_.store(true, std::memory_order_release);  // parked requests fail now
     if (added_ && ctrl_) note(ctrl_->StopDev(id));
+    FaultPoint("after STOP_DEV");
     for (auto& q : queues_) q->RequestExit();
   }
   for (auto& q : queues_) q->Join();
