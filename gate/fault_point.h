@@ -1,5 +1,5 @@
 // gate/fault_point.h — test-only crash points, for the kill-at-every-step test
-// (tests/e2e/recovery/kill-at-every-step.sh).
+// (tests/e2e/crash-steps/kill-at-every-step.sh).
 //
 // Each point sits right before one effect of a control operation on the world (persisting the
 // state, a ublk control command, a mount, a claim, a gate word, a hook...). With

@@ -7,12 +7,10 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl fio
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require fio
 FPID=
-# shellcheck disable=SC2016 # evaluated at exit
-at_exit '[ -z "$FPID" ] || kill "$FPID" 2>/dev/null'
 
 # handover N: shutdown --keep-devices, wait for the daemon to exit, start the next one;
 # false when the next one did not come up (the script then ends: nothing later could pass).

@@ -7,14 +7,13 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl fio mkfs.ext4 e2fsck cmp
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require fio mkfs.ext4 e2fsck cmp
 M=$W/mnt
 mkdir -p "$M"
 FPID=
-# shellcheck disable=SC2016 # evaluated at exit
-at_exit '[ -z "$FPID" ] || kill "$FPID" 2>/dev/null; exec 7<&-; umount "$M" 2>/dev/null'
+on_cleanup 'exec 7<&-' # the script's own descriptor would keep the file system busy
 
 gate_with_v0 320M --size 256M --queues 2
 check "mkfs.ext4" mkfs.ext4 -q -F "$V0"

@@ -8,14 +8,12 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl dd cmp sha256sum
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require dd cmp sha256sum
 D=$W/data
 RPID=
 WPID=
-# shellcheck disable=SC2016 # evaluated at exit
-at_exit 'kill $RPID $WPID 2>/dev/null'
 
 gate_with_v0 32M --size 16M --offset 0
 head -c $((1 << 20)) /dev/urandom >"$W/pat"

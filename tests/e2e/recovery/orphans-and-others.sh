@@ -8,9 +8,9 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl dd cmp
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require dd cmp
 SERVE=
 for c in "$(command -v ublk-serve 2>/dev/null)" "${BLKGATE_VM_BUILD_DIR:-/repo/build}/tests/tools/ublk-serve"; do
 	[ -n "$c" ] && [ -x "$c" ] && SERVE=$c && break
@@ -19,7 +19,7 @@ done
 D=$W/data
 SPID=
 # shellcheck disable=SC2016 # evaluated at exit
-at_exit '[ -z "$SPID" ] || { kill -TERM "$SPID"; wait "$SPID"; }'
+on_cleanup '[ -z "$SPID" ] || { kill -TERM "$SPID"; wait "$SPID"; }'
 
 gate_with_v0 64M --size 16M --offset 0
 expect "volume create v1" ok volume create v1 --disk k0 --size 16M --offset 32M

@@ -7,9 +7,9 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl dd cmp
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require dd cmp
 
 blkgate --state-dir "$W/bad" --on-crash sometimes 2>"$W/bad.err"
 rc=$?

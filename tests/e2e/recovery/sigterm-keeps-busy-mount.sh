@@ -7,15 +7,13 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl mkfs.ext4 cmp
+# shellcheck source-path=SCRIPTDIR source=crash-helpers.bash
+. "$(dirname "$0")/crash-helpers.bash"
+require mkfs.ext4 cmp
 M0=$W/m0
 M1=$W/m1
 mkdir -p "$M0" "$M1"
 HPID=
-# shellcheck disable=SC2016 # evaluated at exit
-at_exit '[ -z "$HPID" ] || kill "$HPID" 2>/dev/null; umount "$M0" "$M1" 2>/dev/null'
 
 gate_with_v0 64M --size 16M --offset 0
 expect "volume create v1" ok volume create v1 --disk k0 --size 16M --offset 32M

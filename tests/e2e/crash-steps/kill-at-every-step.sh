@@ -1,5 +1,5 @@
 #!/bin/bash
-# recovery/kill-at-every-step.sh — crash consistency of the control plane: a kill -9 at any
+# crash-steps/kill-at-every-step.sh — crash consistency of the control plane: a kill -9 at any
 # step of a control operation leaves, after the restart, every object as it was before the
 # call or as the call leaves it, the state file and the kernel's devices agreeing (every volume
 # served, one ublk device per volume: none leaked), and no stale claim (an online volume
@@ -11,22 +11,19 @@
 # BLKGATE_TEST_KILL_AT=N, the call (the daemon kills itself with SIGKILL before its Nth step),
 # then a normal start and the checks; N grows until the call completes without reaching it.
 # The references are the world after the same handover without the call, and after the call.
-#   tests/vm/run tests/e2e/recovery/kill-at-every-step.sh
+#   tests/vm/run tests/e2e/crash-steps/kill-at-every-step.sh   (about 20 minutes under TCG)
 # shellcheck disable=SC2119 # start_gate takes daemon arguments; none here
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-# shellcheck source-path=SCRIPTDIR source=crash.sh
-. "$(dirname "$0")/crash.sh"
-needs blkgate blkgatectl mkfs.ext4
+require_ublk
+require blkgate blkgatectl mkfs.ext4
 BLKCALL=${BLKGATE_VM_BUILD_DIR:-/repo/build}/tests/tools/blkcall
 [ -x "$BLKCALL" ] || { echo "SKIP: needs tests/tools/blkcall (ninja -C build)"; exit 77; }
 D=$W/data
 M0=$W/m0
 M2=$W/m2
 FLOG=$W/faults.log
-# shellcheck disable=SC2016 # evaluated at exit
-at_exit 'umount "$M0" "$M2" 2>/dev/null'
 
 # The operations: NAME|blkgatectl arguments.
 OPS=(
