@@ -11,7 +11,7 @@
 # BLKGATE_TEST_KILL_AT=N, the call (the daemon kills itself with SIGKILL before its Nth step),
 # then a normal start and the checks; N grows until the call completes without reaching it.
 # The references are the world after the same handover without the call, and after the call.
-#   tests/vm/run tests/e2e/crash-steps/kill-at-every-step.sh   (about 20 minutes under TCG)
+#   tests/vm/run tests/e2e/crash-steps/kill-at-every-step.sh   (5 to 20 minutes under TCG, with the host load)
 # shellcheck disable=SC2119 # start_gate takes daemon arguments; none here
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
