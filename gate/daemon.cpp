@@ -14,9 +14,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 #include <vector>
 
+#include "fault_point.h"
 #include "log.h"
 #include "strict_modes.h"
 
@@ -75,6 +78,13 @@ Result Daemon::Start() {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(features));
   Log(std::string("ublk features 0x") + hex);
+  std::uint64_t recovery_flags = 0;
+  BLKGATE_TRY(RecoveryFlags(opts_.on_crash, features, &recovery_flags));
+  Log(std::string("new devices are recoverable: on a crash their requests ") +
+      (opts_.on_crash == CrashMode::hold ? "wait for the next daemon" : "fail") + " (recovery " +
+      std::string(RecoveryModeName(recovery_flags)) + ")");
+  char real[PATH_MAX];
+  const std::string dir = ::realpath(opts_.state_dir.c_str(), real) ? real : opts_.state_dir;
 
   BLKGATE_TRY(store_.Load(&catalog_));
   Log("state loaded from " + store_.path() + ": " + std::to_string(catalog_.drives().size()) +
@@ -82,21 +92,34 @@ Result Daemon::Start() {
       std::to_string(catalog_.volumes().size()) + " volumes");
 
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_.valid()) return Result::FromErrno(errno, "eventfd");
+  shutdown_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_.valid() || !shutdown_.valid()) return Result::FromErrno(errno, "eventfd");
 
-  volumes_ = std::make_unique<VolumeRegistry>(
-      VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get()});
+  volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
+      opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);
   platform_ = std::make_unique<LinuxPlatform>(&store_, hooks_.get(), volumes_.get());
+  platform_->SetShutdownHandler([this](bool keep) {
+    keep_devices_.store(keep, std::memory_order_relaxed);
+    const std::uint64_t one = 1;
+    ssize_t n = ::write(shutdown_.get(), &one, sizeof one);
+    (void)n;
+  });
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);
 
-  // Every volume's device, then mounts at access paths, claims on offline / permanently
-  // dismounted volumes, read-only flags. A volume whose device cannot start stays in the
-  // catalog ("stopped", with the reason): the state is never dropped.
-  dispatcher_->Locked([](Controller& ctl) {
+  // Devices of ours no volume claims (a crash between the steps of a create or a delete) go
+  // first. Then every volume's device (recovered when a previous daemon left it), mounts at
+  // access paths, claims on offline / permanently dismounted volumes, read-only flags. A
+  // volume whose device cannot start stays in the catalog ("stopped", with the reason): the
+  // state is never dropped.
+  dispatcher_->Locked([this](Controller& ctl) {
+    std::set<int> claimed;
+    for (const auto& [n, v] : ctl.catalog().volumes())
+      if (v.dev_id >= 0) claimed.insert(v.dev_id);
+    volumes_->RemoveOrphans(claimed);
     std::vector<std::string> notes;
     ctl.Restore(&notes);
     for (const auto& n : notes) Log("restore: " + n);
@@ -112,7 +135,9 @@ Result Daemon::Start() {
       so, [d = dispatcher_.get()](const Peer& peer, std::string_view line) {
         return d->HandleLine(peer, line);
       });
-  return server_->Start();
+  BLKGATE_TRY(server_->Start());
+  ArmFaultPoints();  // test-only crash points count the calls' steps from here (no-op otherwise)
+  return Result::Ok();
 }
 
 void Daemon::HandleBackendErrors() {
@@ -145,8 +170,9 @@ int Daemon::Run() {
     return 1;
   }
   for (;;) {
-    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {
+        {sfd.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       Log(std::string("poll: ") + std::strerror(errno));
       break;
@@ -157,6 +183,12 @@ int Daemon::Run() {
         Log(std::string("caught ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
       break;
     }
+    if (fds[2].revents & POLLIN) {
+      Log(keep_devices_.load(std::memory_order_relaxed)
+              ? "shutdown requested: leaving every device for the next daemon"
+              : "shutdown requested, stopping");
+      break;
+    }
     if (fds[1].revents & POLLIN) {
       std::uint64_t n;
       if (::read(wake_.get(), &n, sizeof n) == sizeof n) HandleBackendErrors();
@@ -165,10 +197,26 @@ int Daemon::Run() {
   // No call starts from here on (a running one finishes first); then the connections go.
   dispatcher_->Stop();
   server_->Stop();
-  // STOP_DEV completes in-flight requests first, so no acknowledged write is lost; then
-  // DEL_DEV.
-  const bool stopped = volumes_->StopAll();
-  Log("all devices stopped");
+  if (keep_devices_.load(std::memory_order_relaxed)) {
+    // The queue threads finish the backing I/O in flight and commit it, then exit; the kernel
+    // quiesces each device and holds new requests for the next daemon.
+    const bool left = volumes_->LeaveAll();
+    Log("every device left for the next daemon");
+    return left ? 0 : 1;
+  }
+  // Never a dead mount: what can be unmounted is; a volume still in use keeps its device for
+  // the next daemon. STOP_DEV completes in-flight requests first, so no acknowledged write is
+  // lost; then DEL_DEV.
+  std::vector<std::string> in_use;
+  dispatcher_->Locked([&in_use](Controller& ctl) {
+    std::vector<std::string> notes;
+    ctl.DismountForStop(&in_use, &notes);
+    for (const auto& n : notes) Log(n);
+  });
+  const bool stopped = volumes_->StopAll({in_use.begin(), in_use.end()});
+  Log(in_use.empty() ? "all devices stopped"
+                     : "all devices stopped but " + std::to_string(in_use.size()) +
+                           " in use, kept for the next daemon");
   return stopped ? 0 : 1;
 }
 

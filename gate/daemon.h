@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,7 @@
 #include "dispatch.h"
 #include "hooks.h"
 #include "platform_linux.h"
+#include "recovery_plan.h"
 #include "thread_priority.h"
 #include "volume_registry.h"
 
@@ -43,6 +45,9 @@ struct DaemonOptions {
   // Hooks run at that nice value with the normal scheduling class.
   bool control_idle = true;
   int control_nice = 10;
+  // What requests to our devices do while no daemon runs (after a crash, or between
+  // `shutdown --keep-devices` and the next start): wait, or fail (recovery_plan.h).
+  CrashMode on_crash = CrashMode::hold;
 };
 
 class Daemon {
@@ -55,9 +60,10 @@ class Daemon {
   // state dir, loads the state (a corrupt file stops the start), checks ublk,
   // starts every volume's device, restores mounts and claims, and listens.
   Result Start();
-  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start), then
-  // stops: no new calls, connections joined, every device stopped and deleted. Returns the
-  // process exit status.
+  // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start) or a
+  // `shutdown` call, then stops: no new calls, connections joined, every device stopped and
+  // deleted, or with `shutdown --keep-devices` left for the next daemon to recover. Returns
+  // the process exit status.
   int Run();
 
  private:
@@ -70,6 +76,8 @@ class Daemon {
   ThreadPriority data_priority_;  // the main thread's at construction: queue threads run at it
   UniqueFd lock_;                 // flock on DIR/lock: one daemon per state dir
   UniqueFd wake_;                 // eventfd: queue threads report backend errors
+  UniqueFd shutdown_;             // eventfd: a `shutdown` call asked the main loop to stop
+  std::atomic<bool> keep_devices_{false};  // ... with --keep-devices
   StateStore store_;
   HookTokens tokens_;
   std::unique_ptr<VolumeRegistry> volumes_;

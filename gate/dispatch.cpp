@@ -27,7 +27,7 @@ void Dispatcher::Snapshot() {
   snapshot_ = now;
 }
 
-protocol::Reply Dispatcher::Handle(const Peer&, const protocol::Request& req) {
+protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& req) {
   protocol::Reply reply;
   // A call from inside a hook would wait for the call that runs the hook: refuse it.
   if (!req.hook.empty()) {
@@ -45,6 +45,10 @@ protocol::Reply Dispatcher::Handle(const Peer&, const protocol::Request& req) {
   if (op->local) {
     reply.result = Result::InvalidArgument("operation '" + req.op +
                                            "' is answered by blkgatectl, not the daemon");
+    return reply;
+  }
+  if (op->root_only && peer.uid != 0) {
+    reply.result = Result::PermissionDenied("'" + req.op + "' is for root only");
     return reply;
   }
   ops::Args args;

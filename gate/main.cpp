@@ -14,10 +14,17 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
-    "               [--hook-timeout SEC] [--control-priority idle|N]\n"
+    "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
-    "then stops and deletes every device. Runs in the foreground and logs to stderr.\n"
+    "then unmounts what is not in use and stops and deletes those devices; a volume still\n"
+    "in use keeps its device for the next daemon (`blkgatectl shutdown --keep-devices`\n"
+    "leaves every device so). Runs in the foreground and logs to stderr.\n"
+    "\n"
+    "Every device is recoverable: if the daemon dies (kill -9, a crash, an upgrade), the\n"
+    "kernel keeps it, with its mounts and open files, and the next blkgate on the same state\n"
+    "dir takes it over (same /dev/ublkbN), the gate state restored before any request is\n"
+    "served.\n"
     "\n"
     "  --state-dir DIR     persistent state and default socket location\n"
     "                      (default /var/lib/blkgate)\n"
@@ -31,6 +38,11 @@ constexpr const char* kUsage =
     "                      how control work (connections, hooks) yields the CPU to the queue\n"
     "                      threads: idle (default) runs it SCHED_IDLE, hooks 10 nice levels\n"
     "                      below; N (0-19) runs it all N nice levels below (0: no lower)\n"
+    "  --on-crash hold|fail\n"
+    "                      what requests to our devices do while no daemon runs: hold\n"
+    "                      (default) makes them wait for the next daemon, and those in\n"
+    "                      flight at the crash are re-issued to it; fail makes them fail\n"
+    "                      with EIO (needs Linux 6.13+, refused at start otherwise)\n"
     "  -h, --help          this help\n";
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
@@ -79,6 +91,11 @@ int main(int argc, char** argv) {
         return 11;
       }
       opts.hook_timeout_s = static_cast<unsigned>(s);
+    } else if (TakeValue(argc, argv, &i, "--on-crash", &v)) {
+      if (blkgate::Result r = blkgate::ParseCrashMode(v, &opts.on_crash); !r.ok()) {
+        std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
+        return 11;
+      }
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "blkgate/unique_fd.h"
+#include "fault_point.h"
 #include "log.h"
 #include "mounts.h"
 
@@ -108,6 +109,7 @@ Result LinuxPlatform::InspectBacking(const std::string& path, DriveIdentity* id,
 }
 
 Result LinuxPlatform::CreateBackingFile(const std::string& path, std::uint64_t size) {
+  FaultPoint("create-backing-file");
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) return Result::FromErrno(errno, "create " + path);
   if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0 || ::fsync(fd.get()) != 0) {
@@ -119,10 +121,12 @@ Result LinuxPlatform::CreateBackingFile(const std::string& path, std::uint64_t s
 }
 
 void LinuxPlatform::RemoveBackingFile(const std::string& path) {
+  FaultPoint("remove-backing-file");
   if (::unlink(path.c_str()) != 0) Log("cannot remove " + path + ": " + std::strerror(errno));
 }
 
 Result LinuxPlatform::FlushDrive(const Drive& d) {
+  FaultPoint("flush-drive");
   UniqueFd fd(::open(d.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Result::FromErrno(errno, "open " + d.path);
   if (::fdatasync(fd.get()) != 0) return Result::FromErrno(errno, "fdatasync " + d.path);
@@ -135,10 +139,12 @@ Result LinuxPlatform::FlushDrive(const Drive& d) {
 // ---- devices --------------------------------------------------------------------------------
 
 Result LinuxPlatform::StartDevice(const Catalog& c, const Volume& v, int* dev_id) {
+  FaultPoint("start-device");
   return volumes_->Start(c, v, dev_id);
 }
 
 void LinuxPlatform::StopDevice(const Volume& v) {
+  FaultPoint("stop-device");
   volumes_->Stop(v.name);
   Log("volume " + v.name + " stopped");
 }
@@ -179,14 +185,17 @@ DeviceInfo LinuxPlatform::Describe(const Volume& v) {
 }
 
 void LinuxPlatform::Claim(const Volume& v, bool hold) {
+  FaultPoint("claim");
   volumes_->Claim(v.name, hold);
 }
 
 void LinuxPlatform::PublishGate(const Volume& v, std::uint64_t word, bool wait) {
+  FaultPoint("publish-gate");
   volumes_->PublishGate(v.name, word, wait);
 }
 
 Result LinuxPlatform::SetDeviceReadOnly(const Volume& v, bool read_only) {
+  FaultPoint("set-read-only");
   std::string path;
   dev_t rdev;
   if (!DeviceOf(v, &path, &rdev).ok()) return Result::Ok();  // applied when it starts
@@ -228,6 +237,7 @@ Result LinuxPlatform::ProbeBusy(const std::string& target) {
 }
 
 Result LinuxPlatform::Unmount(const std::string& target) {
+  FaultPoint("unmount");
   if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) != 0) {
     if (errno == EBUSY) return Result::DeviceInUse(target + " is busy");
     return Result::IoError("umount " + target + ": " + std::strerror(errno));
@@ -237,6 +247,7 @@ Result LinuxPlatform::Unmount(const std::string& target) {
 }
 
 Result LinuxPlatform::ForceUnmount(const std::string& target) {
+  FaultPoint("force-unmount");
   UniqueFd fd(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return Result::FromErrno(errno, "open " + target);
   std::uint32_t flags = kShutdownDefault;
@@ -254,6 +265,7 @@ Result LinuxPlatform::ForceUnmount(const std::string& target) {
 }
 
 Result LinuxPlatform::Mount(const Volume& v, const std::string& target) {
+  FaultPoint("mount");
   std::string path;
   dev_t rdev;
   BLKGATE_TRY(DeviceOf(v, &path, &rdev));
@@ -292,11 +304,19 @@ Result LinuxPlatform::CheckDirectory(const std::string& dir) {
 
 Result LinuxPlatform::RunHooks(HookEvent e, Kind kind, const std::string& name,
                                ResourceState state) {
+  FaultPoint("hooks");
   return hooks_->Run(e, kind, name, state);
 }
 
 Result LinuxPlatform::Persist(const Catalog& next) {
+  FaultPoint("persist");
   return store_->Save(next);
+}
+
+Result LinuxPlatform::RequestShutdown(bool keep_devices) {
+  if (!on_shutdown_) return Result::NotSupported("this daemon cannot be stopped by a call");
+  on_shutdown_(keep_devices);
+  return Result::Ok();
 }
 
 }  // namespace blkgate

@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "blkgate/controller.h"
 #include "blkgate/state_store.h"
@@ -42,6 +44,12 @@ class LinuxPlatform final : public Platform {
   bool IsSystemDevice(const Volume& v) override;
   Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) override;
   Result Persist(const Catalog& next) override;
+  Result RequestShutdown(bool keep_devices) override;
+
+  // The daemon's: called (under the control lock) by RequestShutdown. Set before any call.
+  void SetShutdownHandler(std::function<void(bool keep_devices)> fn) {
+    on_shutdown_ = std::move(fn);
+  }
 
  private:
   // The running device's block path and device number; not_ready when it has none.
@@ -50,6 +58,7 @@ class LinuxPlatform final : public Platform {
   StateStore* const store_;
   HookRunner* const hooks_;
   VolumeRegistry* const volumes_;
+  std::function<void(bool)> on_shutdown_;
 };
 
 }  // namespace blkgate

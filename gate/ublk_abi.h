@@ -34,6 +34,10 @@ inline constexpr std::uint32_t kCmdStartDev = _IOWR('u', 0x06, struct ublksrv_ct
 inline constexpr std::uint32_t kCmdStopDev = _IOWR('u', 0x07, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdSetParams = _IOWR('u', 0x08, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdGetParams = _IOR('u', 0x09, struct ublksrv_ctrl_cmd);
+// User recovery (Linux 6.0+): START on a quiesced device whose char device was released, then
+// FETCH_REQ on every tag from each queue's thread, then END (data[0] = the new server's pid).
+inline constexpr std::uint32_t kCmdStartUserRecovery = _IOWR('u', 0x10, struct ublksrv_ctrl_cmd);
+inline constexpr std::uint32_t kCmdEndUserRecovery = _IOWR('u', 0x11, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdGetFeatures = _IOR('u', 0x13, struct ublksrv_ctrl_cmd);
 // GET_FEATURES copies exactly this many bytes (a u64 bit set) to ctrl_cmd.addr.
 inline constexpr std::uint16_t kFeaturesLen = 8;
@@ -55,6 +59,26 @@ inline constexpr std::uint64_t kFeatZoned = 1ull << 8;
 inline constexpr std::uint64_t kFeatUserRecoveryFailIo = 1ull << 9;
 inline constexpr std::uint64_t kFeatUpdateSize = 1ull << 10;
 inline constexpr std::uint64_t kFeatAutoBufReg = 1ull << 11;
+inline constexpr std::uint64_t kFeatQuiesce = 1ull << 12;
+// The recovery flags ADD_DEV accepts together: none, USER_RECOVERY alone, with REISSUE, or with
+// FAIL_IO (REISSUE and FAIL_IO exclude each other: -EINVAL).
+inline constexpr std::uint64_t kFeatRecoveryAll =
+    kFeatUserRecovery | kFeatUserRecoveryReissue | kFeatUserRecoveryFailIo;
+
+// ---- device states (ublksrv_ctrl_dev_info.state, GET_DEV_INFO) ------------------------------
+// DEAD: added but not started, or stopped. LIVE: served. QUIESCED: a recoverable device whose
+// server exited; requests wait. FAIL_IO (6.13+, with FAIL_IO): the same, but requests fail.
+inline constexpr std::uint16_t kDevDead = UBLK_S_DEV_DEAD;
+inline constexpr std::uint16_t kDevLive = UBLK_S_DEV_LIVE;
+inline constexpr std::uint16_t kDevQuiesced = UBLK_S_DEV_QUIESCED;
+inline constexpr std::uint16_t kDevFailIo = 3;
+static_assert(kDevDead == 0 && kDevLive == 1 && kDevQuiesced == 2);
+static_assert(UBLK_F_USER_RECOVERY == kFeatUserRecovery);
+static_assert(UBLK_F_USER_RECOVERY_REISSUE == kFeatUserRecoveryReissue);
+static_assert(UBLK_CMD_START_USER_RECOVERY == 0x10 && UBLK_CMD_END_USER_RECOVERY == 0x11);
+// ublksrv_flags: "for the server's own use", stored by ADD_DEV and returned by GET_DEV_INFO
+// unchanged. blkgate stamps its devices there (recovery_plan.h: OwnerTag).
+static_assert(offsetof(ublksrv_ctrl_dev_info, ublksrv_flags) == 32);
 
 // ---- I/O results and ops --------------------------------------------------------------------
 inline constexpr int kIoResOk = 0;           // a FETCH/COMMIT cqe: a request is waiting

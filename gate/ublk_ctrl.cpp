@@ -32,6 +32,7 @@ Result CommandError(int res, const char* name, std::uint32_t dev_id) {
   if (res == -EPERM || res == -EACCES)
     return Result::PermissionDenied(what + ": " + std::strerror(-res));
   if (res == -ECANCELED) return Result::IoError(what + ": gave up waiting");
+  if (res == -ENODEV) return Result::NotFound(what + ": no such device");
   return Result::FromErrno(-res, what);
 }
 }  // namespace
@@ -129,6 +130,16 @@ Result UblkControl::SetParams(std::uint32_t dev_id, const ublk_params& params) {
   return r < 0 ? CommandError(r, "SET_PARAMS", dev_id) : Result::Ok();
 }
 
+Result UblkControl::GetParams(std::uint32_t dev_id, ublk_params* params) {
+  std::memset(params, 0, sizeof *params);
+  params->len = sizeof *params;
+  ublksrv_ctrl_cmd c = Header(dev_id);
+  c.addr = reinterpret_cast<std::uintptr_t>(params);
+  c.len = sizeof *params;
+  int r = Exec(kCmdGetParams, c, nullptr, -1, "GET_PARAMS");
+  return r < 0 ? CommandError(r, "GET_PARAMS", dev_id) : Result::Ok();
+}
+
 Result UblkControl::GetDevInfo(std::uint32_t dev_id, ublksrv_ctrl_dev_info* info) {
   ublksrv_ctrl_cmd c = Header(dev_id);
   c.addr = reinterpret_cast<std::uintptr_t>(info);
@@ -143,6 +154,20 @@ Result UblkControl::StartDev(std::uint32_t dev_id, pid_t server_pid,
   c.data[0] = static_cast<std::uint64_t>(server_pid);
   int r = Exec(kCmdStartDev, c, &abort, timeout_ms, "START_DEV");
   return r < 0 ? CommandError(r, "START_DEV", dev_id) : Result::Ok();
+}
+
+Result UblkControl::StartUserRecovery(std::uint32_t dev_id) {
+  ublksrv_ctrl_cmd c = Header(dev_id);
+  int r = Exec(kCmdStartUserRecovery, c, nullptr, -1, "START_USER_RECOVERY");
+  return r < 0 ? CommandError(r, "START_USER_RECOVERY", dev_id) : Result::Ok();
+}
+
+Result UblkControl::EndUserRecovery(std::uint32_t dev_id, pid_t server_pid,
+                                    const std::function<bool()>& abort, int timeout_ms) {
+  ublksrv_ctrl_cmd c = Header(dev_id);
+  c.data[0] = static_cast<std::uint64_t>(server_pid);
+  int r = Exec(kCmdEndUserRecovery, c, &abort, timeout_ms, "END_USER_RECOVERY");
+  return r < 0 ? CommandError(r, "END_USER_RECOVERY", dev_id) : Result::Ok();
 }
 
 Result UblkControl::StopDev(std::uint32_t dev_id) {

@@ -36,12 +36,24 @@ class UblkControl {
   // max_io_buf_bytes rounded down to a page). already_exists when the id is taken.
   Result AddDev(ublksrv_ctrl_dev_info* info);
   Result SetParams(std::uint32_t dev_id, const ublk_params& params);
+  // GET_PARAMS: what SET_PARAMS stored (basic, discard), plus the device numbers.
+  Result GetParams(std::uint32_t dev_id, ublk_params* params);
+  // GET_DEV_INFO. not_found when no device has that id.
   Result GetDevInfo(std::uint32_t dev_id, ublksrv_ctrl_dev_info* info);
   // START_DEV: returns once every tag of every queue has a FETCH_REQ outstanding and the disk
   // was added. Gives up (cancelling the command) when `abort` returns true (polled every
   // 100 ms) or after timeout_ms. REQUIRES: the char device is open in this process.
   Result StartDev(std::uint32_t dev_id, pid_t server_pid, const std::function<bool()>& abort,
                   int timeout_ms);
+  // START_USER_RECOVERY: readies a quiesced (or fail-io) recoverable device for a new server.
+  // device_in_use (-EBUSY) while the old server's char device is not yet released or the
+  // device is not quiesced yet: the caller may retry.
+  Result StartUserRecovery(std::uint32_t dev_id);
+  // END_USER_RECOVERY: like START_DEV, returns once every tag of every queue has a FETCH_REQ
+  // outstanding; then the device is LIVE again with server_pid, and the requests queued while
+  // no server ran are dispatched. Gives up like StartDev.
+  Result EndUserRecovery(std::uint32_t dev_id, pid_t server_pid, const std::function<bool()>& abort,
+                         int timeout_ms);
   // STOP_DEV: removes the disk (in-flight requests complete first: the queue threads must keep
   // serving) and aborts the outstanding FETCH commands with -ENODEV. Waits as long as it takes.
   Result StopDev(std::uint32_t dev_id);

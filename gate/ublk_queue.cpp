@@ -23,6 +23,7 @@ namespace blkgate::ublk {
 namespace {
 
 constexpr int kCharSlot = 0;  // fixed-file slot of /dev/ublkcN; backing files follow
+constexpr int kRun = 0, kExit = 1, kLeave = 2;  // UblkQueue::exit_mode_
 
 unsigned RoundUpPow2(unsigned v) {
   unsigned p = 1;
@@ -30,11 +31,14 @@ unsigned RoundUpPow2(unsigned v) {
   return p;
 }
 
-// Everything the queue thread owns, on its stack.
+}  // namespace
+
+// Everything the queue thread uses: created on the thread, freed by Join() once the thread has
+// exited (see UblkQueue::runner_).
 class QueueRunner final : public io::IoCompletionSink {
  public:
-  QueueRunner(const UblkQueueConfig& cfg, int wake_fd, const std::atomic<bool>& exit_requested)
-      : cfg_(cfg), wake_fd_(wake_fd), exit_requested_(exit_requested) {}
+  QueueRunner(const UblkQueueConfig& cfg, int wake_fd, const std::atomic<int>& exit_mode)
+      : cfg_(cfg), wake_fd_(wake_fd), exit_mode_(exit_mode) {}
 
   int Setup() noexcept {
     const unsigned entries = RoundUpPow2(std::max(2u * cfg_.depth, 64u));
@@ -101,10 +105,7 @@ class QueueRunner final : public io::IoCompletionSink {
       }
       io_uring_cq_advance(ring, n);
       handler_->AfterBatch();
-      if (handler_->backend_inflight() == 0 &&
-          (dead_ == cfg_.depth ||
-           (exit_requested_.load(std::memory_order_acquire) && handler_->busy() == 0)))
-        break;
+      if (handler_->backend_inflight() == 0 && (dead_ == cfg_.depth || MayExit())) break;
     }
     io_uring_submit(ring);  // commits of the last batch, if any
     sync.leave();
@@ -128,6 +129,18 @@ class QueueRunner final : public io::IoCompletionSink {
   int Fail(int err, const char* what) noexcept {
     io::LogLine("queue %u: %s: %s", cfg_.q_id, what, std::strerror(-err));
     return err;
+  }
+
+  bool MayExit() const noexcept {
+    switch (exit_mode_.load(std::memory_order_acquire)) {
+      case kRun:
+        return false;
+      case kExit:
+        return handler_->busy() == 0;
+      case kLeave:
+        return handler_->busy() == handler_->parked();
+    }
+    return false;
   }
 
   void* Buf(std::uint16_t tag) const noexcept {
@@ -175,7 +188,7 @@ class QueueRunner final : public io::IoCompletionSink {
 
   const UblkQueueConfig& cfg_;
   const int wake_fd_;
-  const std::atomic<bool>& exit_requested_;
+  const std::atomic<int>& exit_mode_;
   io::Ring ring_;
   io::Mapping descs_map_;
   const ublksrv_io_desc* descs_ = nullptr;
@@ -184,8 +197,6 @@ class QueueRunner final : public io::IoCompletionSink {
   std::uint32_t dead_ = 0;
   std::uint32_t failed_cmds_ = 0;
 };
-
-}  // namespace
 
 void UblkQueue::SetState(int s) noexcept {
   state_.store(s, std::memory_order_release);
@@ -212,7 +223,15 @@ Result UblkQueue::Start() {
 }
 
 void UblkQueue::RequestExit() noexcept {
-  exit_requested_.store(true, std::memory_order_release);
+  Wake(kExit);
+}
+
+void UblkQueue::RequestLeave() noexcept {
+  Wake(kLeave);
+}
+
+void UblkQueue::Wake(int mode) noexcept {
+  exit_mode_.store(mode, std::memory_order_release);
   if (wake_fd_.valid()) {
     const std::uint64_t one = 1;
     ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof one);
@@ -220,8 +239,15 @@ void UblkQueue::RequestExit() noexcept {
   }
 }
 
+UblkQueue::UblkQueue(const UblkQueueConfig& cfg) : cfg_(cfg) {}
+
+UblkQueue::~UblkQueue() {
+  Join();
+}
+
 void UblkQueue::Join() noexcept {
   if (thread_.joinable()) thread_.join();
+  runner_.reset();
 }
 
 void UblkQueue::Run() noexcept {
@@ -237,7 +263,8 @@ void UblkQueue::Run() noexcept {
     io::LogLine("queue %u: cannot set the data path's scheduling priority: %s", cfg_.q_id,
                 std::strerror(-r));
 
-  QueueRunner q(cfg_, wake_fd_.get(), exit_requested_);
+  runner_ = std::make_unique<QueueRunner>(cfg_, wake_fd_.get(), exit_mode_);
+  QueueRunner& q = *runner_;
   int r = q.Setup();
   if (r < 0) {
     SetState(r);

@@ -1,6 +1,6 @@
 // gate/ublk_queue.h — one ublk queue: its thread, its io_uring, its event loop.
 //
-// The thread owns everything the queue touches per request: a ring created on the thread
+// The thread uses everything the queue touches per request: a ring created on the thread
 // (SINGLE_ISSUER + DEFER_TASKRUN where available) with the ublk char device at fixed slot 0
 // and the backing fds after it, the read-only descriptor array mmapped from /dev/ublkcN, one
 // page-aligned max-I/O buffer per tag (its address goes in FETCH/COMMIT; the kernel copies
@@ -11,7 +11,10 @@
 // backing I/O or the park timer (the handler's), or the wake-up eventfd -> handler.AfterBatch()
 // -> sync.leave() -> wait again. The handler's completions become COMMIT_AND_FETCH_REQ SQEs,
 // submitted with the next wait. The thread exits once every tag was aborted (or an exit was
-// requested and no request is in flight) and no backing I/O is outstanding.
+// requested and no request is in flight, or a leave and only parked ones are) and no backing
+// I/O is outstanding, its ring still open: the thread's exit cancels its FETCH commands (after
+// STOP_DEV they are already done; otherwise, a leave as a crash, the kernel quiesces the
+// recoverable device). Join() then frees the ring, buffers and mappings.
 //
 // Thread-safety: Start/RequestExit/Join/failed from the control plane. The queue thread takes
 // no lock; it reads the GateWord and the `stopping` flag and writes its own QueueSync/Stats.
@@ -19,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 
 #include "blkgate/result.h"
@@ -41,10 +45,12 @@ struct UblkQueueConfig {
   io::HandlerConfig handler;  // layout, backend, gate, sync, stats, park, callbacks, stopping
 };
 
+class QueueRunner;
+
 class UblkQueue {
  public:
-  explicit UblkQueue(const UblkQueueConfig& cfg) : cfg_(cfg) {}
-  ~UblkQueue() { Join(); }
+  explicit UblkQueue(const UblkQueueConfig& cfg);
+  ~UblkQueue();
   UblkQueue(const UblkQueue&) = delete;
   UblkQueue& operator=(const UblkQueue&) = delete;
 
@@ -55,6 +61,12 @@ class UblkQueue {
   bool failed() const noexcept { return state_.load(std::memory_order_acquire) < 0; }
   // Ask the thread to exit as soon as nothing is in flight (after STOP_DEV). Any thread.
   void RequestExit() noexcept;
+  // Ask the thread to exit, for the next daemon to recover the device, as soon as no backing
+  // I/O is in flight and every request it still holds is parked (drive not ready): those are
+  // left uncommitted, and the kernel re-issues them to the next daemon (USER_RECOVERY_REISSUE).
+  // Any thread.
+  void RequestLeave() noexcept;
+  // Waits for the thread, then frees its ring, buffers and mappings.
   void Join() noexcept;
 
  private:
@@ -63,13 +75,21 @@ class UblkQueue {
   void Loop() noexcept;
   void Teardown() noexcept;  // on the queue thread
   void SetState(int s) noexcept;
+  void Wake(int exit_mode) noexcept;  // sets exit_mode_ and wakes the thread
 
   UblkQueueConfig cfg_;
   std::thread thread_;
   // 0 starting, 1 running, 2 exited cleanly, < 0: -errno of the failure.
   std::atomic<int> state_{0};
-  std::atomic<bool> exit_requested_{false};
+  // kRun, or how to exit: kExit (nothing held) or kLeave (parked requests may stay held).
+  std::atomic<int> exit_mode_{0};
   io::UniqueFd wake_fd_;  // eventfd, created by Start before the thread
+  // The thread's ring, buffers and descriptor mapping, made by the thread and freed by Join()
+  // after it exited: the thread exits with its ring open, so the kernel cancels whatever
+  // FETCH_REQ it still has outstanding as the exiting submitter, exactly as when the daemon is
+  // killed (a device left for the next daemon is quiesced by that path, which runs the ring's
+  // pending task work first), and the buffers those commands point to stay mapped until then.
+  std::unique_ptr<QueueRunner> runner_;
 };
 
 }  // namespace blkgate::ublk

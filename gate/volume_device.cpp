@@ -1,22 +1,32 @@
 // gate/volume_device.cpp — VolumeDevice on ublk: the control sequence around the queues.
 //
-// Create: backing stores -> GET_FEATURES -> ADD_DEV -> SET_PARAMS -> open /dev/ublkcN ->
-// queue threads (each submits FETCH_REQ for all its tags) -> START_DEV (from this, the control
-// thread) -> wait for /dev/ublkbN. Stop: STOP_DEV (the queues keep serving until the disk is
-// gone, then every FETCH is aborted and they exit) -> join -> close the char device -> DEL_DEV
-// -> fdatasync the backing stores.
+// Create: backing stores -> GET_FEATURES -> a look at the device holding the volume's old id
+// (GET_DEV_INFO, GET_PARAMS; PlanVolumeDevice decides) -> either recovery: START_USER_RECOVERY
+// -> open /dev/ublkcN -> queue threads (each submits FETCH_REQ for all its tags) ->
+// END_USER_RECOVERY; or a new device: ADD_DEV (recoverable, stamped) -> SET_PARAMS -> open
+// /dev/ublkcN -> queue threads -> START_DEV (from this, the control thread) -> wait for
+// /dev/ublkbN. Stop: STOP_DEV (the queues keep serving until the disk is gone, then every FETCH
+// is aborted and they exit) -> join -> close the char device -> DEL_DEV -> fdatasync the
+// backing stores. Leave: the queues drain and exit -> join -> close -> fdatasync; the kernel
+// quiesces the device for the next daemon.
 #include "volume_device.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "backend.h"
+#include "fault_point.h"
 #include "io_layout.h"
 #include "io_log.h"
 #include "io_stats.h"
@@ -33,6 +43,56 @@ constexpr std::uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per DISCARD / W
 constexpr int kStartTimeoutMs = 30000;
 constexpr int kNodeTimeoutMs = 10000;
 constexpr int kDelTimeoutMs = 10000;
+// How long a start waits for the previous daemon's devices to settle: a device of ours still
+// LIVE (its server is exiting) to become quiesced, and START_USER_RECOVERY's -EBUSY (the old
+// char device not yet released: its io_uring contexts are torn down asynchronously) to clear.
+// The kernel signals neither, so we look again every kSettlePollMs.
+constexpr int kSettleMs = 10000;
+constexpr int kSettlePollMs = 20;
+
+bool ProcessExists(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+// GET_DEV_INFO and GET_PARAMS of device `id` as facts; *exists false when no device has the id.
+Result Probe(ublk::UblkControl& ctrl, std::uint32_t id, FoundDevice* out, bool* exists,
+             std::uint32_t* max_io = nullptr) {
+  ublksrv_ctrl_dev_info info;
+  std::memset(&info, 0, sizeof info);
+  Result r = ctrl.GetDevInfo(id, &info);
+  *exists = r.code() != Code::not_found;
+  if (!*exists) return Result::Ok();
+  BLKGATE_TRY(r);
+  FoundDevice d;
+  d.dev_id = id;
+  d.state = info.state;
+  d.server_pid = info.ublksrv_pid;
+  d.server_alive = ProcessExists(info.ublksrv_pid);
+  d.flags = info.flags;
+  d.owner = info.ublksrv_flags;
+  d.queues = info.nr_hw_queues;
+  d.depth = info.queue_depth;
+  ublk_params p;
+  if (ctrl.GetParams(id, &p).ok() && (p.types & UBLK_PARAM_TYPE_BASIC)) {
+    d.size = p.basic.dev_sectors << 9;
+    d.logical_block = 1u << p.basic.logical_bs_shift;
+  }
+  if (max_io) *max_io = info.max_io_buf_bytes;
+  *out = d;
+  return Result::Ok();
+}
+
+// The queues ADD_DEV grants for `asked`: at most one per possible CPU.
+std::uint16_t GrantedQueues(std::uint16_t asked) {
+  const int cpus = ::get_nprocs_conf();
+  return cpus > 0 ? static_cast<std::uint16_t>(std::min<int>(asked, cpus)) : asked;
+}
+
+std::uint64_t ElapsedUs(std::chrono::steady_clock::time_point since) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - since)
+                                        .count());
+}
 
 class UblkVolumeDevice final : public VolumeDevice {
  public:
@@ -52,10 +112,24 @@ class UblkVolumeDevice final : public VolumeDevice {
   DeviceStats queue_stats(std::size_t q) const override;
   Result FlushBacking() override { return backend_ ? backend_->FlushAll() : Result::Ok(); }
   Result Stop() override;
+  Result Leave() override;
+  bool recovered() const override { return recovered_; }
+  std::string_view recovery_mode() const override { return RecoveryModeName(flags_); }
 
  private:
+  // What to do with the device at `id` (waits up to kSettleMs while it is settling).
+  Result Plan(std::uint32_t id, DevicePlan* plan, FoundDevice* found);
+  // Takes over `found` (ours, quiesced, right geometry).
+  Result Recover(const FoundDevice& found);
+  // A new device (ADD_DEV asking for `id`, or any when < 0) through START_DEV.
+  Result Add(int id);
   Result SetParams();
-  bool RemoveStale(std::uint32_t id);
+  // Opens /dev/ublkcN, then a queue thread for every queue, each with its FETCH_REQs
+  // submitted.
+  Result StartQueues();
+  bool AnyQueueFailed() const;
+  // Stop() and Leave(); keep: leave the device for the next daemon.
+  Result Dismantle(bool keep);
 
   DeviceSpec spec_;
   io::VolumeLayout layout_;
@@ -63,8 +137,10 @@ class UblkVolumeDevice final : public VolumeDevice {
   std::unique_ptr<ublk::UblkControl> ctrl_;
   io::UniqueFd char_fd_;
   int dev_id_ = -1;
-  bool added_ = false;  // ADD_DEV succeeded: DEL_DEV owed
+  bool added_ = false;  // we own a device (added or recovered): STOP_DEV and DEL_DEV owed
   bool stopped_ = false;
+  bool recovered_ = false;
+  std::uint64_t flags_ = 0;  // UBLK_F_* of the device
   std::uint16_t nr_queues_ = 0;
   std::uint32_t max_io_ = kMaxIoBytes;
   std::unique_ptr<gate::QueueSync[]> syncs_;
@@ -104,40 +180,133 @@ Result UblkVolumeDevice::Init() {
   BLKGATE_TRY(ctrl_->GetFeatures(&features));
   if (!(features & ublk::kFeatCmdIoctlEncode))
     return Result::NotSupported("ublk driver lacks ioctl-encoded commands");
+  if (s.dev_id < 0) return Add(-1);
 
+  const auto id = static_cast<std::uint32_t>(s.dev_id);
+  DevicePlan plan;
+  FoundDevice found;
+  BLKGATE_TRY(Plan(id, &plan, &found));
+  if (plan.action != DeviceAction::create)
+    io::LogLine("volume %s: %s: %s", s.name.c_str(), std::string(ToString(plan.action)).c_str(),
+                plan.why.c_str());
+  switch (plan.action) {
+    case DeviceAction::create:
+      return Add(s.dev_id);
+    case DeviceAction::recover: {
+      Result r = Recover(found);
+      if (r.ok()) return r;
+      // Never leave a half-recovered device: delete it (what was queued on it fails) and serve
+      // the volume from a new one.
+      io::LogLine("volume %s: recovering ublk device %u failed: %s; replacing it", s.name.c_str(),
+                  id, r.ToString().c_str());
+      (void)Dismantle(false);
+      stopping_.store(false, std::memory_order_release);
+      return Add(s.dev_id);
+    }
+    case DeviceAction::replace:
+      if (Result r = RemoveUblkDevice(id); !r.ok())
+        io::LogLine("volume %s: removing ublk device %u: %s", s.name.c_str(), id,
+                    r.ToString().c_str());
+      return Add(s.dev_id);
+    case DeviceAction::create_elsewhere:
+    case DeviceAction::wait:  // still settling after kSettleMs: leave it alone
+      return Add(-1);
+  }
+  return Add(-1);
+}
+
+Result UblkVolumeDevice::Plan(std::uint32_t id, DevicePlan* plan, FoundDevice* found) {
+  WantedDevice want;
+  want.size = spec_.size;
+  want.queues = GrantedQueues(spec_.queues);
+  want.depth = spec_.depth;
+  want.logical_block = backend_->logical_block_size();
+  want.owner = spec_.owner;
+  for (int waited = 0;; waited += kSettlePollMs) {
+    bool exists = false;
+    BLKGATE_TRY(Probe(*ctrl_, id, found, &exists));
+    *plan = PlanVolumeDevice(exists ? found : nullptr, want);
+    if (plan->action != DeviceAction::wait || waited >= kSettleMs) return Result::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSettlePollMs));
+  }
+}
+
+Result UblkVolumeDevice::Recover(const FoundDevice& found) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::uint32_t id = found.dev_id;
+  // From here the device is ours to serve, or to delete if we cannot.
+  dev_id_ = static_cast<int>(id);
+  added_ = true;
+  flags_ = found.flags;
+  nr_queues_ = found.queues;
+  for (int waited = 0;; waited += kSettlePollMs) {
+    Result r = ctrl_->StartUserRecovery(id);
+    if (r.ok()) break;
+    if (r.code() != Code::device_in_use || waited >= kSettleMs) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSettlePollMs));
+  }
+  FoundDevice now;
+  bool exists = false;
+  BLKGATE_TRY(Probe(*ctrl_, id, &now, &exists, &max_io_));
+  if (!exists || max_io_ < 4096) return Result::IoError("ublk device vanished or unusable");
+
+  BLKGATE_TRY(StartQueues());
+  BLKGATE_TRY(ctrl_->EndUserRecovery(
+      id, ::getpid(), [this] { return AnyQueueFailed(); }, kStartTimeoutMs));
+  recovered_ = true;
+  const std::uint64_t us = ElapsedUs(start);
+  io::LogLine("volume %s: recovered %s in %llu.%03llu ms (recovery %s)", spec_.name.c_str(),
+              block_path().c_str(), static_cast<unsigned long long>(us / 1000),
+              static_cast<unsigned long long>(us % 1000), std::string(recovery_mode()).c_str());
+  return Result::Ok();
+}
+
+Result UblkVolumeDevice::Add(int id) {
+  const DeviceSpec& s = spec_;
   ublksrv_ctrl_dev_info info;
   std::memset(&info, 0, sizeof info);
   info.nr_hw_queues = s.queues;
   info.queue_depth = s.depth;
   info.max_io_buf_bytes = kMaxIoBytes;
-  info.dev_id = s.dev_id >= 0 ? static_cast<std::uint32_t>(s.dev_id) : UINT32_MAX;
-  info.flags = ublk::kFeatCmdIoctlEncode;
-  const ublksrv_ctrl_dev_info asked = info;
-  Result added = ctrl_->AddDev(&info);
-  if (added.code() == Code::already_exists && s.dev_id >= 0 && RemoveStale(info.dev_id)) {
-    info = asked;
-    added = ctrl_->AddDev(&info);
-  }
-  BLKGATE_TRY(added);
+  info.dev_id = id >= 0 ? static_cast<std::uint32_t>(id) : UINT32_MAX;
+  info.flags = ublk::kFeatCmdIoctlEncode | s.recovery_flags;
+  info.ublksrv_flags = s.owner;
+  BLKGATE_TRY(ctrl_->AddDev(&info));
+  FaultPoint("after ADD_DEV");
   added_ = true;
   dev_id_ = static_cast<int>(info.dev_id);
+  flags_ = info.flags;
   nr_queues_ = info.nr_hw_queues;
   max_io_ = info.max_io_buf_bytes;
   if (nr_queues_ != s.queues)
     io::LogLine("volume %s: ublk granted %u queues of the %u asked (one per CPU at most)",
                 s.name.c_str(), nr_queues_, s.queues);
+  if ((flags_ & ublk::kFeatRecoveryAll) != (s.recovery_flags & ublk::kFeatRecoveryAll))
+    io::LogLine("volume %s: ublk granted recovery mode %s", s.name.c_str(),
+                std::string(recovery_mode()).c_str());
   if (nr_queues_ == 0 || info.queue_depth != s.depth || max_io_ < 4096)
     return Result::IoError("ublk ADD_DEV granted an unusable geometry");
   BLKGATE_TRY(SetParams());
+  FaultPoint("after SET_PARAMS");
 
+  BLKGATE_TRY(StartQueues());
+  BLKGATE_TRY(ctrl_->StartDev(
+      static_cast<std::uint32_t>(dev_id_), ::getpid(), [this] { return AnyQueueFailed(); },
+      kStartTimeoutMs));
+  FaultPoint("after START_DEV");
+  return ublk::WaitForDevNode(block_path(), "block", kNodeTimeoutMs);
+}
+
+Result UblkVolumeDevice::StartQueues() {
+  const DeviceSpec& s = spec_;
   const std::string cdev = "/dev/ublkc" + std::to_string(dev_id_);
   BLKGATE_TRY(ublk::WaitForDevNode(cdev, "ublk-char", kNodeTimeoutMs));
   int fd = ::open(cdev.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Result::FromErrno(errno, "open " + cdev);
   char_fd_.reset(fd);
-
   syncs_.reset(new gate::QueueSync[nr_queues_]);
   stats_.reset(new io::QueueStats[nr_queues_]);
+  sync_ptrs_.clear();
   for (std::uint16_t q = 0; q < nr_queues_; ++q) sync_ptrs_.push_back(&syncs_[q]);
   for (std::uint16_t q = 0; q < nr_queues_; ++q) {
     ublk::UblkQueueConfig qc;
@@ -157,35 +326,16 @@ Result UblkVolumeDevice::Init() {
     qc.handler.on_backend_error = &spec_.on_backend_error;
     qc.handler.stopping = &stopping_;
     auto queue = std::make_unique<ublk::UblkQueue>(qc);
-    Result r = queue->Start();
-    if (!r.ok()) return r;
+    BLKGATE_TRY(queue->Start());
     queues_.push_back(std::move(queue));
   }
-
-  auto any_failed = [this] {
-    for (const auto& q : queues_)
-      if (q->failed()) return true;
-    return false;
-  };
-  BLKGATE_TRY(ctrl_->StartDev(static_cast<std::uint32_t>(dev_id_), ::getpid(), any_failed,
-                              kStartTimeoutMs));
-  return ublk::WaitForDevNode(block_path(), "block", kNodeTimeoutMs);
+  return Result::Ok();
 }
 
-// A device left by a server that died (no DEL_DEV): the kernel stopped it when the char device
-// was released, so it is DEAD, or its server pid is gone. Delete it so the id can be reused
-// (the daemon's restore asks for the old id). True when it was removed.
-bool UblkVolumeDevice::RemoveStale(std::uint32_t id) {
-  ublksrv_ctrl_dev_info old;
-  std::memset(&old, 0, sizeof old);
-  if (!ctrl_->GetDevInfo(id, &old).ok()) return false;
-  const bool server_gone =
-      old.ublksrv_pid <= 0 || (::kill(old.ublksrv_pid, 0) != 0 && errno == ESRCH);
-  if (old.state == UBLK_S_DEV_LIVE && !server_gone) return false;  // someone is serving it
-  io::LogLine("volume %s: removing stale ublk device %u (state %u, server pid %d gone)",
-              spec_.name.c_str(), id, old.state, old.ublksrv_pid);
-  (void)ctrl_->StopDev(id);
-  return ctrl_->DelDev(id, kDelTimeoutMs).ok();
+bool UblkVolumeDevice::AnyQueueFailed() const {
+  for (const auto& q : queues_)
+    if (q->failed()) return true;
+  return false;
 }
 
 Result UblkVolumeDevice::SetParams() {
@@ -214,20 +364,36 @@ Result UblkVolumeDevice::SetParams() {
 Result UblkVolumeDevice::Stop() {
   if (stopped_) return Result::Ok();
   stopped_ = true;
-  stopping_.store(true, std::memory_order_release);  // parked requests fail now
+  return Dismantle(false);
+}
+
+Result UblkVolumeDevice::Leave() {
+  if (stopped_) return Result::Ok();
+  stopped_ = true;
+  return Dismantle(true);
+}
+
+Result UblkVolumeDevice::Dismantle(bool keep) {
   Result first;
-  auto keep = [&first](Result r) {
+  auto note = [&first](Result r) {
     if (first.ok() && !r.ok()) first = std::move(r);
   };
-  if (added_ && ctrl_) keep(ctrl_->StopDev(static_cast<std::uint32_t>(dev_id_)));
-  for (auto& q : queues_) q->RequestExit();
+  const auto id = static_cast<std::uint32_t>(dev_id_);
+  if (keep) {
+    for (auto& q : queues_) q->RequestLeave();
+  } else {
+    stopping_.store(true, std::memory_order_release);  // parked requests fail now
+    if (added_ && ctrl_) note(ctrl_->StopDev(id));
+    FaultPoint("after STOP_DEV");
+    for (auto& q : queues_) q->RequestExit();
+  }
   for (auto& q : queues_) q->Join();
   queues_.clear();
   char_fd_.reset();
-  if (added_ && ctrl_) keep(ctrl_->DelDev(static_cast<std::uint32_t>(dev_id_), kDelTimeoutMs));
+  if (added_ && ctrl_ && !keep) note(ctrl_->DelDev(id, kDelTimeoutMs));
   added_ = false;
   // Completed writes on buffered drives are in the page cache: make them durable too.
-  if (backend_) keep(backend_->FlushAll());
+  if (backend_) note(backend_->FlushAll());
   return first;
 }
 
@@ -277,6 +443,37 @@ Result ProbeUblk(std::uint64_t* features) {
   std::unique_ptr<ublk::UblkControl> ctrl;
   BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
   return ctrl->GetFeatures(features);
+}
+
+Result SurveyUblkDevices(std::vector<FoundDevice>* out) {
+  out->clear();
+  std::unique_ptr<ublk::UblkControl> ctrl;
+  BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
+  DIR* dir = ::opendir("/sys/class/ublk-char");
+  if (!dir)
+    return errno == ENOENT ? Result::Ok() : Result::FromErrno(errno, "/sys/class/ublk-char");
+  std::vector<std::uint32_t> ids;
+  while (dirent* e = ::readdir(dir)) {
+    unsigned id = 0;
+    char tail = 0;
+    if (std::sscanf(e->d_name, "ublkc%u%c", &id, &tail) == 1) ids.push_back(id);
+  }
+  ::closedir(dir);
+  std::sort(ids.begin(), ids.end());
+  for (std::uint32_t id : ids) {
+    FoundDevice d;
+    bool exists = false;
+    BLKGATE_TRY(Probe(*ctrl, id, &d, &exists));
+    if (exists) out->push_back(d);
+  }
+  return Result::Ok();
+}
+
+Result RemoveUblkDevice(std::uint32_t dev_id) {
+  std::unique_ptr<ublk::UblkControl> ctrl;
+  BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
+  BLKGATE_TRY(ctrl->StopDev(dev_id));
+  return ctrl->DelDev(dev_id, kDelTimeoutMs);
 }
 
 }  // namespace blkgate

@@ -1,11 +1,16 @@
 // gate/volume_device.h — one managed volume exposed as one ublk device (/dev/ublkbN).
 //
-// The control plane (daemon.cpp) builds a DeviceSpec from the Catalog and calls Create(); the
-// data path (ublk_ctrl, ublk_queue, io_handler, backend_*) does the rest. Create() returns only
-// once /dev/ublkbN exists. Queue threads read the volume's GateWord once per request and never
-// take a lock the control plane holds.
+// The control plane (volume_registry.cpp) builds a DeviceSpec from the Catalog and calls
+// Create(); the data path (ublk_ctrl, ublk_queue, io_handler, backend_*) does the rest. Create()
+// returns only once /dev/ublkbN exists. Queue threads read the volume's GateWord once per request
+// and never take a lock the control plane holds.
 //
-// Thread-safety: Create/Stop/destructor from the control plane only. stats() from any thread.
+// Every device is created recoverable (recovery_plan.h): when the daemon dies the kernel keeps
+// it, quiesced, and the next daemon's Create() for the same volume recovers it instead of
+// creating a new one. Stop() removes a device for good; Leave() keeps it for the next daemon.
+//
+// Thread-safety: Create/Stop/Leave/destructor from the control plane only. stats() from any
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +18,13 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blkgate/gate.h"
 #include "blkgate/model.h"
 #include "blkgate/result.h"
+#include "recovery_plan.h"
 #include "thread_priority.h"
 
 namespace blkgate {
@@ -30,8 +37,12 @@ struct DeviceSpec {
   BackendKind backend = BackendKind::file;
   std::vector<Segment> segments;   // Catalog::Segments(volume), covering [0, size)
   std::vector<std::string> paths;  // paths[i] = backing path of segments[i].drive
-  int dev_id = -1;                 // requested ublk id (-1: any); restore asks for the old one
-  bool read_only = false;          // initial UBLK_ATTR_READ_ONLY
+  // The ublk id the volume had (-1: any): the device found there is recovered, replaced or
+  // left alone as PlanVolumeDevice decides; a new device asks for this id.
+  int dev_id = -1;
+  std::uint64_t recovery_flags = 0;  // UBLK_F_USER_RECOVERY* for ADD_DEV (RecoveryFlags)
+  std::uint64_t owner = 0;           // the daemon's OwnerTag, stamped on new devices
+  bool read_only = false;            // initial UBLK_ATTR_READ_ONLY
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;
@@ -52,8 +63,16 @@ struct DeviceStats {
 
 class VolumeDevice {
  public:
-  // ADD_DEV, SET_PARAMS, queue threads + FETCH_REQ, START_DEV, wait for /dev/ublkbN (libudev).
-  // On failure nothing is left behind (device deleted, threads joined, fds closed).
+  // With spec.dev_id >= 0, first looks at the device holding that id and acts as
+  // PlanVolumeDevice decides (logged): one of ours, quiesced, with the volume's geometry is
+  // recovered (START_USER_RECOVERY, queue threads + FETCH_REQ, END_USER_RECOVERY: same
+  // /dev/ublkbN and dev_t; recovered() is then true); one of ours that cannot be recovered, or
+  // a dead leftover, is stopped and deleted first; another server's is never touched (a new
+  // device takes any free id). Then, unless recovered: ADD_DEV (stamped with spec.owner),
+  // SET_PARAMS, queue threads + FETCH_REQ, START_DEV, wait for /dev/ublkbN (libudev). The gate
+  // word must be right before the call: the first FETCH_REQ may deliver a request at once.
+  // On failure nothing is left behind (a device we created deleted, threads joined, fds
+  // closed).
   static Result Create(const DeviceSpec& spec, std::unique_ptr<VolumeDevice>* out);
   // Stops and deletes the device if Stop() was not called.
   virtual ~VolumeDevice() = default;
@@ -70,6 +89,17 @@ class VolumeDevice {
   virtual Result FlushBacking() = 0;
   // STOP_DEV (in-flight requests complete first), join queue threads, DEL_DEV. Idempotent.
   virtual Result Stop() = 0;
+  // For the next daemon: the queue threads finish the backing I/O in flight, commit what
+  // completed and exit (parked requests stay uncommitted: the kernel re-issues them to the next
+  // server); no STOP_DEV, no DEL_DEV. The kernel then quiesces the device: requests wait (or
+  // fail, in fail mode) until the next daemon recovers it. Idempotent; Stop() after it is a
+  // no-op.
+  virtual Result Leave() = 0;
+
+  // This device was taken over from a previous daemon, not created.
+  virtual bool recovered() const = 0;
+  // What happens to its requests while no daemon runs: RecoveryModeName of its flags.
+  virtual std::string_view recovery_mode() const = 0;
 
  protected:
   VolumeDevice() = default;
@@ -77,5 +107,11 @@ class VolumeDevice {
 
 // ublk features the running kernel reports (GET_FEATURES), or an error when ublk is absent.
 Result ProbeUblk(std::uint64_t* features);
+
+// Every ublk device of this kernel (the ids of /sys/class/ublk-char), as GET_DEV_INFO and
+// GET_PARAMS describe them.
+Result SurveyUblkDevices(std::vector<FoundDevice>* out);
+// STOP_DEV then DEL_DEV (waiting up to 10 s for its last user) of a device nobody serves.
+Result RemoveUblkDevice(std::uint32_t dev_id);
 
 }  // namespace blkgate

@@ -15,7 +15,7 @@
 namespace blkgate {
 
 VolumeRegistry::~VolumeRegistry() {
-  StopAll();
+  StopAll({});
 }
 
 std::uint16_t VolumeRegistry::EffectiveQueues(const Volume& v) {
@@ -53,14 +53,16 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   spec.gate = rt->gate.get();
   const int wake = o_.wake_fd;
   std::atomic<std::uint32_t>* failed = &rt->failed_drives;
+  spec.recovery_flags = o_.recovery_flags;
+  spec.owner = o_.owner;
   spec.on_backend_error = [wake, failed](int drive_index, int) {
     failed->fetch_or(1u << drive_index, std::memory_order_relaxed);
     std::uint64_t one = 1;
     ssize_t n = ::write(wake, &one, sizeof one);  // non-blocking eventfd
     (void)n;
   };
-  // Ask for the id it had, so a restart keeps /dev/ublkbN and clears a device a crashed
-  // daemon left behind; if a live device holds that id, take any.
+  // Ask for the id it had: a restart keeps /dev/ublkbN, and recovers the device a crashed or
+  // handed-over daemon left there; if another server's device holds that id, take any.
   spec.dev_id = v.dev_id;
   std::unique_ptr<VolumeDevice> dev;
   Result created = VolumeDevice::Create(spec, &dev);
@@ -77,16 +79,22 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   rt->device = std::move(dev);
   rt->last_error.clear();
   *dev_id = rt->device->dev_id();
-  Log("volume " + v.name + " served as " + rt->device->block_path());
+  Log("volume " + v.name + (rt->device->recovered() ? " recovered as " : " served as ") +
+      rt->device->block_path() + " (recovery " + std::string(rt->device->recovery_mode()) + ")");
   return Result::Ok();
 }
 
-void VolumeRegistry::StopRuntime(const std::string& name, Runtime* rt, bool* ok) {
+void VolumeRegistry::StopRuntime(const std::string& name, Runtime* rt, bool keep, bool* ok) {
+  // The claim goes first: closing the last opener of a block device may write back, which
+  // must not wait on a device whose queues are gone.
   rt->claim.reset();
   if (!rt->device) return;
-  if (Result r = rt->device->Stop(); !r.ok()) {
-    Log("volume " + name + ": stop failed: " + r.ToString());
+  if (Result r = keep ? rt->device->Leave() : rt->device->Stop(); !r.ok()) {
+    Log("volume " + name + (keep ? ": leaving the device failed: " : ": stop failed: ") +
+        r.ToString());
     *ok = false;
+  } else if (keep) {
+    Log("volume " + name + ": " + rt->device->block_path() + " left for the next daemon");
   }
   rt->device.reset();
 }
@@ -96,15 +104,39 @@ void VolumeRegistry::Stop(const std::string& volume) {
   auto it = runtimes_.find(volume);
   if (it == runtimes_.end()) return;
   bool ok = true;
-  StopRuntime(volume, it->second.get(), &ok);
+  StopRuntime(volume, it->second.get(), false, &ok);
   runtimes_.erase(it);
 }
 
-bool VolumeRegistry::StopAll() {
+bool VolumeRegistry::StopAll(const std::set<std::string>& keep) {
   MutexLock lock(&mu_);
   bool ok = true;
-  for (auto& [name, rt] : runtimes_) StopRuntime(name, rt.get(), &ok);
+  for (auto& [name, rt] : runtimes_) StopRuntime(name, rt.get(), keep.count(name) != 0, &ok);
   return ok;
+}
+
+bool VolumeRegistry::LeaveAll() {
+  MutexLock lock(&mu_);
+  bool ok = true;
+  for (auto& [name, rt] : runtimes_) StopRuntime(name, rt.get(), true, &ok);
+  return ok;
+}
+
+void VolumeRegistry::RemoveOrphans(const std::set<int>& claimed) {
+  MutexLock lock(&mu_);
+  std::vector<FoundDevice> all;
+  if (Result r = SurveyUblkDevices(&all); !r.ok()) {
+    Log("cannot list the ublk devices: " + r.ToString());
+    return;
+  }
+  for (const FoundDevice& d : all) {
+    std::string why;
+    const bool orphan = IsOrphanOf(d, o_.owner, claimed, &why);
+    if (!why.empty()) Log(why + (orphan ? ": deleting it" : ""));
+    if (!orphan) continue;
+    if (Result r = RemoveUblkDevice(d.dev_id); !r.ok())
+      Log("ublk device " + std::to_string(d.dev_id) + ": " + r.ToString());
+  }
 }
 
 std::string VolumeRegistry::BlockPath(const std::string& volume) {
@@ -145,6 +177,8 @@ DeviceInfo VolumeRegistry::Describe(const Volume& v) {
   info.error = rt->last_error;
   if (!rt->device) return info;
   info.running = true;
+  info.recovery = rt->device->recovery_mode();
+  info.recovered = rt->device->recovered();
   info.device = rt->device->block_path();
   info.dev_id = rt->device->dev_id();
   const DeviceStats s = rt->device->stats();

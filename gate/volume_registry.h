@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,8 +27,10 @@ namespace blkgate {
 
 struct VolumeRegistryOptions {
   std::uint32_t park_timeout_ms = 30000;
-  ThreadPriority data_priority;  // queue threads run at this, whoever creates them
-  int wake_fd = -1;              // eventfd written when a queue thread reports a backend error
+  ThreadPriority data_priority;      // queue threads run at this, whoever creates them
+  int wake_fd = -1;                  // eventfd written when a queue thread reports a backend error
+  std::uint64_t recovery_flags = 0;  // UBLK_F_USER_RECOVERY* every new device gets
+  std::uint64_t owner = 0;           // OwnerTag of the state dir, stamped on every new device
 };
 
 class VolumeRegistry {
@@ -35,15 +38,27 @@ class VolumeRegistry {
   explicit VolumeRegistry(VolumeRegistryOptions o) : o_(std::move(o)) {}
   ~VolumeRegistry();  // stops every device still running
 
-  // Starts a device for v as `c` describes it (segments, backing paths, gate word), asking for
-  // ublk id v.dev_id (any other if a live device holds it). On failure the runtime stays,
-  // without a device and with the reason (Describe shows it).
+  // Starts a device for v as `c` describes it (segments, backing paths, gate word), at ublk id
+  // v.dev_id: the device a previous daemon left there is recovered when it is ours and fits
+  // (VolumeDevice::Create); any other id when another server holds it. The gate word is
+  // published before the first FETCH_REQ. On failure the runtime stays, without a device and
+  // with the reason (Describe shows it).
   Result Start(const Catalog& c, const Volume& v, int* dev_id) EXCLUDES(mu_);
   // Stops and deletes the device (in-flight requests complete first), drops the claim and
   // forgets the runtime.
   void Stop(const std::string& volume) EXCLUDES(mu_);
-  // Stops every device (shutdown); false when one could not be stopped (logged).
-  bool StopAll() EXCLUDES(mu_);
+  // Stops every device (shutdown) but those of the volumes in `keep`, which are left for the
+  // next daemon as LeaveAll does (a volume still in use); false when one could not be stopped
+  // or left (logged).
+  bool StopAll(const std::set<std::string>& keep) EXCLUDES(mu_);
+  // Leaves every device for the next daemon to recover (shutdown --keep-devices): claims
+  // dropped, queue threads drained and gone, devices kept (VolumeDevice::Leave). False when
+  // one could not be left cleanly (logged).
+  bool LeaveAll() EXCLUDES(mu_);
+  // Deletes the devices stamped with our owner tag that no volume claims (ids not in
+  // `claimed`): left by a crash between the steps of a create or a delete. Each is named in the
+  // log; devices of other servers stay. Call at start, before any device starts.
+  void RemoveOrphans(const std::set<int>& claimed) EXCLUDES(mu_);
 
   // The running device's block path; empty when none.
   std::string BlockPath(const std::string& volume) EXCLUDES(mu_);
@@ -69,7 +84,8 @@ class VolumeRegistry {
     UniqueFd claim;                               // O_EXCL open holding the device unmountable
   };
   Runtime* Find(const std::string& volume) REQUIRES(mu_);
-  static void StopRuntime(const std::string& name, Runtime* rt, bool* ok);
+  // Stops (keep: leaves) rt's device and drops its claim; *ok = false on a failure (logged).
+  static void StopRuntime(const std::string& name, Runtime* rt, bool keep, bool* ok);
 
   const VolumeRegistryOptions o_;
   Mutex mu_;

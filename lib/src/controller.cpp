@@ -266,17 +266,23 @@ Result Controller::PathAdd(const std::string& name, const std::string& dir) {
   const Disk* k = c_->disk(v->disk);
   if (v->offline || (k && k->offline))
     return Result::NotReady("volume '" + name + "' is offline and cannot be mounted");
+  // The access path is persisted before the mount: a mount outlives a crash of the daemon (its
+  // device is recovered), so a mount made first and a kill before the save would leave the
+  // volume mounted where the state says nothing. Saved first, a kill at any point is repaired
+  // by the restart, which mounts every access path.
+  Catalog before = *c_;
   Catalog next = *c_;
   Volume& nv = *next.volume(name);
   nv.access_paths.push_back(dir);
   const bool was_permanent = v->dismount == Dismount::permanent;
   nv.dismount = Dismount::none;  // an access path makes the volume mountable again
+  BLKGATE_TRY(Commit(std::move(next)));
   if (was_permanent) p_->Claim(*v, false);
-  Result mounted = MountAccessPaths(nv);
-  if (mounted.ok()) mounted = Commit(std::move(next));
+  Result mounted = MountAccessPaths(*v);
   if (!mounted.ok()) {
-    (void)p_->Unmount(dir);
-    if (was_permanent) p_->Claim(*c_->volume(name), true);
+    if (was_permanent) p_->Claim(*v, true);
+    if (Result r = Commit(std::move(before)); !r.ok())
+      return mounted.Prefixed("the access path stays in the state (" + r.ToString() + ")");
     return mounted;
   }
   return Result::Ok();
@@ -463,6 +469,18 @@ Result Controller::DriveRemove(const std::string& name) {
   deleted_drives_.insert(name);
   corrupt_drives_.erase(name);
   return Result::Ok();
+}
+
+void Controller::DismountForStop(std::vector<std::string>* in_use,
+                                 std::vector<std::string>* notes) {
+  for (const auto& [n, v] : c_->volumes()) {
+    std::vector<std::string> unmounted;
+    if (Result r = DismountAll(v, false, &unmounted); !r.ok()) {
+      in_use->push_back(n);
+      notes->push_back("volume '" + n + "' stays mounted (" + r.message() +
+                       "): its device is kept for the next daemon to recover");
+    }
+  }
 }
 
 Result Controller::Refresh(std::vector<std::string>* changed) {

@@ -155,6 +155,10 @@ void Controller::StartVolumes(const std::vector<std::string>& names,
       next.volume(n)->dev_id = id;
       dirty = true;
     }
+    if (p_->Describe(v).recovered) {
+      next.volume(n)->recoveries++;
+      dirty = true;
+    }
   }
   for (const auto& n : started) {
     const Volume& v = *c_->volume(n);

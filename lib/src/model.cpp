@@ -306,7 +306,8 @@ std::string Catalog::ToJson() const {
                        {"system", v.system},
                        {"dismount", ToString(v.dismount)},
                        {"access_paths", v.access_paths},
-                       {"dev_id", v.dev_id}});
+                       {"dev_id", v.dev_id},
+                       {"recoveries", v.recoveries}});
   j["drives"] = std::move(drives);
   j["disks"] = std::move(disks);
   j["volumes"] = std::move(volumes);
@@ -355,7 +356,8 @@ Result Catalog::FromJson(std::string_view text) {
       vol.system = v.at("system").get<bool>();
       BLKGATE_TRY(ParseDismount(v.at("dismount").get<std::string>(), &vol.dismount));
       vol.access_paths = v.at("access_paths").get<std::vector<std::string>>();
-      vol.dev_id = v.value("dev_id", -1);  // optional: absent in early state files
+      vol.dev_id = v.value("dev_id", -1);          // optional: absent in early state files
+      vol.recoveries = v.value("recoveries", 0u);  // optional: absent before recovery
       BLKGATE_TRY(c.CreateVolume(std::move(vol)));
     }
   } catch (const json::exception& e) {

@@ -551,6 +551,31 @@ const std::vector<OpSpec>& Table() {
          *c.data = {{"version", kVersion}, {"pid", ::getpid()}};
          return Result::Ok();
        }},
+      {"shutdown",
+       "shutdown",
+       Kind::volume,
+       {Flag("--keep-devices",
+             "leave every device for the next blkgate to recover (its requests wait)")},
+       ClaimRule::none,
+       false,
+       false,
+       "stop the daemon (root only)",
+       "Stops the daemon once running calls have finished. Without --keep-devices this is\n"
+       "SIGTERM's clean stop: every device is stopped and deleted. With it (a planned\n"
+       "handover, e.g. an upgrade) the queue threads finish what is in flight and exit, and\n"
+       "every device stays, mounts and open files included, for the next blkgate on the same\n"
+       "state dir to recover; requests issued meanwhile wait. Wait for the pid to exit before\n"
+       "starting the next daemon.",
+       "`{\"pid\", \"devices\": \"kept\" or \"stopped\"}`",
+       Printer::line,
+       "blkgate (pid {pid}) is stopping; its devices will be {devices}",
+       [](Call& c) {
+         const bool keep = c.args.Flag("keep-devices");
+         BLKGATE_TRY(c.ctl.Shutdown(keep));
+         *c.data = {{"pid", ::getpid()}, {"devices", keep ? "kept" : "stopped"}};
+         return Result::Ok();
+       },
+       true},
   };
   return table;
 }
@@ -768,8 +793,9 @@ std::string OpsMarkdown() {
     static constexpr std::string_view kClaims[] = {"–", "the object and its dependents",
                                                    "the object and its dependents (pending)",
                                                    "the volume and its disk", "every drive"};
-    s += "| `" + std::string(op.name) + "` | " + (args.empty() ? "–" : args) + " | " + data +
-         " | " + std::string(kClaims[static_cast<int>(op.claim)]) + " |\n";
+    s += "| `" + std::string(op.name) + "`" + (op.root_only ? " (root only)" : "") + " | " +
+         (args.empty() ? "–" : args) + " | " + data + " | " +
+         std::string(kClaims[static_cast<int>(op.claim)]) + " |\n";
   }
   return s;
 }

@@ -48,6 +48,8 @@ Json VolumeView(Controller& c, const Volume& v) {
             {"dismount", ToString(v.dismount)},
             {"access_paths", v.access_paths},
             {"mounts", dev.mounts},
+            {"recovery", dev.running ? Json(dev.recovery) : Json(nullptr)},
+            {"recoveries", v.recoveries},
             {"stats", std::move(stats)}};
   if (!dev.error.empty()) j["error"] = dev.error;
   return j;

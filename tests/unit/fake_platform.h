@@ -35,6 +35,7 @@ struct FakePlatform : Platform {
   std::map<std::string, int> devices;
   int next_id = 0;
   std::set<std::string> unstartable;
+  std::set<std::string> recovered;       // volumes whose device a previous daemon left (recovered)
   std::set<std::string> held;            // volumes whose device someone holds open exclusively
   std::string veto;                      // "event kind/name" to veto
   Code veto_code = Code::device_in_use;  // what the veto says (permission_denied: unsafe hook)
@@ -42,6 +43,7 @@ struct FakePlatform : Platform {
   std::vector<std::string> hooks;
   bool fail_persist = false;
   int persists = 0;
+  std::vector<bool> shutdowns;  // RequestShutdown calls: keep_devices of each
 
   std::string owner(const std::string& target) {
     for (auto& [v, ts] : mounts)
@@ -144,6 +146,8 @@ struct FakePlatform : Platform {
     info.running = true;
     info.dev_id = it->second;
     info.device = "/dev/ublkb" + std::to_string(it->second);
+    info.recovery = "hold-reissue";
+    info.recovered = recovered.count(v.name) != 0;
     info.mounts = mounts[v.name];
     info.stats = {{"reads", 1}, {"writes", 2}};
     return info;
@@ -159,6 +163,11 @@ struct FakePlatform : Platform {
   Result Persist(const Catalog&) override {
     if (fail_persist) return Result::FromErrno(ENOSPC, "write state");
     ++persists;
+    return Result::Ok();
+  }
+  Result RequestShutdown(bool keep_devices) override {
+    shutdowns.push_back(keep_devices);
+    log.push_back(keep_devices ? "shutdown keep-devices" : "shutdown");
     return Result::Ok();
   }
 };

@@ -215,6 +215,21 @@ TEST_CASE("access paths: add mounts, remove unmounts, errors change nothing") {
   REQUIRE(w.ctl.VolumeMount("v").code() == Code::not_ready);
 }
 
+TEST_CASE("access path add saves the path before mounting, and restores the state on failure") {
+  World w;
+  // A mount outlives a crash of the daemon: it must never exist before the path is saved.
+  w.p.fail_persist = true;
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::io_error);
+  for (const std::string& e : w.p.log) REQUIRE(e.rfind("mount ", 0) != 0);
+  REQUIRE(w.p.mounts["v"].empty());
+  w.p.fail_persist = false;
+  const int saved = w.p.persists;
+  w.p.unmountable.insert("/mnt/b");
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/b").code() == Code::io_error);
+  REQUIRE(w.p.persists == saved + 2);  // the path, then the state as it was
+  REQUIRE(w.vol("v").access_paths.empty());
+}
+
 TEST_CASE("disk offline: dismount every volume, then offline; a busy volume blocks all") {
   World w;
   w.p.mounts["v"] = {"/mnt/a"};

@@ -69,6 +69,27 @@ TEST_CASE("dispatch: unknown, local and badly argued ops are refused by name") {
   REQUIRE(w.Call("volume.show", {{"name", "nope"}}).result.code() == Code::not_found);
 }
 
+TEST_CASE("dispatch: shutdown is for root only, and reports what happens to the devices") {
+  Daemonless w;
+  Peer member{3, 1000, 1000, true, {}};  // a --group member: may call everything else
+  protocol::Request r;
+  r.op = "shutdown";
+  r.args = {{"keep-devices", true}};
+  protocol::Reply reply = w.d.Handle(member, r);
+  REQUIRE(reply.result.code() == Code::permission_denied);
+  REQUIRE(reply.result.message() == "'shutdown' is for root only");
+  REQUIRE(w.p.shutdowns.empty());
+  r.op = "list";
+  REQUIRE(w.d.Handle(member, r).result.code() == Code::invalid_argument);  // unknown argument
+  reply = w.Call("shutdown", {{"keep-devices", true}});
+  REQUIRE(reply.result.ok());
+  REQUIRE(reply.data["devices"] == "kept");
+  REQUIRE(reply.data["pid"] == ::getpid());
+  REQUIRE(w.p.shutdowns == std::vector<bool>{true});
+  REQUIRE(w.Call("shutdown", json::object()).data["devices"] == "stopped");
+  REQUIRE(w.p.shutdowns == std::vector<bool>{true, false});
+}
+
 TEST_CASE("dispatch: permission and malformed lines") {
   Daemonless w;
   Peer stranger{2, 1000, 1000, false, "uid 1000 is not root"};

@@ -236,20 +236,26 @@ TEST_CASE("find_free_extent picks the lowest aligned gap") {
   REQUIRE(c.FindFreeExtent("nope", MiB, MiB, &off).code() == Code::not_found);
 }
 
-TEST_CASE("the device id survives the state file, and old files without it load") {
+TEST_CASE("the device id and the recovery count survive the state file; old files load") {
   Catalog c = two_drive_catalog();
   Volume v = vol("v", "d", 0, MiB);
   v.dev_id = 7;
+  v.recoveries = 3;
   REQUIRE(c.CreateVolume(v).ok());
   Catalog back;
   REQUIRE(back.FromJson(c.ToJson()).ok());
   REQUIRE(back.volume("v")->dev_id == 7);
+  REQUIRE(back.volume("v")->recoveries == 3);
+  // Files written before either member existed.
   std::string text = c.ToJson();
-  auto pos = text.find(",\n      \"dev_id\": 7");
-  REQUIRE(pos != std::string::npos);
-  text.erase(pos, std::string(",\n      \"dev_id\": 7").size());
+  for (const std::string member : {",\n      \"dev_id\": 7", ",\n      \"recoveries\": 3"}) {
+    auto pos = text.find(member);
+    REQUIRE(pos != std::string::npos);
+    text.erase(pos, member.size());
+  }
   REQUIRE(back.FromJson(text).ok());
   REQUIRE(back.volume("v")->dev_id == -1);
+  REQUIRE(back.volume("v")->recoveries == 0);
 }
 
 TEST_CASE("Replace keeps the address of every object that survives") {

@@ -169,6 +169,78 @@ TEST_CASE("restore starts every device with its old id and records new ids") {
   REQUIRE(notes[0].find("volume s not started") == 0);
 }
 
+TEST_CASE("restore: recovered devices are counted, gated from the state, mounts untouched") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  Volume on = w.Vol("on", 4 * MiB);
+  on.dev_id = 3;
+  on.access_paths = {"/mnt/a"};
+  on.recoveries = 2;
+  REQUIRE(w.c.CreateVolume(on).ok());
+  Volume off = w.Vol("off", 4 * MiB);
+  off.offset = 4 * MiB;
+  off.dev_id = 4;
+  off.offline = true;
+  REQUIRE(w.c.CreateVolume(off).ok());
+  Volume fresh = w.Vol("fresh", 4 * MiB);
+  fresh.offset = 8 * MiB;
+  fresh.dev_id = 5;
+  REQUIRE(w.c.CreateVolume(fresh).ok());
+  // The crashed daemon's devices of "on" and "off" are still there, "on" still mounted.
+  w.p.recovered = {"on", "off"};
+  w.p.mounts["on"] = {"/mnt/a"};
+  std::vector<std::string> notes;
+  w.ctl.Restore(&notes);
+  REQUIRE(notes.empty());
+  REQUIRE(w.c.volume("on")->recoveries == 3);
+  REQUIRE(w.c.volume("off")->recoveries == 1);
+  REQUIRE(w.c.volume("fresh")->recoveries == 0);
+  REQUIRE(w.p.persists > 0);
+  // The gate word came from the state with the device, before anything else touched it.
+  REQUIRE((w.p.words["off"] & gate::kOffline) != 0);
+  REQUIRE(w.p.words["on"] == 0);
+  REQUIRE(w.p.claimed.count("off") == 1);
+  // Already mounted where it belongs: not mounted again.
+  REQUIRE(w.p.mounts["on"] == std::vector<std::string>{"/mnt/a"});
+  for (const std::string& e : w.p.log) REQUIRE(e.rfind("mount ", 0) != 0);
+  nlohmann::json v = VolumeView(w.ctl, *w.c.volume("on"));
+  REQUIRE(v["recovery"] == "hold-reissue");
+  REQUIRE(v["recoveries"] == 3);
+  // A second restore (the next start) counts again only what it recovers.
+  w.p.recovered.clear();
+  w.ctl.Restore(&notes);
+  REQUIRE(w.c.volume("on")->recoveries == 3);
+}
+
+TEST_CASE("a clean stop unmounts what it can; a volume in use keeps its device") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  for (const char* n : {"idle", "busy", "bare"}) {
+    Volume v = w.Vol(n, 4 * MiB);
+    REQUIRE(w.ctl.VolumeCreate(v, true).ok());
+  }
+  w.p.mounts["idle"] = {"/mnt/a", "/mnt/b"};
+  w.p.mounts["busy"] = {"/mnt/c"};
+  w.p.busy.insert("/mnt/c");
+  const Catalog before = w.c;
+  std::vector<std::string> in_use, notes;
+  w.ctl.DismountForStop(&in_use, &notes);
+  REQUIRE(in_use == std::vector<std::string>{"busy"});
+  REQUIRE(notes.size() == 1);
+  REQUIRE(notes[0].find("volume 'busy' stays mounted") == 0);
+  REQUIRE(notes[0].find("kept for the next daemon") != std::string::npos);
+  REQUIRE(w.p.mounts["idle"].empty());
+  REQUIRE(w.p.mounts["busy"] == std::vector<std::string>{"/mnt/c"});
+  REQUIRE(w.c == before);  // the next start mounts the access paths again
+}
+
+TEST_CASE("shutdown asks the platform to stop the daemon, keeping devices or not") {
+  Empty w;
+  REQUIRE(w.ctl.Shutdown(true).ok());
+  REQUIRE(w.ctl.Shutdown(false).ok());
+  REQUIRE(w.p.shutdowns == std::vector<bool>{true, false});
+}
+
 TEST_CASE("views: drive, disk, running and stopped volumes") {
   Empty w;
   w.DiskOn(16 * MiB);
@@ -191,6 +263,8 @@ TEST_CASE("views: drive, disk, running and stopped volumes") {
   REQUIRE(v["state"] == "stopped");
   REQUIRE(v["device"].is_null());
   REQUIRE(v["dev_id"] == -1);
+  REQUIRE(v["recovery"].is_null());
+  REQUIRE(v["recoveries"] == 0);
   REQUIRE(VolumesView(w.ctl)["volumes"].size() == 1);
 }
 

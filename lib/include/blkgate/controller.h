@@ -54,6 +54,9 @@ struct DeviceInfo {
   // backend_errors, parked. Empty when not running.
   std::vector<std::pair<std::string, std::uint64_t>> stats;
   std::string error;  // why it is not running, when it is not
+  // What its requests do while no daemon runs: "hold-reissue", "hold", "fail" or "none".
+  std::string recovery;
+  bool recovered = false;  // taken over from a previous daemon at this start, not created
 };
 
 // The world as the controller sees it. Volume arguments always exist in the Catalog.
@@ -96,7 +99,8 @@ class Platform {
   // Undo CreateBackingFile (best effort).
   virtual void RemoveBackingFile(const std::string& path) = 0;
   // Start a device serving v as described by catalog `c` (v need not be in the current one),
-  // with its gate word set from c before the first request. *dev_id: the ublk id it got.
+  // with its gate word set from c before the first request. *dev_id: the ublk id it got. A
+  // device a previous daemon left at v.dev_id is recovered (Describe(v).recovered).
   virtual Result StartDevice(const Catalog& c, const Volume& v, int* dev_id) = 0;
   // Stop and delete v's device (in-flight requests complete first), dropping its claim.
   virtual void StopDevice(const Volume& v) = 0;
@@ -111,6 +115,10 @@ class Platform {
   virtual Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) = 0;
   // Durably store the catalog. The controller only makes `next` current after this succeeds.
   virtual Result Persist(const Catalog& next) = 0;
+  // Ask the daemon to stop once the current call has returned: no call starts after it. With
+  // keep_devices every device is left for the next daemon to recover (its requests wait),
+  // otherwise each is stopped and deleted as on SIGTERM.
+  virtual Result RequestShutdown(bool keep_devices) = 0;
 };
 
 // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
@@ -165,6 +173,17 @@ class Controller {
   // Restore held back (as Restore does; one that cannot start is a note).
   Result Refresh(std::vector<std::string>* changed);
 
+  // --- the daemon
+  // Stop the daemon after this call (planned handover with keep_devices: every device stays,
+  // quiesced, for the next daemon to recover; otherwise SIGTERM's clean stop).
+  Result Shutdown(bool keep_devices) { return p_->RequestShutdown(keep_devices); }
+  // A clean stop's first step: unmounts every file system on a volume's device that is not in
+  // use (plain unmounts, probed first; nothing forced). The volumes still mounted go to
+  // *in_use, with a note saying why: their devices must be kept for the next daemon to
+  // recover, never deleted under their users. The state does not change: the next start
+  // mounts every volume at its access paths again.
+  void DismountForStop(std::vector<std::string>* in_use, std::vector<std::string>* notes);
+
   // --- resources (cluster-resource-offline.md)
   Result ResourceOffline(Kind kind, const std::string& name, std::vector<Change>* changed);
   Result ResourceOnline(Kind kind, const std::string& name, std::vector<Change>* changed);
@@ -172,10 +191,11 @@ class Controller {
   // At start: checks every drive's backing identity and size against the catalog (a drive that
   // changed is cache-corrupt, and the volumes lying on it are held back: not started, "stopped"
   // with the reason, until Refresh); starts every other volume's device (asking for the ublk id
-  // it had; a volume whose device cannot start stays in the catalog, stopped, with the reason in
-  // its view), records the ids, then claims offline / permanently dismounted volumes, mounts the
-  // others at their access paths and sets read-only flags. Never fails the start; problems are
-  // notes.
+  // it had, so a device a previous daemon left is recovered; a volume whose device cannot start
+  // stays in the catalog, stopped, with the reason in its view), records the ids and counts
+  // recoveries (Volume::recoveries), then claims offline / permanently dismounted volumes, mounts
+  // the others at their access paths and sets read-only flags. Never fails the start; problems
+  // are notes.
   void Restore(std::vector<std::string>* notes);
 
   // --- warnings of the last call (an ok call that did not do everything: e.g. online, but not

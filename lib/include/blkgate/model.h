@@ -64,6 +64,8 @@ struct Volume {
   Dismount dismount = Dismount::none;
   std::vector<std::string> access_paths;  // mount points the gate manages, in order added
   int dev_id = -1;  // the ublk id it was last served as; asked for again at restore
+  // How often a start took its device over from a previous daemon (crash or handover).
+  std::uint32_t recoveries = 0;
 };
 
 // One contiguous piece of a volume on one drive.

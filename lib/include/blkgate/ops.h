@@ -105,6 +105,8 @@ struct OpSpec {
   // the request's args.
   std::string_view done;
   Handler run;  // nullptr for local ops
+  // Only root may call it (the socket's --group members get permission-denied).
+  bool root_only = false;
 };
 
 // Every operation, in the order of the documentation.
