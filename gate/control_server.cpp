@@ -1,9 +1,7 @@
 // gate/control_server.cpp — the control socket and its connections (see control_server.h).
 #include "control_server.h"
 
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,22 +39,6 @@ bool SendAll(int fd, const std::string& wire) {
     off += static_cast<std::size_t>(n);
   }
   return true;
-}
-
-// Is uid a member of gid (primary or supplementary)? Thread-safe lookups.
-bool InGroup(uid_t uid, gid_t gid) {
-  std::vector<char> buf(16384);
-  passwd pw;
-  passwd* found = nullptr;
-  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
-  if (pw.pw_gid == gid) return true;
-  int n = 64;
-  std::vector<gid_t> groups(static_cast<std::size_t>(n));
-  while (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
-    if (n <= static_cast<int>(groups.size())) return false;
-    groups.resize(static_cast<std::size_t>(n));
-  }
-  return std::find(groups.begin(), groups.begin() + n, gid) != groups.begin() + n;
 }
 
 }  // namespace
@@ -138,17 +120,46 @@ Peer ControlServer::Identify(int fd) const {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    p.why = std::string("SO_PEERCRED: ") + std::strerror(errno);
+    p.who = std::string("SO_PEERCRED: ") + std::strerror(errno);
     return p;
   }
   p.pid = cred.pid;
   p.uid = cred.uid;
   p.gid = cred.gid;
-  p.allowed = cred.uid == 0 || (o_.group != static_cast<gid_t>(-1) &&
-                                (cred.gid == o_.group || InGroup(cred.uid, o_.group)));
-  if (!p.allowed)
-    p.why = "uid " + std::to_string(cred.uid) + " is not root" +
-            (o_.group_name.empty() ? std::string() : " nor in group " + o_.group_name);
+  const std::string uid = "uid " + std::to_string(cred.uid);
+  if (cred.uid == 0) {
+    p.role = ops::Role::root;
+    p.who = uid + " is root";
+    return p;
+  }
+  if (o_.group == static_cast<gid_t>(-1)) {
+    p.who = uid + " is not root";
+    return p;
+  }
+  bool member = cred.gid == o_.group;
+  if (!member) {
+    // The connecting process's supplementary groups, as the kernel holds them.
+    std::vector<gid_t> groups(64);
+    for (;;) {
+      socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+      if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) == 0) {
+        groups.resize(size / sizeof(gid_t));
+        break;
+      }
+      if (errno != ERANGE || size / sizeof(gid_t) <= groups.size()) {
+        p.who = uid + ": SO_PEERGROUPS: " + std::strerror(errno);
+        return p;
+      }
+      groups.resize(size / sizeof(gid_t));
+    }
+    member = std::find(groups.begin(), groups.end(), o_.group) != groups.end();
+  }
+  if (member) {
+    p.role = ops::Role::operator_;
+    p.who = uid + " is in group " + o_.group_name;
+  } else {
+    p.who = uid + " is not root nor in group " + o_.group_name;
+  }
   return p;
 }
 

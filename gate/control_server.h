@@ -1,5 +1,5 @@
-// gate/control_server.h — the control socket: listening, peer credentials, line framing and
-// the lifecycle of client connections.
+// gate/control_server.h — the control socket: listening, peer credentials and roles, line
+// framing and the lifecycle of client connections.
 //
 // Threads: Start() and Stop() on the main thread. One accept thread, and one thread per
 // connection (at a lower priority than the queue threads, see DaemonOptions), all tracked and
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "blkgate/mutex.h"
+#include "blkgate/ops.h"
 #include "blkgate/protocol.h"
 #include "blkgate/result.h"
 #include "blkgate/unique_fd.h"
@@ -23,13 +24,15 @@
 
 namespace blkgate {
 
-// Who is on the other end of a connection (SO_PEERCRED).
+// Who is on the other end of a connection: SO_PEERCRED, and the group list of SO_PEERGROUPS
+// (the connecting process's own credentials: no user database lookup).
 struct Peer {
   pid_t pid = 0;
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
-  bool allowed = false;  // root, or a member of the daemon's --group
-  std::string why;       // why not, when !allowed
+  ops::Role role = ops::Role::none;  // root (uid 0), operator (in --group), else none
+  std::string who;  // for messages: "uid 1000 is not root nor in group ops", "uid 1000 is in
+                    // group ops"
 };
 
 struct ControlServerOptions {

@@ -11,8 +11,8 @@ namespace blkgate {
 protocol::Reply Dispatcher::HandleLine(const Peer& peer, std::string_view line) {
   protocol::Reply reply;
   protocol::Request req;
-  if (!peer.allowed) {
-    reply.result = Result::PermissionDenied(peer.why);
+  if (peer.role == ops::Role::none) {
+    reply.result = Result::PermissionDenied(peer.who);
   } else if (Result r = protocol::Decode(line, &req); !r.ok()) {
     reply.result = r;
   } else {
@@ -27,7 +27,7 @@ void Dispatcher::Snapshot() {
   snapshot_ = now;
 }
 
-protocol::Reply Dispatcher::Handle(const Peer&, const protocol::Request& req) {
+protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& req) {
   protocol::Reply reply;
   // A call from inside a hook would wait for the call that runs the hook: refuse it.
   if (!req.hook.empty()) {
@@ -45,6 +45,12 @@ protocol::Reply Dispatcher::Handle(const Peer&, const protocol::Request& req) {
   if (op->local) {
     reply.result = Result::InvalidArgument("operation '" + req.op +
                                            "' is answered by blkgatectl, not the daemon");
+    return reply;
+  }
+  if (peer.role < op->role) {
+    reply.result = Result::PermissionDenied(
+        "operation '" + req.op + "' needs the " + std::string(ops::ToString(op->role)) +
+        " role: " + peer.who + " (the " + std::string(ops::ToString(peer.role)) + " role)");
     return reply;
   }
   ops::Args args;

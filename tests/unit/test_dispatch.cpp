@@ -1,7 +1,6 @@
 // The daemon's dispatcher (registry lookup, validation, claims, reentrancy, stop) against the
 // fake platform, and the control server's connection lifecycle on a real unix socket.
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -16,9 +15,14 @@
 #include "control_server.h"
 #include "dispatch.h"
 #include "fake_platform.h"
+#include "unix_socket.h"
 
 using namespace blkgate;
+using blkgate::testing::Dial;
+using blkgate::testing::Drain;
 using blkgate::testing::FakePlatform;
+using blkgate::testing::RoundTrip;
+using blkgate::testing::TempSocket;
 using nlohmann::json;
 
 namespace {
@@ -31,7 +35,7 @@ struct Daemonless {
   Controller ctl{&p, &c};
   HookTokens tokens;
   Dispatcher d{&ctl, &tokens};
-  Peer root{1, 0, 0, true, {}};
+  Peer root{1, 0, 0, ops::Role::root, "uid 0 is root"};
   Daemonless() {
     p.files["/a.img"] = {DriveIdentity{1, 10, false}, 16 * MiB};
     d.Locked([](Controller& ctl) {
@@ -45,11 +49,15 @@ struct Daemonless {
     });
   }
   protocol::Reply Call(const std::string& op, const json& args, const std::string& hook = {}) {
+    return CallAs(root, op, args, hook);
+  }
+  protocol::Reply CallAs(const Peer& peer, const std::string& op, const json& args,
+                         const std::string& hook = {}) {
     protocol::Request r;
     r.op = op;
     r.args = args;
     r.hook = hook;
-    return d.Handle(root, r);
+    return d.Handle(peer, r);
   }
 };
 
@@ -71,7 +79,7 @@ TEST_CASE("dispatch: unknown, local and badly argued ops are refused by name") {
 
 TEST_CASE("dispatch: permission and malformed lines") {
   Daemonless w;
-  Peer stranger{2, 1000, 1000, false, "uid 1000 is not root"};
+  Peer stranger{2, 1000, 1000, ops::Role::none, "uid 1000 is not root"};
   REQUIRE(w.d.HandleLine(stranger, R"({"v":1,"op":"list"})").result.code() ==
           Code::permission_denied);
   REQUIRE(w.d.HandleLine(w.root, "{nope").result.code() == Code::protocol_error);
@@ -115,30 +123,66 @@ TEST_CASE("dispatch: a claimed object refuses a second call at once; notes reach
   REQUIRE(w.Call("volume.online", {{"name", "v"}}).result.ok());
 }
 
+TEST_CASE("dispatch: the operator role reads and changes states; root's operations refused") {
+  Daemonless w;
+  REQUIRE(w.Call("volume.path.add", {{"name", "v"}, {"path", "/mnt/a"}}).result.ok());
+  const Peer op{3, 65534, 4242, ops::Role::operator_, "uid 65534 is in group ops"};
+  const std::vector<std::pair<std::string, json>> allowed = {
+      {"list", json::object()},
+      {"ping", json::object()},
+      {"drive.show", {{"name", "a"}}},
+      {"volume.path.list", {{"name", "v"}}},
+      {"volume.dismount", {{"name", "v"}}},
+      {"volume.mount", {{"name", "v"}}},
+      {"volume.offline", {{"name", "v"}}},
+      {"volume.online", {{"name", "v"}}},
+      {"disk.offline", {{"name", "k"}}},
+      {"disk.online", {{"name", "k"}}},
+      {"resource.offline", {{"kind", "drive"}, {"name", "a"}}},
+      {"resource.online", {{"kind", "drive"}, {"name", "a"}}},
+      {"drive.set-status", {{"name", "a"}, {"status", "offline"}}},
+      {"drive.set-status", {{"name", "a"}, {"status", "online"}}},
+  };
+  for (const auto& [name, args] : allowed) {
+    INFO(name << " " << args.dump());
+    CHECK(w.CallAs(op, name, args).result.ok());
+  }
+  const json before = w.Call("list", json::object()).data;
+  w.p.files["/root/secret.img"] = {DriveIdentity{1, 99, false}, 16 * MiB};
+  const std::vector<std::pair<std::string, json>> refused = {
+      {"drive.add", {{"name", "s"}, {"path", "/root/secret.img"}}},
+      {"drive.remove", {{"name", "a"}}},
+      {"disk.create", {{"name", "k2"}, {"drives", {"a"}}}},
+      {"disk.delete", {{"name", "k"}}},
+      {"disk.set-readonly", {{"name", "k"}, {"read_only", true}}},
+      {"volume.create", {{"name", "v2"}, {"disk", "k"}, {"size", 1 * MiB}}},
+      {"volume.delete", {{"name", "v"}}},
+      {"volume.path.add", {{"name", "v"}, {"path", "/mnt/b"}}},
+      {"volume.path.remove", {{"name", "v"}, {"path", "/mnt/a"}}},
+      {"refresh", json::object()},
+  };
+  const std::size_t effects = w.p.log.size();
+  for (const auto& [name, args] : refused) {
+    INFO(name);
+    const Result r = w.CallAs(op, name, args).result;
+    CHECK(r.code() == Code::permission_denied);
+    CHECK(r.message() ==
+          "operation '" + name +
+              "' needs the root role: uid 65534 is in group ops (the operator role)");
+  }
+  CHECK(w.p.log.size() == effects);  // not one effect on the world
+  CHECK(w.Call("list", json::object()).data == before);
+  CHECK(w.c.drive("s") == nullptr);
+  // The same calls from root go through (the role is the only difference).
+  CHECK(w.Call("drive.add", {{"name", "s"}, {"path", "/root/secret.img"}}).result.ok());
+}
+
 TEST_CASE("dispatch: after Stop every call is not-ready and changes nothing") {
   Daemonless w;
   w.d.Stop();
   REQUIRE(w.Call("volume.offline", {{"name", "v"}}).result.code() == Code::not_ready);
   REQUIRE_FALSE(w.c.volume("v")->offline);
 }
-
-namespace {
-
-std::string TempSocket() {
-  return "/tmp/blkgate-test-" + std::to_string(::getpid()) + ".sock";
-}
-
-// Connects a raw client socket.
-UniqueFd Dial(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  return fd;
-}
-
-}  // namespace
 
 TEST_CASE("control server: calls, an over-long line answered before the close, Stop joins idle") {
   const std::string path = TempSocket();

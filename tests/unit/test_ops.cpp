@@ -152,6 +152,42 @@ TEST_CASE("ops: claims follow the rule of each op") {
   REQUIRE(claims("refresh", json::object()) == V{"drive/a", "drive/b"});
 }
 
+TEST_CASE("ops: group members (the operator role) read and change states, nothing more") {
+  // The decision, pinned: reads, and the states of existing objects. Everything that names a
+  // host path (drive add, path add/remove), creates or deletes an object, or changes a policy
+  // (read-only, refresh trusting a changed backing store) is root's.
+  const std::set<std::string_view> operator_ops = {"drive.list",
+                                                   "drive.show",
+                                                   "drive.set-status",
+                                                   "disk.list",
+                                                   "disk.show",
+                                                   "disk.offline",
+                                                   "disk.online",
+                                                   "volume.list",
+                                                   "volume.show",
+                                                   "volume.offline",
+                                                   "volume.online",
+                                                   "volume.dismount",
+                                                   "volume.mount",
+                                                   "volume.path.list",
+                                                   "resource.offline",
+                                                   "resource.online",
+                                                   "list",
+                                                   "results",
+                                                   "ping"};
+  for (const ops::OpSpec& op : ops::All()) {
+    INFO(op.name);
+    CHECK(op.role == (operator_ops.count(op.name) ? ops::Role::operator_ : ops::Role::root));
+    // Every read is open to operators.
+    if (op.read_only) CHECK(op.role == ops::Role::operator_);
+    for (const ops::ArgSpec& a : op.args)
+      if (a.type == ops::ArgType::file || a.type == ops::ArgType::dir)
+        CHECK(op.role == ops::Role::root);
+  }
+  CHECK(ops::ToString(ops::Role::operator_) == "operator");
+  CHECK(ops::ToString(ops::Role::root) == "root");
+}
+
 TEST_CASE("ops: docs/control-protocol.md holds the generated tables") {
   std::ifstream in(std::string(BLKGATE_SOURCE_DIR) + "/docs/control-protocol.md");
   REQUIRE(in.good());
