@@ -43,6 +43,11 @@ struct DaemonOptions {
   // Hooks run at that nice value with the normal scheduling class.
   bool control_idle = true;
   int control_nice = 10;
+  // The control socket's bounds (ControlServerOptions): connections at once (one kept for
+  // root), seconds to complete a request (0: no limit), seconds for a client to take a reply.
+  unsigned max_clients = 64;
+  unsigned idle_timeout_s = 60;
+  unsigned send_timeout_s = 10;
 };
 
 class Daemon {

@@ -30,25 +30,28 @@ inline sockaddr_un AddressOf(const std::string& path) {
   return addr;
 }
 
-// Connects fd to path with effective uid `uid`, for this thread only: the raw setresuid
-// system call (not glibc's, which changes every thread) keeps root's saved uid to come back
-// to. Needs root; the socket file must let uid write to it.
-inline int ConnectAs(int fd, const std::string& path, uid_t uid) {
+// Connects fd to path with effective uid `uid` and gid `gid`, for this thread only: the raw
+// setresuid/setresgid system calls (not glibc's, which change every thread) keep root's saved
+// ids to come back to. Needs root for other ids; the socket file must let them write to it.
+inline int ConnectAs(int fd, const std::string& path, uid_t uid, gid_t gid = ::getegid()) {
   const sockaddr_un addr = AddressOf(path);
-  const uid_t saved = ::geteuid();
+  const uid_t saved_uid = ::geteuid();
+  const gid_t saved_gid = ::getegid();
+  REQUIRE(::syscall(SYS_setresgid, -1, gid, -1) == 0);
   REQUIRE(::syscall(SYS_setresuid, -1, uid, -1) == 0);
   const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   const int err = errno;
-  REQUIRE(::syscall(SYS_setresuid, -1, saved, -1) == 0);
+  REQUIRE(::syscall(SYS_setresuid, -1, saved_uid, -1) == 0);
+  REQUIRE(::syscall(SYS_setresgid, -1, saved_gid, -1) == 0);
   errno = err;
   return rc;
 }
 
-// A new connection to path, as uid (default: whoever runs the test).
-inline UniqueFd Dial(const std::string& path, uid_t uid = ::geteuid()) {
+// A new connection to path, as uid and gid (default: whoever runs the test).
+inline UniqueFd Dial(const std::string& path, uid_t uid = ::geteuid(), gid_t gid = ::getegid()) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd.valid());
-  REQUIRE(ConnectAs(fd.get(), path, uid) == 0);
+  REQUIRE(ConnectAs(fd.get(), path, uid, gid) == 0);
   return fd;
 }
 
