@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -123,6 +124,10 @@ Result ControlServer::Start() {
   if (::listen(listen_.get(), 64) != 0) return Result::FromErrno(errno, "listen");
   reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!reserve_.valid()) return Result::FromErrno(errno, "open /dev/null (the reserve fd)");
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return Result::FromErrno(errno, "RLIMIT_NOFILE");
+  const rlim_t soft = std::min<rlim_t>(nofile.rlim_cur, INT_MAX);
+  fd_ceiling_ = static_cast<int>(soft - std::min<rlim_t>(soft, std::max<rlim_t>(32, soft / 8)));
   acceptor_ = std::thread([this] { AcceptLoop(); });
   Log("listening on " + o_.socket_path);
   return Result::Ok();
@@ -180,7 +185,8 @@ void ControlServer::AcceptLoop() {
     if (!reserve_.valid()) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     UniqueFd c(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (c.valid()) {
-      Admit(std::move(c), false);
+      const bool kept_for_daemon = c.get() >= fd_ceiling_;
+      Admit(std::move(c), kept_for_daemon);
       continue;
     }
     const int err = errno;

@@ -14,9 +14,14 @@
 //   of its last reply is closed (not-ready "no request within N s" sent first, best effort);
 // - a client that has not taken a reply within send_timeout is dropped, so a client that never
 //   reads holds its own connection only, and never longer than that;
-// - out of file descriptors (EMFILE/ENFILE) on accept, a reserve descriptor is closed to accept
-//   the waiting client, which is refused (or, for root, takes an idle connection's place); with
-//   no reserve left, accepting backs off for 100 ms: never a busy loop.
+// - connections never take the descriptors the daemon needs for its own work (state file,
+//   backing files, devices, hooks): the top eighth of RLIMIT_NOFILE as it is at Start (at least
+//   32) is kept, and a client accepted on a descriptor there is treated as out of descriptors:
+//   refused by name ("the daemon is out of file descriptors"), or for root, given an idle
+//   connection's place;
+// - when accept itself fails with EMFILE/ENFILE, a reserve descriptor is closed to accept the
+//   waiting client, which is handled the same way; with no reserve left, accepting backs off
+//   for 100 ms: never a busy loop.
 // A call holds no lock of this file, so one client's call never waits for another's I/O.
 //
 // Threads: Start() and Stop() on the main thread. One accept thread, and one thread per
@@ -105,7 +110,7 @@ class ControlServer {
 
   void AcceptLoop();
   // Admits or refuses one accepted client. out_of_fds: it was accepted on the reserve
-  // descriptor, so it can stay only in an evicted connection's place.
+  // descriptor or one kept for the daemon, so it can stay only in an evicted connection's place.
   void Admit(UniqueFd fd, bool out_of_fds) EXCLUDES(mu_);
   // The idle non-root connection whose last request is the oldest, told why and shut down;
   // false when there is none.
@@ -119,8 +124,9 @@ class ControlServer {
   const ControlServerOptions o_;
   const Handler handler_;
   UniqueFd listen_;
-  UniqueFd quit_;     // eventfd: readable once Stop() began
-  UniqueFd reserve_;  // kept open to accept one client when out of descriptors (accept thread)
+  UniqueFd quit_;       // eventfd: readable once Stop() began
+  UniqueFd reserve_;    // kept open to accept one client when out of descriptors (accept thread)
+  int fd_ceiling_ = 0;  // accepted descriptors from here on are kept for the daemon (Start)
   std::thread acceptor_;
   Mutex mu_;
   std::list<Connection> connections_ GUARDED_BY(mu_);

@@ -437,3 +437,44 @@ TEST_CASE("control server: out of descriptors, accepting neither spins nor locks
   CHECK(Contains(reply, "\"uid\":65534"));
   CHECK(Contains(RoundTrip(users[1].get()), "\"uid\":65534"));
 }
+
+TEST_CASE("control server: connections leave the top eighth of the descriptors to the daemon") {
+  if (::geteuid() != 0) {
+    WARN("skipped: connecting as another uid needs root");
+    return;
+  }
+  FdLimitGuard guard;
+  const int next = ::dup(0);
+  REQUIRE(next >= 0);
+  UniqueFd probe(next);
+  probe.reset();
+  rlimit low = guard.saved;
+  low.rlim_cur = static_cast<rlim_t>(next) + 48;  // the top 32 are kept: 16 for the server
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  ControlServerOptions o;
+  o.max_clients = 100;
+  EchoServer s(o);
+  std::vector<UniqueFd> held;
+  int admitted = 0, refused = 0;
+  for (int i = 0; i < 12; ++i) {
+    held.push_back(Dial(s.path, kNobody, kGroup));
+    const auto got = Drain(held.back().get(), std::chrono::milliseconds(300));
+    if (!got.closed) {
+      ++admitted;
+      continue;
+    }
+    ++refused;
+    CHECK(Contains(got.data, "out of file descriptors"));
+  }
+  CHECK(admitted >= 2);
+  CHECK(admitted <= 8);  // each takes one descriptor here and one in the server
+  CHECK(refused >= 4);
+  // Root still gets in (in an idle place), and the kept descriptors are there to use.
+  UniqueFd root = Dial(s.path);
+  CHECK(Contains(RoundTrip(root.get()), "\"role\":\"root\""));
+  std::vector<UniqueFd> more;
+  for (int i = 0; i < 16; ++i) {
+    more.emplace_back(::dup(0));
+    CHECK(more.back().valid());
+  }
+}
