@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "blkgate/model.h"
 #include "blkgate/ops.h"
@@ -53,7 +54,7 @@ const std::vector<Verb>& Verbs() {
 // Usage texts.
 
 constexpr std::string_view kProgram = "blkgatectl";
-constexpr std::string_view kGlobalSynopsis = "blkgatectl [--socket PATH] [--json]";
+constexpr std::string_view kGlobalSynopsis = "blkgatectl [--socket PATH] [--timeout SECS] [--json]";
 
 std::string Join(const std::vector<std::string_view>& words, std::string_view sep = " ") {
   std::string s;
@@ -101,6 +102,8 @@ constexpr std::string_view kGlobalOptions =
     "global options (before or after the verb):\n"
     "  --socket PATH   the daemon's control socket (default: $BLKGATE_SOCKET, else\n"
     "                  /var/lib/blkgate/control.sock)\n"
+    "  --timeout SECS  give up connecting, and waiting for the reply, after SECS seconds each\n"
+    "                  (protocol-error; default 60, 0 waits forever)\n"
     "  --json          print one JSON object: the reply's data plus \"result\" and \"message\"\n"
     "  -h, --help      print help for the verb\n";
 
@@ -267,6 +270,14 @@ Result Convert(const std::string& where, const ArgSpec& a, const std::string& te
   return Result::InvalidArgument(where + ": unhandled argument " + std::string(a.cli));
 }
 
+// A whole number of seconds, 0..65535.
+bool ParseSeconds(std::string_view text, unsigned* out) {
+  std::uint64_t n;
+  if (!ParseNumber(text, &n)) return false;
+  *out = static_cast<unsigned>(n);
+  return true;
+}
+
 Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& resolve) {
   Invocation inv;
   std::vector<std::string_view> words;  // verb words seen so far
@@ -275,7 +286,7 @@ Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& r
   std::optional<Result> error;       // first other problem
   bool help = false;
   bool options_ended = false;
-  bool socket_given = false;
+  std::set<std::string> globals_given;  // --socket, --timeout
   std::vector<std::string> positionals;
   std::map<std::string_view, std::string> given;  // option name -> raw value
 
@@ -315,16 +326,17 @@ Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& r
         }
         continue;
       }
-      if (name == "--socket") {
+      if (name == "--socket" || name == "--timeout") {
         std::optional<std::string> v = take_value();
         if (!v) continue;
         if (v->empty()) {
-          fail(where() + ": --socket needs a value");
-        } else if (socket_given) {
-          fail(where() + ": --socket given twice");
-        } else {
+          fail(where() + ": " + name + " needs a value");
+        } else if (!globals_given.insert(name).second) {
+          fail(where() + ": " + name + " given twice");
+        } else if (name == "--socket") {
           inv.socket = *v;
-          socket_given = true;
+        } else if (!ParseSeconds(*v, &inv.timeout_s)) {
+          fail(where() + ": --timeout: bad number of seconds '" + *v + "'");
         }
         continue;
       }

@@ -32,6 +32,7 @@ struct Invocation {
   Action action = Action::error;
   bool json = false;                // --json
   std::string socket;               // --socket PATH; empty: blkgate::DefaultSocketPath()
+  unsigned timeout_s = 60;          // --timeout SECS: connecting, and the call; 0: forever
   protocol::Request request;        // action == call
   const ops::OpSpec* op = nullptr;  // action == call or local: the registry's entry
   std::string help;                 // action == help

@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   if (inv.action == blkgate::ctl::Action::call) {
     const std::string socket = inv.socket.empty() ? blkgate::DefaultSocketPath() : inv.socket;
     std::unique_ptr<blkgate::Client> client;
-    r = NameSocket(blkgate::Client::Connect(socket, &client), socket);
+    r = NameSocket(blkgate::Client::Connect(socket, &client, std::chrono::seconds(inv.timeout_s)),
+                   socket);
     if (r.ok())
       r = NameSocket(client->Call(inv.request.op, inv.request.args, &data, &notes), socket);
     if (!data.is_object()) data = nlohmann::json::object();

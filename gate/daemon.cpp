@@ -131,6 +131,9 @@ Result Daemon::Start() {
   so.group_name = opts_.group;
   so.connection_priority.policy = opts_.control_idle ? SCHED_IDLE : SCHED_OTHER;
   so.connection_priority.nice = std::min(19, data_priority_.nice + opts_.control_nice);
+  so.max_clients = opts_.max_clients;
+  so.idle_timeout = std::chrono::seconds(opts_.idle_timeout_s);
+  so.send_timeout = std::chrono::seconds(opts_.send_timeout_s);
   server_ = std::make_unique<ControlServer>(
       so, [d = dispatcher_.get()](const Peer& peer, std::string_view line) {
         return d->HandleLine(peer, line);

@@ -48,6 +48,11 @@ struct DaemonOptions {
   // What requests to our devices do while no daemon runs (after a crash, or between
   // `shutdown --keep-devices` and the next start): wait, or fail (recovery_plan.h).
   CrashMode on_crash = CrashMode::hold;
+  // The control socket's bounds (ControlServerOptions): connections at once (one kept for
+  // root), seconds to complete a request (0: no limit), seconds for a client to take a reply.
+  unsigned max_clients = 64;
+  unsigned idle_timeout_s = 60;
+  unsigned send_timeout_s = 10;
 };
 
 class Daemon {

@@ -11,8 +11,8 @@ namespace blkgate {
 protocol::Reply Dispatcher::HandleLine(const Peer& peer, std::string_view line) {
   protocol::Reply reply;
   protocol::Request req;
-  if (!peer.allowed) {
-    reply.result = Result::PermissionDenied(peer.why);
+  if (peer.role == ops::Role::none) {
+    reply.result = Result::PermissionDenied(peer.who);
   } else if (Result r = protocol::Decode(line, &req); !r.ok()) {
     reply.result = r;
   } else {
@@ -47,8 +47,10 @@ protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& re
                                            "' is answered by blkgatectl, not the daemon");
     return reply;
   }
-  if (op->root_only && peer.uid != 0) {
-    reply.result = Result::PermissionDenied("'" + req.op + "' is for root only");
+  if (peer.role < op->role) {
+    reply.result = Result::PermissionDenied(
+        "operation '" + req.op + "' needs the " + std::string(ops::ToString(op->role)) +
+        " role: " + peer.who + " (the " + std::string(ops::ToString(peer.role)) + " role)");
     return reply;
   }
   ops::Args args;

@@ -1,5 +1,6 @@
 // gate/dispatch.h — one control request to one reply: the operation registry (ops.h) finds the
-// op and validates its arguments, the call claims the objects it works on, then runs on the
+// op, the caller's role (Peer::role) is checked against the op's (permission-denied naming
+// both), its arguments are validated, the call claims the objects it works on, then runs on the
 // Controller under the control lock.
 //
 // Locks, in order: mu_ (the control lock: the Controller, its Catalog and every effect; held

@@ -1,7 +1,9 @@
 // gate/main.cpp — the blkgate daemon's command line.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -15,6 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
+    "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then unmounts what is not in use and stops and deletes those devices; a volume still\n"
@@ -29,7 +32,8 @@ constexpr const char* kUsage =
     "  --state-dir DIR     persistent state and default socket location\n"
     "                      (default /var/lib/blkgate)\n"
     "  --socket PATH       control socket (default DIR/control.sock, mode 0600)\n"
-    "  --group NAME        also let members of group NAME use the control socket (mode 0660)\n"
+    "  --group NAME        also let members of group NAME use the control socket (mode 0660),\n"
+    "                      with the operator role: reads, offline/online, dismount/mount\n"
     "  --park-timeout MS   how long requests to a not-ready drive wait before failing with\n"
     "                      ENODEV (default 30000)\n"
     "  --hook-timeout SEC  how long a hook in DIR/hooks may run before it is killed\n"
@@ -43,6 +47,12 @@ constexpr const char* kUsage =
     "                      (default) makes them wait for the next daemon, and those in\n"
     "                      flight at the crash are re-issued to it; fail makes them fail\n"
     "                      with EIO (needs Linux 6.13+, refused at start otherwise)\n"
+    "  --max-clients N     control connections at once, one of them kept for root\n"
+    "                      (default 64, 1-4096)\n"
+    "  --idle-timeout SEC  close a connection that sends no complete request for SEC seconds\n"
+    "                      (default 60; 0: never)\n"
+    "  --send-timeout SEC  drop a client that does not read its reply within SEC seconds\n"
+    "                      (default 10)\n"
     "  -h, --help          this help\n";
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
@@ -57,6 +67,33 @@ bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string
     return true;
   }
   return false;
+}
+
+// A whole number in [min, max] for option `name`; prints the error and returns false otherwise.
+bool TakeNumber(std::string_view name, const std::string& v, unsigned long min, unsigned long max,
+                unsigned* out) {
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || v[0] == '-' || *end || n < min || n > max) {
+    std::fprintf(stderr, "blkgate: invalid-argument: bad %.*s '%s' (%lu-%lu)\n",
+                 static_cast<int>(name.size()), name.data(), v.c_str(), min, max);
+    return false;
+  }
+  *out = static_cast<unsigned>(n);
+  return true;
+}
+
+// Raises the soft limit on open descriptors towards the hard one (at most 65536): the control
+// socket's connections and every volume's rings and files count against it. An administrator's
+// lower hard limit (ulimit -n) is kept.
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = want;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    blkgate::Log("open file limit raised to " + std::to_string(want));
 }
 
 }  // namespace
@@ -76,26 +113,20 @@ int main(int argc, char** argv) {
     } else if (TakeValue(argc, argv, &i, "--group", &v)) {
       opts.group = v;
     } else if (TakeValue(argc, argv, &i, "--park-timeout", &v)) {
-      char* end = nullptr;
-      unsigned long ms = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end || ms == 0 || ms > 3'600'000) {
-        std::fprintf(stderr, "blkgate: invalid-argument: bad --park-timeout '%s'\n", v.c_str());
-        return 11;
-      }
-      opts.park_timeout_ms = static_cast<std::uint32_t>(ms);
+      if (!TakeNumber("--park-timeout", v, 1, 3'600'000, &opts.park_timeout_ms)) return 11;
     } else if (TakeValue(argc, argv, &i, "--hook-timeout", &v)) {
-      char* end = nullptr;
-      unsigned long s = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end || s == 0 || s > 3600) {
-        std::fprintf(stderr, "blkgate: invalid-argument: bad --hook-timeout '%s'\n", v.c_str());
-        return 11;
-      }
-      opts.hook_timeout_s = static_cast<unsigned>(s);
+      if (!TakeNumber("--hook-timeout", v, 1, 3600, &opts.hook_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--on-crash", &v)) {
       if (blkgate::Result r = blkgate::ParseCrashMode(v, &opts.on_crash); !r.ok()) {
         std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
         return 11;
       }
+    } else if (TakeValue(argc, argv, &i, "--max-clients", &v)) {
+      if (!TakeNumber("--max-clients", v, 1, 4096, &opts.max_clients)) return 11;
+    } else if (TakeValue(argc, argv, &i, "--idle-timeout", &v)) {
+      if (!TakeNumber("--idle-timeout", v, 0, 86400, &opts.idle_timeout_s)) return 11;
+    } else if (TakeValue(argc, argv, &i, "--send-timeout", &v)) {
+      if (!TakeNumber("--send-timeout", v, 1, 3600, &opts.send_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
@@ -124,6 +155,7 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGINT);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseFdLimit();
 
   blkgate::Daemon daemon(opts);
   if (blkgate::Result r = daemon.Start(); !r.ok()) {

@@ -10,6 +10,7 @@
 #include <cassert>
 
 #include "blkgate/views.h"
+#include "enum_names.h"
 
 namespace blkgate::ops {
 namespace {
@@ -124,7 +125,8 @@ const std::vector<OpSpec>& Table() {
        [](Call& c) {
          *c.data = DrivesView(c.ctl);
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       {"drive.show",
        "drive show",
        Kind::drive,
@@ -137,7 +139,8 @@ const std::vector<OpSpec>& Table() {
        "drive",
        Printer::show_drive,
        {},
-       ShowDrive},
+       ShowDrive,
+       Role::operator_},
       {"drive.remove",
        "drive remove",
        Kind::drive,
@@ -165,7 +168,8 @@ const std::vector<OpSpec>& Table() {
        "drive {name} is {status}",
        [](Call& c) {
          return Then(c.ctl.DriveSetStatus(c.args.Str("name"), c.args.Str("status")), ShowDrive, c);
-       }},
+       },
+       Role::operator_},
       // ---- disks
       {"disk.create",
        "disk create",
@@ -197,7 +201,8 @@ const std::vector<OpSpec>& Table() {
        [](Call& c) {
          *c.data = DisksView(c.ctl);
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       {"disk.show",
        "disk show",
        Kind::disk,
@@ -210,7 +215,8 @@ const std::vector<OpSpec>& Table() {
        "disk",
        Printer::show_disk,
        {},
-       ShowDisk},
+       ShowDisk,
+       Role::operator_},
       {"disk.delete",
        "disk delete",
        Kind::disk,
@@ -238,7 +244,8 @@ const std::vector<OpSpec>& Table() {
        "disk {name} is {state}",
        [](Call& c) {
          return Then(c.ctl.DiskOffline(c.args.Str("name"), c.args.Flag("force")), ShowDisk, c);
-       }},
+       },
+       Role::operator_},
       {"disk.online",
        "disk online",
        Kind::disk,
@@ -251,7 +258,8 @@ const std::vector<OpSpec>& Table() {
        "disk",
        Printer::line,
        "disk {name} is {state}",
-       [](Call& c) { return Then(c.ctl.DiskOnline(c.args.Str("name")), ShowDisk, c); }},
+       [](Call& c) { return Then(c.ctl.DiskOnline(c.args.Str("name")), ShowDisk, c); },
+       Role::operator_},
       {"disk.set-readonly",
        "disk set-readonly",
        Kind::disk,
@@ -321,7 +329,8 @@ const std::vector<OpSpec>& Table() {
        [](Call& c) {
          *c.data = VolumesView(c.ctl);
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       {"volume.show",
        "volume show",
        Kind::volume,
@@ -334,7 +343,8 @@ const std::vector<OpSpec>& Table() {
        "volume",
        Printer::show_volume,
        {},
-       ShowVolume},
+       ShowVolume,
+       Role::operator_},
       {"volume.delete",
        "volume delete",
        Kind::volume,
@@ -362,7 +372,8 @@ const std::vector<OpSpec>& Table() {
        "volume {name} is {state}",
        [](Call& c) {
          return Then(c.ctl.VolumeOffline(c.args.Str("name"), c.args.Flag("force")), ShowVolume, c);
-       }},
+       },
+       Role::operator_},
       {"volume.online",
        "volume online",
        Kind::volume,
@@ -375,7 +386,8 @@ const std::vector<OpSpec>& Table() {
        "volume",
        Printer::line,
        "volume {name} is {state}",
-       [](Call& c) { return Then(c.ctl.VolumeOnline(c.args.Str("name")), ShowVolume, c); }},
+       [](Call& c) { return Then(c.ctl.VolumeOnline(c.args.Str("name")), ShowVolume, c); },
+       Role::operator_},
       {"volume.dismount",
        "volume dismount",
        Kind::volume,
@@ -393,7 +405,8 @@ const std::vector<OpSpec>& Table() {
          return Then(c.ctl.VolumeDismount(c.args.Str("name"), c.args.Flag("force"),
                                           c.args.Flag("permanent")),
                      ShowVolume, c);
-       }},
+       },
+       Role::operator_},
       {"volume.mount",
        "volume mount",
        Kind::volume,
@@ -406,7 +419,8 @@ const std::vector<OpSpec>& Table() {
        "volume",
        Printer::mounted,
        {},
-       [](Call& c) { return Then(c.ctl.VolumeMount(c.args.Str("name")), ShowVolume, c); }},
+       [](Call& c) { return Then(c.ctl.VolumeMount(c.args.Str("name")), ShowVolume, c); },
+       Role::operator_},
       {"volume.path.add",
        "volume path add",
        Kind::volume,
@@ -454,7 +468,8 @@ const std::vector<OpSpec>& Table() {
          BLKGATE_TRY(c.ctl.CheckExists(Kind::volume, name));
          *c.data = {{"access_paths", c.ctl.catalog().volume(name)->access_paths}};
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       // ---- resources and the rest
       {"resource.offline",
        "offline",
@@ -469,7 +484,8 @@ const std::vector<OpSpec>& Table() {
        "`{\"changed\": [{\"kind\", \"name\", \"state\"}...]}`",
        Printer::changes,
        {},
-       [](Call& c) { return Resource(c, false); }},
+       [](Call& c) { return Resource(c, false); },
+       Role::operator_},
       {"resource.online",
        "online",
        Kind::volume,
@@ -483,7 +499,8 @@ const std::vector<OpSpec>& Table() {
        "`{\"changed\": [{\"kind\", \"name\", \"state\"}...]}`",
        Printer::changes,
        {},
-       [](Call& c) { return Resource(c, true); }},
+       [](Call& c) { return Resource(c, true); },
+       Role::operator_},
       {"refresh",
        "refresh",
        Kind::drive,
@@ -520,7 +537,8 @@ const std::vector<OpSpec>& Table() {
          c.data->update(DisksView(c.ctl));
          c.data->update(VolumesView(c.ctl));
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       {"results",
        "results",
        Kind::volume,
@@ -534,7 +552,8 @@ const std::vector<OpSpec>& Table() {
        "answered by blkgatectl: `{\"results\": [{\"name\", \"exit\", \"meaning\"}...]}`",
        Printer::results,
        {},
-       nullptr},
+       nullptr,
+       Role::operator_},
       {"ping",
        "ping",
        Kind::volume,
@@ -550,7 +569,8 @@ const std::vector<OpSpec>& Table() {
        [](Call& c) {
          *c.data = {{"version", kVersion}, {"pid", ::getpid()}};
          return Result::Ok();
-       }},
+       },
+       Role::operator_},
       {"shutdown",
        "shutdown",
        Kind::volume,
@@ -574,8 +594,7 @@ const std::vector<OpSpec>& Table() {
          BLKGATE_TRY(c.ctl.Shutdown(keep));
          *c.data = {{"pid", ::getpid()}, {"devices", keep ? "kept" : "stopped"}};
          return Result::Ok();
-       },
-       true},
+       }},
   };
   return table;
 }
@@ -642,6 +661,11 @@ Result CheckMember(const ArgSpec& a, const Json& v, Json* out) {
 }
 
 }  // namespace
+
+std::string_view ToString(Role r) noexcept {
+  static constexpr std::array<std::string_view, 3> kNames = {"none", "operator", "root"};
+  return NameOf(kNames, r);
+}
 
 std::span<const OpSpec> All() {
   return Table();
@@ -778,7 +802,7 @@ Kind Args::ObjectKind() const {
 // ---- the protocol reference -----------------------------------------------------------------
 
 std::string OpsMarkdown() {
-  std::string s = "| op | args | data | claims |\n|---|---|---|---|\n";
+  std::string s = "| op | args | data | claims | who |\n|---|---|---|---|---|\n";
   for (const OpSpec& op : Table()) {
     std::string args;
     for (const ArgSpec& a : op.args) {
@@ -793,9 +817,9 @@ std::string OpsMarkdown() {
     static constexpr std::string_view kClaims[] = {"–", "the object and its dependents",
                                                    "the object and its dependents (pending)",
                                                    "the volume and its disk", "every drive"};
-    s += "| `" + std::string(op.name) + "`" + (op.root_only ? " (root only)" : "") + " | " +
-         (args.empty() ? "–" : args) + " | " + data + " | " +
-         std::string(kClaims[static_cast<int>(op.claim)]) + " |\n";
+    s += "| `" + std::string(op.name) + "` | " + (args.empty() ? "–" : args) + " | " + data +
+         " | " + std::string(kClaims[static_cast<int>(op.claim)]) + " | " +
+         (op.role == Role::operator_ ? "root, operator" : "root") + " |\n";
   }
   return s;
 }

@@ -67,4 +67,10 @@ std::string FormatSize(std::uint64_t bytes) {
   return std::to_string(bytes);
 }
 
+std::string FormatSeconds(std::chrono::milliseconds d) {
+  const long long ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + " s";
+}
+
 }  // namespace blkgate

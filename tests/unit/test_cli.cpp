@@ -331,6 +331,17 @@ TEST_CASE("cli: unknown options, repeated options, option values") {
   rejects({"--socket", "/a", "ping", "--socket", "/b"}, {"--socket given twice"});
 }
 
+TEST_CASE("cli: --timeout SECS bounds connecting and the call; 0 waits forever") {
+  CHECK(call({"ping"}).timeout_s == 60);
+  CHECK(call({"--timeout", "5", "ping"}).timeout_s == 5);
+  CHECK(call({"ping", "--timeout=0"}).timeout_s == 0);
+  rejects({"ping", "--timeout"}, {"--timeout needs a value"});
+  rejects({"ping", "--timeout", "-1"}, {"--timeout: bad number of seconds '-1'"});
+  rejects({"ping", "--timeout", "1.5"}, {"--timeout: bad number of seconds '1.5'"});
+  rejects({"ping", "--timeout", "99999"}, {"--timeout: bad number of seconds '99999'"});
+  rejects({"--timeout", "1", "ping", "--timeout", "2"}, {"--timeout given twice"});
+}
+
 TEST_CASE("cli: missing and extra arguments") {
   rejects({"drive", "add", "d0"}, {"drive add: missing PATH"});
   rejects({"drive", "add"}, {"drive add: missing NAME"});
@@ -435,7 +446,8 @@ TEST_CASE("cli: --help and -h on every verb print its usage, exit 0") {
       ctl::Output o = ctl::Render(inv);
       CHECK(o.status == 0);
       CHECK(o.err.empty());
-      CHECK(contains(o.out, "usage: blkgatectl [--socket PATH] [--json] " + joined));
+      CHECK(
+          contains(o.out, "usage: blkgatectl [--socket PATH] [--timeout SECS] [--json] " + joined));
     }
   }
 }

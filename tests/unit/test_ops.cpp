@@ -41,7 +41,7 @@ TEST_CASE("ops: every op is found by name, has a handler (or is local) and uniqu
     REQUIRE_FALSE(op.summary.empty());
     REQUIRE_FALSE(op.details.empty());
     // An op that changes objects claims them; a daemon op (root only: shutdown) changes none.
-    REQUIRE(((op.read_only || op.root_only) == (op.claim == ops::ClaimRule::none)));
+    REQUIRE(((op.read_only || op.name == "shutdown") == (op.claim == ops::ClaimRule::none)));
     if (op.printer == ops::Printer::line || op.printer == ops::Printer::added)
       REQUIRE_FALSE(op.done.empty());
     bool names_seen = false;
@@ -151,6 +151,42 @@ TEST_CASE("ops: claims follow the rule of each op") {
   REQUIRE(claims("volume.create", {{"name", "w"}, {"disk", "k"}, {"size", 4096}}) ==
           V{"volume/w", "disk/k"});
   REQUIRE(claims("refresh", json::object()) == V{"drive/a", "drive/b"});
+}
+
+TEST_CASE("ops: group members (the operator role) read and change states, nothing more") {
+  // The decision, pinned: reads, and the states of existing objects. Everything that names a
+  // host path (drive add, path add/remove), creates or deletes an object, or changes a policy
+  // (read-only, refresh trusting a changed backing store) is root's.
+  const std::set<std::string_view> operator_ops = {"drive.list",
+                                                   "drive.show",
+                                                   "drive.set-status",
+                                                   "disk.list",
+                                                   "disk.show",
+                                                   "disk.offline",
+                                                   "disk.online",
+                                                   "volume.list",
+                                                   "volume.show",
+                                                   "volume.offline",
+                                                   "volume.online",
+                                                   "volume.dismount",
+                                                   "volume.mount",
+                                                   "volume.path.list",
+                                                   "resource.offline",
+                                                   "resource.online",
+                                                   "list",
+                                                   "results",
+                                                   "ping"};
+  for (const ops::OpSpec& op : ops::All()) {
+    INFO(op.name);
+    CHECK(op.role == (operator_ops.count(op.name) ? ops::Role::operator_ : ops::Role::root));
+    // Every read is open to operators.
+    if (op.read_only) CHECK(op.role == ops::Role::operator_);
+    for (const ops::ArgSpec& a : op.args)
+      if (a.type == ops::ArgType::file || a.type == ops::ArgType::dir)
+        CHECK(op.role == ops::Role::root);
+  }
+  CHECK(ops::ToString(ops::Role::operator_) == "operator");
+  CHECK(ops::ToString(ops::Role::root) == "root");
 }
 
 TEST_CASE("ops: docs/control-protocol.md holds the generated tables") {

@@ -2,13 +2,14 @@
 //
 // Usage:
 //   std::unique_ptr<blkgate::Client> c;
-//   if (auto r = blkgate::Client::Connect(blkgate::DefaultSocketPath(), &c); !r) ...;
+//   if (auto r = blkgate::Client::Connect(blkgate::DefaultSocketPath(), &c, 60s); !r) ...;
 //   nlohmann::json data;
 //   blkgate::Result r = c->Call("volume.offline", {{"name", "v0"}}, &data);
 //
 // Thread-safety: a Client is used by one thread at a time. No exceptions escape.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,17 +30,29 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // protocol_error when nothing listens there; permission_denied when the socket refuses us.
-  static Result Connect(const std::string& socket_path, std::unique_ptr<Client>* out);
+  // A non-zero timeout bounds connecting (a daemon that accepts nothing: protocol_error "... did
+  // not accept the connection within N s") and then each Call: sending the request and
+  // receiving the reply (protocol_error "no reply within N s"). Zero waits forever.
+  static Result Connect(const std::string& socket_path, std::unique_ptr<Client>* out,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
 
   // Sends one request and waits for its reply. The reply's result is returned; its data object
   // is stored in *data when given, its notes (warnings of an ok call) in *notes. protocol_error
-  // when the connection breaks.
+  // when the connection breaks or the timeout passes. A daemon that refuses the connection
+  // (too many clients) answers before the request is read: that answer is returned.
   Result Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data = nullptr,
               std::vector<std::string>* notes = nullptr);
 
  private:
-  explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;         // the connection; invalid once it broke
+  Client(UniqueFd fd, std::chrono::milliseconds timeout) : fd_(std::move(fd)), timeout_(timeout) {}
+  // Sends all of wire by deadline; protocol_error naming the problem otherwise.
+  Result Send(const std::string& wire, std::chrono::steady_clock::time_point deadline);
+  // Takes one line from buffer_, receiving until it holds one or deadline passes (what is
+  // already received is taken even past it); protocol_error naming the problem otherwise.
+  Result ReadLine(std::chrono::steady_clock::time_point deadline, std::string* line);
+
+  UniqueFd fd_;
+  const std::chrono::milliseconds timeout_;
   std::string buffer_;  // bytes received past the last reply
 };
 

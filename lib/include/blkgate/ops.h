@@ -64,6 +64,19 @@ enum class ClaimRule : std::uint8_t {
   all_drives,  // every drive (refresh)
 };
 
+// Who may make a call. The daemon gives each connection a role from its socket credentials
+// (gate/control_server.cpp) and refuses an operation whose OpSpec::role is higher
+// (permission-denied, gate/dispatch.cpp). Ordered: a higher role may do all a lower one may.
+enum class Role : std::uint8_t {
+  none,       // neither root nor a member of the daemon's --group: every call is refused
+  operator_,  // a member of --group: reads, and the states of existing objects (offline,
+              // online, drive status, dismount, mount); nothing that names a host path,
+              // creates or deletes an object, or changes a policy (read-only, refresh)
+  root,       // uid 0: everything
+};
+// "none", "operator", "root".
+std::string_view ToString(Role r) noexcept;
+
 // How blkgatectl prints an ok reply (ctl/cli.cpp has one printer per value).
 enum class Printer : std::uint8_t {
   ping,        // "blkgate VERSION, pid N"
@@ -105,8 +118,9 @@ struct OpSpec {
   // the request's args.
   std::string_view done;
   Handler run;  // nullptr for local ops
-  // Only root may call it (the socket's --group members get permission-denied).
-  bool root_only = false;
+  // The least role that may call it. Root unless the entry says otherwise, so an operation
+  // added without a decision is closed to group members.
+  Role role = Role::root;
 };
 
 // Every operation, in the order of the documentation.
