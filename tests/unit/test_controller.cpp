@@ -111,7 +111,7 @@ TEST_CASE("a pre-offline hook can veto; a failed persist changes nothing") {
 
 TEST_CASE("volume online remounts a temporarily dismounted volume and releases the claim") {
   World w;
-  w.vol("v").access_paths = {"/mnt/a"};
+  w.vol("v").access_paths = {{"/mnt/a", {}}};
   w.p.mounts["v"] = {"/mnt/a"};
   REQUIRE(w.ctl.VolumeOffline("v", false).ok());
   REQUIRE(w.ctl.VolumeOnline("v").ok());
@@ -143,7 +143,7 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
   REQUIRE(w.ctl.VolumeMount("v").ok());
   REQUIRE(w.vol("v").dismount == Dismount::none);
 
-  w.vol("w").access_paths = {"/mnt/c"};
+  w.vol("w").access_paths = {{"/mnt/c", {}}};
   REQUIRE(w.ctl.VolumeDismount("w", false, true).code() == Code::has_access_path);
   REQUIRE(w.ctl.PathRemove("w", "/mnt/c").ok());
   REQUIRE(w.ctl.VolumeDismount("w", false, true).ok());
@@ -151,7 +151,7 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
   REQUIRE(w.p.claimed.count("w"));
   REQUIRE(w.ctl.VolumeDismount("w", false, false).code() == Code::permanently_dismounted);
   // Stays unmountable until `volume mount` or `path add`.
-  REQUIRE(w.ctl.PathAdd("w", "/mnt/c").ok());
+  REQUIRE(w.ctl.PathAdd("w", "/mnt/c", {}).ok());
   REQUIRE(w.vol("w").dismount == Dismount::none);
   REQUIRE_FALSE(w.p.claimed.count("w"));
   REQUIRE(w.p.mounts["w"] == std::vector<std::string>{"/mnt/c"});
@@ -159,15 +159,15 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
 
 TEST_CASE("access paths: add mounts, remove unmounts, errors change nothing") {
   World w;
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").ok());
-  REQUIRE(w.vol("v").access_paths == std::vector<std::string>{"/mnt/a"});
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).ok());
+  REQUIRE(w.vol("v").access_paths == std::vector<AccessPath>{{"/mnt/a", {}}});
   REQUIRE(w.p.mounts["v"] == std::vector<std::string>{"/mnt/a"});
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::already_exists);
-  REQUIRE(w.ctl.PathAdd("w", "/mnt/a").code() == Code::device_in_use);
-  REQUIRE(w.ctl.PathAdd("v", "/nowhere").code() == Code::not_found);
-  REQUIRE(w.ctl.PathAdd("v", "rel").code() == Code::invalid_argument);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).code() == Code::already_exists);
+  REQUIRE(w.ctl.PathAdd("w", "/mnt/a", {}).code() == Code::device_in_use);
+  REQUIRE(w.ctl.PathAdd("v", "/nowhere", {}).code() == Code::not_found);
+  REQUIRE(w.ctl.PathAdd("v", "rel", {}).code() == Code::invalid_argument);
   w.p.unmountable.insert("/mnt/b");
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/b").code() == Code::io_error);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/b", {}).code() == Code::io_error);
   REQUIRE(w.vol("v").access_paths.size() == 1);
   REQUIRE(w.ctl.PathRemove("v", "/mnt/b").code() == Code::not_found);
   w.p.busy.insert("/mnt/a");
@@ -178,7 +178,7 @@ TEST_CASE("access paths: add mounts, remove unmounts, errors change nothing") {
   REQUIRE(w.vol("v").access_paths.empty());
   REQUIRE(w.p.mounts["v"].empty());
   REQUIRE(w.ctl.VolumeOffline("v", false).ok());
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::not_ready);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).code() == Code::not_ready);
   REQUIRE(w.ctl.VolumeMount("v").code() == Code::not_ready);
 }
 
@@ -358,9 +358,9 @@ TEST_CASE("object references and kinds parse strictly") {
 TEST_CASE("restore: claims offline and permanent volumes, mounts the rest") {
   World w;
   w.vol("v").offline = true;
-  w.vol("v").access_paths = {"/mnt/a"};
+  w.vol("v").access_paths = {{"/mnt/a", {}}};
   w.vol("w").dismount = Dismount::temporary;
-  w.vol("w").access_paths = {"/mnt/b"};
+  w.vol("w").access_paths = {{"/mnt/b", {}}};
   w.vol("u").dismount = Dismount::permanent;
   w.c.disk("e")->read_only = true;
   std::vector<std::string> notes;

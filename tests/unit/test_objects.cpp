@@ -131,7 +131,7 @@ TEST_CASE("volume delete: refused while mounted or held; otherwise forgotten, th
   Empty w;
   w.DiskOn(16 * MiB);
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
-  REQUIRE(w.ctl.PathAdd("a", "/mnt/a").ok());
+  REQUIRE(w.ctl.PathAdd("a", "/mnt/a", {}).ok());
   REQUIRE(w.ctl.VolumeDelete("a").code() == Code::device_in_use);
   REQUIRE(w.ctl.PathRemove("a", "/mnt/a").ok());
   w.p.held.insert("a");
@@ -198,7 +198,7 @@ TEST_CASE("an ok call that did not do everything leaves a note") {
   Empty w;
   w.DiskOn(16 * MiB);
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
-  REQUIRE(w.ctl.PathAdd("a", "/mnt/a").ok());
+  REQUIRE(w.ctl.PathAdd("a", "/mnt/a", {}).ok());
   REQUIRE(w.ctl.VolumeOffline("a", false).ok());
   w.p.unmountable.insert("/mnt/a");
   REQUIRE(w.ctl.VolumeOnline("a").ok());
