@@ -710,11 +710,15 @@ TEST_CASE("cli: ResolvePath makes paths absolute") {
     REQUIRE(ctl::ResolvePath("./link.img", false, &out).ok());
     CHECK(out == (root / "link.img").string());
   }
-  SECTION("a directory is fully resolved, trailing slash dropped") {
+  SECTION("a directory is made absolute, links kept for the daemon to refuse, slash dropped") {
     REQUIRE(ctl::ResolvePath("dirlink/", true, &out).ok());
-    CHECK(out == (root / "sub").string());
+    CHECK(out == (root / "dirlink").string());
+    REQUIRE(ctl::ResolvePath("dirlink/x/", true, &out).ok());
+    CHECK(out == (root / "dirlink" / "x").string());
     REQUIRE(ctl::ResolvePath(".", true, &out).ok());
     CHECK(out == root.string());
+    REQUIRE(ctl::ResolvePath("./sub/", true, &out).ok());
+    CHECK(out == (root / "sub").string());
   }
   SECTION("a missing parent: lexically absolute") {
     REQUIRE(ctl::ResolvePath("nope/x/../y", true, &out).ok());
