@@ -4,6 +4,7 @@
 #   start_gate [ARGS]        start the daemon on $STATE (waits for its socket); stop_gate
 #   ctl ARGS                 blkgatectl on our socket
 #   dev_of VOLUME            /dev/ublkbN of a volume (from `volume show --json`)
+#   make_volume NAME SIZE    a file drive, a disk and a volume NAME; remove_volume NAME undoes it
 export LC_ALL=C
 W=${E2E_WORKDIR:-/tmp/e2e}
 STATE=$W/state
@@ -110,4 +111,24 @@ summary() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ]
 	exit $?
+}
+
+# make_volume NAME SIZE: a file drive d-NAME ($W/NAME.img, created), a disk k-NAME on it and a
+# volume NAME of SIZE on that (one queue).
+make_volume() {
+	ctl drive add "d-$1" "$W/$1.img" --size "$2" && ctl disk create "k-$1" "d-$1" &&
+		ctl volume create "$1" --disk "k-$1" --size "$2" --queues 1
+}
+
+# remove_volume NAME: undo make_volume, quietly and as far as it goes: the volume's access
+# paths are removed (unmounting them), what else is mounted is dismounted (forced), then the
+# volume, its disk and its drive (and the drive's file) are deleted.
+remove_volume() {
+	ctl --json volume path list "$1" 2>/dev/null | grep -o '"path":"[^"]*"' | cut -d'"' -f4 |
+		while IFS= read -r p; do ctl volume path remove "$1" "$p" >/dev/null 2>&1; done
+	ctl volume dismount "$1" --force >/dev/null 2>&1
+	ctl volume delete "$1" >/dev/null 2>&1
+	ctl disk delete "k-$1" >/dev/null 2>&1
+	ctl drive remove "d-$1" >/dev/null 2>&1
+	rm -f "$W/$1.img"
 }
