@@ -8,8 +8,9 @@
 #   fail there while the same volume stays writable and executable at its default path);
 #   `path list` and `volume show` show the options; they are in the state file and applied
 #   again after a restart;
-# - a bad option (suid, dev, an unknown one) is refused with invalid-argument, nothing changed.
-# cleanup, opts_of, has_opts are called through trap and check:
+# - a bad option (suid, dev, an unknown one) is refused with invalid-argument, nothing changed;
+# - `path remove` with another spelling of a path unmounts that path and only that one.
+# cleanup, mounted_at, opts_of, has_opts are called through trap and check:
 # shellcheck disable=SC2317
 set -u
 # shellcheck source-path=SCRIPTDIR
@@ -38,6 +39,8 @@ trap cleanup EXIT
 
 # opts_of DIR: the per-mount options of the mount at DIR (field 6 of /proc/self/mountinfo).
 opts_of() { awk -v d="$1" '$5 == d { print $6 }' /proc/self/mountinfo | tail -n 1; }
+# mounted_at DIR: something is mounted exactly at DIR.
+mounted_at() { awk -v d="$1" '$5 == d { found = 1 } END { exit !found }' /proc/self/mountinfo; }
 # has_opts DIR OPT...: the mount at DIR has every OPT.
 has_opts() {
 	local dir=$1 o
@@ -93,7 +96,10 @@ check "restart: $A is nosuid,nodev ($(opts_of "$A"))" has_opts "$A" nosuid nodev
 check "restart: $B is ro,noexec,nosuid,nodev ($(opts_of "$B"))" has_opts "$B" ro noexec nosuid nodev
 check_not "restart: writing through $B fails" touch "$B/new2"
 check "restart: the data is there" test -f "$A/new"
-expect "path remove $B" ok volume path remove "$V" "$B"
+# Another spelling of the same path names the same access path (normalised at the edge).
+expect "path remove $D//b/ (another spelling of $B)" ok volume path remove "$V" "$D//b/"
+check_not "$B unmounted" mounted_at "$B"
+check "$A still mounted" mounted_at "$A"
 expect "path remove $A" ok volume path remove "$V" "$A"
 check_not "path remove unmounted both" findmnt -rn -S "$DEV"
 
