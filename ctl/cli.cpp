@@ -238,6 +238,13 @@ Result Convert(const std::string& where, const ArgSpec& a, const std::string& te
       (*args)[key] = abs;
       return Result::Ok();
     }
+    case ArgType::mount_opts: {
+      MountOptions o;
+      if (Result r = ParseMountOptions(text, &o); !r.ok())
+        return Result::InvalidArgument(where + ": " + opt + r.message());
+      (*args)[key] = text;
+      return Result::Ok();
+    }
     case ArgType::drive_status: {
       DriveStatus st;
       if (!ParseDriveStatus(text, &st).ok()) {
@@ -567,6 +574,11 @@ std::string VolumeTable(const json& volumes) {
   return Table({"NAME", "DEVICE", "SIZE", "STATE", "DISK", "OFFSET", "MOUNTS"}, rows);
 }
 
+// One access path of a volume view: "DIR (OPTIONS)".
+std::string AccessPathText(const json& p) {
+  return Text(p, "path") + " (" + Text(p, "options") + ")";
+}
+
 // `key: value` lines: the known keys in `order` first, then any others by name. Objects nest
 // as "outer.inner"; sizes print as "64M (67108864 bytes)".
 std::string Show(const json& obj, const std::vector<std::string_view>& order,
@@ -588,6 +600,10 @@ std::string Show(const json& obj, const std::vector<std::string_view>& order,
     const std::string name = prefix.empty() ? k : prefix + "." + k;
     if (v.is_object()) {
       s += Show(v, k == "stats" ? kStatsOrder : std::vector<std::string_view>{}, name);
+    } else if (k == "access_paths" && !v.empty()) {
+      std::string paths;
+      for (const json& p : v) paths += (paths.empty() ? "" : ", ") + AccessPathText(p);
+      s += name + ": " + paths + "\n";
     } else if (auto bytes = AsU64(&v); bytes && (k == "size" || k == "offset")) {
       const std::uint64_t n = *bytes;
       const std::string h = FormatSize(n);
@@ -650,7 +666,7 @@ std::string Human(const ops::OpSpec& op, const protocol::Request& req, const jso
       return Show(data, kVolumeOrder);
     case ops::Printer::paths: {
       std::string s;
-      for (const json& p : ArrayOf(data, "access_paths")) s += Text(&p) + "\n";
+      for (const json& p : ArrayOf(data, "access_paths")) s += AccessPathText(p) + "\n";
       return s;
     }
     case ops::Printer::changes: {

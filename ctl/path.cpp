@@ -18,6 +18,17 @@ bool real(const std::string& p, std::string* out) {
   return true;
 }
 
+// `p` made absolute against the working directory and lexically normalised.
+Result Lexical(const std::string& p, std::string* out) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(std::filesystem::path(p), ec);
+  if (ec) return Result::FromErrno(ec.value(), "getcwd");
+  std::string s = abs.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  *out = s;
+  return Result::Ok();
+}
+
 }  // namespace
 
 Result ResolvePath(std::string_view path, bool directory, std::string* out) {
@@ -29,11 +40,12 @@ Result ResolvePath(std::string_view path, bool directory, std::string* out) {
   // Drop trailing slashes ("dir/" -> "dir"), but keep "/".
   while (p.size() > 1 && p.back() == '/') p.pop_back();
 
+  // An access path is never resolved through symbolic links: the daemon refuses any link in
+  // it (permission-denied), and must see it to say so. The working directory is physical
+  // (getcwd has no links), so a relative path only gains links the user typed.
+  if (directory) return Lexical(p, out);
+
   std::string resolved;
-  if (directory && real(p, &resolved)) {
-    *out = resolved;
-    return Result::Ok();
-  }
 
   const std::size_t slash = p.rfind('/');
   const std::string last = slash == std::string::npos ? p : p.substr(slash + 1);
@@ -50,13 +62,7 @@ Result ResolvePath(std::string_view path, bool directory, std::string* out) {
     return Result::Ok();
   }
 
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(std::filesystem::path(p), ec);
-  if (ec) return Result::FromErrno(ec.value(), "getcwd");
-  std::string s = abs.lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  *out = s;
-  return Result::Ok();
+  return Lexical(p, out);
 }
 
 }  // namespace blkgate::ctl

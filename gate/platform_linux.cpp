@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <libmount/libmount.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "access_path.h"
 #include "blkgate/unique_fd.h"
 #include "fault_point.h"
 #include "log.h"
@@ -23,12 +23,6 @@
 
 namespace blkgate {
 namespace {
-
-// The generic file system shutdown ioctl (ext4's EXT4_IOC_SHUTDOWN, xfs's XFS_IOC_GOINGDOWN):
-// _IOR('X', 125, __u32). Flag 0 ("default") freezes the device, which writes back everything,
-// then marks the file system shut down so every later access fails with EIO.
-constexpr unsigned long kIocShutdown = _IOR('X', 125, std::uint32_t);
-constexpr std::uint32_t kShutdownDefault = 0;
 
 // The first line of /proc/PID/comm, or empty.
 std::string CommOf(const std::string& proc_dir) {
@@ -229,75 +223,50 @@ Result LinuxPlatform::ListMounts(const Volume& v, std::vector<std::string>* targ
 }
 
 Result LinuxPlatform::ProbeBusy(const std::string& target) {
+  UniqueFd fd;
+  BLKGATE_TRY(OpenAccessPath(target, O_PATH, &fd));
   struct stat st;
-  if (::stat(target.c_str(), &st) != 0) return Result::FromErrno(errno, "stat " + target);
+  if (::fstat(fd.get(), &st) != 0) return Result::FromErrno(errno, "stat " + target);
   std::string who;
   if (AnyProcessUses(st.st_dev, &who)) return Result::DeviceInUse(who + " uses it");
   return Result::Ok();
 }
 
-Result LinuxPlatform::Unmount(const std::string& target) {
+Result LinuxPlatform::Unmount(const Volume& v, const std::string& target) {
   FaultPoint("unmount");
-  if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) != 0) {
-    if (errno == EBUSY) return Result::DeviceInUse(target + " is busy");
-    return Result::IoError("umount " + target + ": " + std::strerror(errno));
-  }
+  std::string path;
+  dev_t rdev;
+  BLKGATE_TRY(DeviceOf(v, &path, &rdev));
+  BLKGATE_TRY(UnmountAccessPath(target, rdev, 0, /*shutdown=*/false));
   Log("unmounted " + target);
   return Result::Ok();
 }
 
-Result LinuxPlatform::ForceUnmount(const std::string& target) {
+Result LinuxPlatform::ForceUnmount(const Volume& v, const std::string& target) {
   FaultPoint("force-unmount");
-  UniqueFd fd(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return Result::FromErrno(errno, "open " + target);
-  std::uint32_t flags = kShutdownDefault;
-  if (::ioctl(fd.get(), kIocShutdown, &flags) != 0) {
-    const int err = errno;
-    if (err == ENOTTY || err == EOPNOTSUPP || err == EINVAL)
-      return Result::NotSupported("the file system at " + target + " cannot be shut down");
-    return Result::IoError("shut down " + target + ": " + std::strerror(err));
-  }
-  fd.reset();
-  if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0)
-    return Result::IoError("detach " + target + ": " + std::strerror(errno));
+  std::string path;
+  dev_t rdev;
+  BLKGATE_TRY(DeviceOf(v, &path, &rdev));
+  BLKGATE_TRY(UnmountAccessPath(target, rdev, MNT_DETACH, /*shutdown=*/true));
   Log("shut down and detached " + target);
   return Result::Ok();
 }
 
-Result LinuxPlatform::Mount(const Volume& v, const std::string& target) {
+Result LinuxPlatform::Mount(const Volume& v, const AccessPath& target) {
   FaultPoint("mount");
   std::string path;
   dev_t rdev;
   BLKGATE_TRY(DeviceOf(v, &path, &rdev));
-  struct ContextFree {
-    void operator()(libmnt_context* cx) const { mnt_free_context(cx); }
-  };
-  std::unique_ptr<libmnt_context, ContextFree> cx(mnt_new_context());
-  if (!cx) return Result::IoError("mnt_new_context: out of memory");
-  mnt_context_set_source(cx.get(), path.c_str());
-  mnt_context_set_target(cx.get(), target.c_str());
-  const int rc = mnt_context_mount(cx.get());
-  if (rc != 0 || mnt_context_get_status(cx.get()) != 1) {
-    char buf[512] = {};
-    mnt_context_get_excode(cx.get(), rc, buf, sizeof buf);
-    return Result::IoError("mount " + path + " at " + target + ": " +
-                           (buf[0] ? std::string(buf) : "failed (" + std::to_string(rc) + ")"));
-  }
-  const char* type = mnt_context_get_fstype(cx.get());
-  Log("mounted " + path + " (" + (type ? type : "?") + ") at " + target);
+  std::string type;
+  BLKGATE_TRY(MountAtAccessPath(path, target, &type));
+  Log("mounted " + path + " (" + type + ") at " + target.path + " (" + ToString(target.options) +
+      ")");
   return Result::Ok();
 }
 
 Result LinuxPlatform::CheckDirectory(const std::string& dir) {
-  if (dir.empty() || dir[0] != '/')
-    return Result::InvalidArgument("access path must be absolute: '" + dir + "'");
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Result::NotFound(dir + " does not exist");
-    return Result::FromErrno(errno, "stat " + dir);
-  }
-  if (!S_ISDIR(st.st_mode)) return Result::InvalidArgument(dir + " is not a directory");
-  return Result::Ok();
+  UniqueFd fd;
+  return OpenAccessPath(dir, O_PATH, &fd);
 }
 
 // ---- hooks and persistence ------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // gate/platform_linux.h — the Controller's Platform, implemented with Linux syscalls.
 //
+// Mounts go through access_path.h: never through a symbolic link, onto the opened directory.
 // Threads: control threads and the main thread, always under the dispatcher's control lock
 // (the Controller is called nowhere else). Devices, claims and gate words are the
 // VolumeRegistry's; hooks the HookRunner's; persistence the StateStore's. Busy detection for a
@@ -26,9 +27,9 @@ class LinuxPlatform final : public Platform {
 
   Result ListMounts(const Volume& v, std::vector<std::string>* targets) override;
   Result ProbeBusy(const std::string& target) override;
-  Result Unmount(const std::string& target) override;
-  Result ForceUnmount(const std::string& target) override;
-  Result Mount(const Volume& v, const std::string& target) override;
+  Result Unmount(const Volume& v, const std::string& target) override;
+  Result ForceUnmount(const Volume& v, const std::string& target) override;
+  Result Mount(const Volume& v, const AccessPath& target) override;
   Result CheckDirectory(const std::string& dir) override;
   void Claim(const Volume& v, bool hold) override;
   void PublishGate(const Volume& v, std::uint64_t word, bool wait) override;

@@ -91,7 +91,7 @@ Result Controller::DismountAll(const Volume& v, bool force, std::vector<std::str
     }
   }
   for (const auto& m : mounts) {
-    Result r = force ? p_->ForceUnmount(m) : p_->Unmount(m);
+    Result r = force ? p_->ForceUnmount(v, m) : p_->Unmount(v, m);
     if (!r.ok()) return r;
     undone->push_back(m);
   }
@@ -102,14 +102,14 @@ Result Controller::MountAccessPaths(const Volume& v) {
   std::vector<std::string> mounted;
   BLKGATE_TRY(p_->ListMounts(v, &mounted));
   std::vector<std::string> done;
-  for (const auto& path : v.access_paths) {
-    if (Contains(mounted, path)) continue;
-    Result r = p_->Mount(v, path);
+  for (const AccessPath& ap : v.access_paths) {
+    if (Contains(mounted, ap.path)) continue;
+    Result r = p_->Mount(v, ap);
     if (!r.ok()) {
-      for (auto it = done.rbegin(); it != done.rend(); ++it) (void)p_->Unmount(*it);
+      for (auto it = done.rbegin(); it != done.rend(); ++it) (void)p_->Unmount(v, *it);
       return r;
     }
-    done.push_back(path);
+    done.push_back(ap.path);
   }
   return Result::Ok();
 }
@@ -125,6 +125,13 @@ bool Controller::StoreMatches(const Drive& d, const DriveIdentity& id, std::uint
   // A disk's layout keeps the size its drives were added with (refresh does not change it), so a
   // store that grew under a disk still holds every byte the gate uses.
   return size == d.size || (size > d.size && c_->DiskOfDrive(d.name));
+}
+
+void Controller::Remount(const Volume& v, const std::vector<std::string>& targets) {
+  for (const auto& t : targets) {
+    const AccessPath* ap = v.FindAccessPath(t);
+    (void)p_->Mount(v, ap ? *ap : AccessPath{t, {}});
+  }
 }
 
 Result Controller::CheckDriveCache(const Drive& d) {
@@ -156,7 +163,7 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   // The seeds' order: dismount the file systems first, so none of them sees the errors.
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
-    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    Remount(*v, unmounted);
     return r;
   }
   Catalog next = *c_;
@@ -164,7 +171,7 @@ Result Controller::VolumeOffline(const std::string& name, bool force) {
   nv.offline = true;
   if (!unmounted.empty() && nv.dismount == Dismount::none) nv.dismount = Dismount::temporary;
   if (Result r = Commit(std::move(next)); !r.ok()) {
-    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    Remount(*v, unmounted);
     return r;
   }
   v = c_->volume(name);
@@ -220,16 +227,16 @@ Result Controller::VolumeDismount(const std::string& name, bool force, bool perm
     return Result::PermanentlyDismounted("volume '" + name + "' is already dismounted permanently");
   if (permanent && !v->access_paths.empty())
     return Result::HasAccessPath("volume '" + name + "' still has access path " +
-                                 v->access_paths[0] + "; remove its access paths first");
+                                 v->access_paths[0].path + "; remove its access paths first");
   std::vector<std::string> unmounted;
   if (Result r = DismountAll(*v, force, &unmounted); !r.ok()) {
-    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    Remount(*v, unmounted);
     return r;
   }
   Catalog next = *c_;
   next.volume(name)->dismount = permanent ? Dismount::permanent : Dismount::temporary;
   if (Result r = Commit(std::move(next)); !r.ok()) {
-    for (const auto& m : unmounted) (void)p_->Mount(*v, m);
+    Remount(*v, unmounted);
     return r;
   }
   if (permanent) p_->Claim(*c_->volume(name), true);
@@ -254,14 +261,15 @@ Result Controller::VolumeMount(const std::string& name) {
   return Commit(std::move(next));
 }
 
-Result Controller::PathAdd(const std::string& name, const std::string& dir) {
+Result Controller::PathAdd(const std::string& name, const std::string& dir,
+                           const MountOptions& options) {
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
   BLKGATE_TRY(p_->CheckDirectory(dir));
-  if (Contains(v->access_paths, dir))
+  if (v->FindAccessPath(dir))
     return Result::AlreadyExists("volume '" + name + "' already has access path " + dir);
   for (const auto& [n, other] : c_->volumes())
-    if (Contains(other.access_paths, dir))
+    if (other.FindAccessPath(dir))
       return Result::DeviceInUse(dir + " is already an access path of volume '" + n + "'");
   const Disk* k = c_->disk(v->disk);
   if (v->offline || (k && k->offline))
@@ -273,12 +281,12 @@ Result Controller::PathAdd(const std::string& name, const std::string& dir) {
   Catalog before = *c_;
   Catalog next = *c_;
   Volume& nv = *next.volume(name);
-  nv.access_paths.push_back(dir);
+  nv.access_paths.push_back({dir, options});
   const bool was_permanent = v->dismount == Dismount::permanent;
   nv.dismount = Dismount::none;  // an access path makes the volume mountable again
   BLKGATE_TRY(Commit(std::move(next)));
   if (was_permanent) p_->Claim(*v, false);
-  Result mounted = MountAccessPaths(*v);
+  Result mounted = MountAccessPaths(*v);  // on failure it has unmounted what it mounted
   if (!mounted.ok()) {
     if (was_permanent) p_->Claim(*v, true);
     if (Result r = Commit(std::move(before)); !r.ok())
@@ -291,16 +299,18 @@ Result Controller::PathAdd(const std::string& name, const std::string& dir) {
 Result Controller::PathRemove(const std::string& name, const std::string& dir) {
   Volume* v;
   BLKGATE_TRY(FindVolume(name, &v));
-  if (!Contains(v->access_paths, dir))
+  if (!v->FindAccessPath(dir))
     return Result::NotFound("volume '" + name + "' has no access path " + dir);
   std::vector<std::string> mounts;
   BLKGATE_TRY(p_->ListMounts(*v, &mounts));
-  if (Contains(mounts, dir)) BLKGATE_TRY(p_->Unmount(dir));
+  const bool mounted = Contains(mounts, dir);
+  if (mounted) BLKGATE_TRY(p_->Unmount(*v, dir));
   Catalog next = *c_;
   auto& paths = next.volume(name)->access_paths;
-  paths.erase(std::find(paths.begin(), paths.end(), dir));
+  paths.erase(std::find_if(paths.begin(), paths.end(),
+                           [&](const AccessPath& ap) { return ap.path == dir; }));
   if (Result r = Commit(std::move(next)); !r.ok()) {
-    if (Contains(mounts, dir)) (void)p_->Mount(*v, dir);
+    if (mounted) Remount(*v, {dir});
     return r;
   }
   return Result::Ok();
@@ -335,8 +345,7 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
     Result r = DismountAll(*v, force, &unmounted);
     undone.emplace_back(v, std::move(unmounted));
     if (!r.ok()) {
-      for (auto& [uv, ms] : undone)
-        for (const auto& m : ms) (void)p_->Mount(*uv, m);
+      for (auto& [uv, ms] : undone) Remount(*uv, ms);
       return fail(*v, r);
     }
   }
@@ -348,8 +357,7 @@ Result Controller::DiskOffline(const std::string& name, bool force) {
     if (!ms.empty() && nv.dismount == Dismount::none) nv.dismount = Dismount::temporary;
   }
   if (Result r = Commit(std::move(next)); !r.ok()) {
-    for (auto& [uv, ms] : undone)
-      for (const auto& m : ms) (void)p_->Mount(*uv, m);
+    for (auto& [uv, ms] : undone) Remount(*uv, ms);
     return r;
   }
   PublishVolumesOf(name, /*wait=*/true);

@@ -18,6 +18,35 @@ auto* FindIn(Map& m, std::string_view name) {
   return it == m.end() ? nullptr : &it->second;
 }
 
+// Access paths in the state file: {"path", "options"} objects.
+json AccessPathsJson(const std::vector<AccessPath>& paths) {
+  json out = json::array();
+  for (const AccessPath& p : paths)
+    out.push_back({{"path", p.path}, {"options", ToString(p.options)}});
+  return out;
+}
+
+// Reads AccessPathsJson's list; a plain string (the form before access paths had options) is
+// a path with the default options. invalid_argument for bad options or a relative path.
+Result AccessPathsFromJson(const json& j, std::vector<AccessPath>* out) {
+  out->clear();
+  if (!j.is_array()) return Result::InvalidArgument("access_paths must be a list");
+  for (const json& e : j) {
+    AccessPath p;
+    if (e.is_string()) {
+      p.path = e.get<std::string>();
+    } else {
+      p.path = e.at("path").get<std::string>();
+      BLKGATE_TRY(ParseMountOptions(e.at("options").get<std::string>(), &p.options)
+                      .Prefixed("access path " + p.path));
+    }
+    if (p.path.empty() || p.path[0] != '/')
+      return Result::InvalidArgument("access path '" + p.path + "' is not absolute");
+    out->push_back(std::move(p));
+  }
+  return Result::Ok();
+}
+
 }  // namespace
 
 constexpr std::array<std::string_view, 4> kDriveStatusNames = {"online", "offline", "failed",
@@ -47,6 +76,63 @@ Result ParseBackend(std::string_view s, BackendKind* out) {
 
 static Result ParseDismount(std::string_view s, Dismount* out) {
   return ParseByName(s, kDismountNames, "dismount state", out);
+}
+
+// ---- mount options ----------------------------------------------------------------------------
+
+std::string ToString(const MountOptions& o) {
+  std::string s = "nosuid,nodev";
+  if (o.read_only) s += ",ro";
+  if (o.noexec) s += ",noexec";
+  if (o.atime == Atime::noatime) s += ",noatime";
+  if (o.atime == Atime::strictatime) s += ",strictatime";
+  if (o.nodiratime) s += ",nodiratime";
+  return s;
+}
+
+Result ParseMountOptions(std::string_view text, MountOptions* out) {
+  if (text.empty()) return Result::InvalidArgument("empty mount options");
+  MountOptions o;
+  std::size_t i = 0;
+  while (i <= text.size()) {
+    const std::size_t end = std::min(text.find(',', i), text.size());
+    const std::string_view opt = text.substr(i, end - i);
+    i = end + 1;
+    if (opt == "ro" || opt == "rw") {
+      o.read_only = opt == "ro";
+    } else if (opt == "noexec" || opt == "exec") {
+      o.noexec = opt == "noexec";
+    } else if (opt == "relatime") {
+      o.atime = Atime::relatime;
+    } else if (opt == "noatime") {
+      o.atime = Atime::noatime;
+    } else if (opt == "strictatime") {
+      o.atime = Atime::strictatime;
+    } else if (opt == "nodiratime") {
+      o.nodiratime = true;
+    } else if (opt == "nosuid" || opt == "nodev") {
+      // always set
+    } else if (opt == "suid" || opt == "dev") {
+      return Result::InvalidArgument("mount option '" + std::string(opt) +
+                                     "' is never allowed: access paths are always mounted "
+                                     "nosuid,nodev");
+    } else if (opt.empty()) {
+      return Result::InvalidArgument("empty mount option in '" + std::string(text) + "'");
+    } else {
+      return Result::InvalidArgument(
+          "unknown mount option '" + std::string(opt) +
+          "' (allowed: ro, rw, noexec, exec, nosuid, nodev, relatime, noatime, strictatime, "
+          "nodiratime)");
+    }
+  }
+  *out = o;
+  return Result::Ok();
+}
+
+const AccessPath* Volume::FindAccessPath(std::string_view dir) const {
+  for (const AccessPath& p : access_paths)
+    if (p.path == dir) return &p;
+  return nullptr;
 }
 
 Result ValidateName(std::string_view kind, std::string_view name) {
@@ -305,7 +391,7 @@ std::string Catalog::ToJson() const {
                        {"offline", v.offline},
                        {"system", v.system},
                        {"dismount", ToString(v.dismount)},
-                       {"access_paths", v.access_paths},
+                       {"access_paths", AccessPathsJson(v.access_paths)},
                        {"dev_id", v.dev_id},
                        {"recoveries", v.recoveries}});
   j["drives"] = std::move(drives);
@@ -355,7 +441,7 @@ Result Catalog::FromJson(std::string_view text) {
       vol.offline = v.at("offline").get<bool>();
       vol.system = v.at("system").get<bool>();
       BLKGATE_TRY(ParseDismount(v.at("dismount").get<std::string>(), &vol.dismount));
-      vol.access_paths = v.at("access_paths").get<std::vector<std::string>>();
+      BLKGATE_TRY(AccessPathsFromJson(v.at("access_paths"), &vol.access_paths));
       vol.dev_id = v.value("dev_id", -1);          // optional: absent in early state files
       vol.recoveries = v.value("recoveries", 0u);  // optional: absent before recovery
       BLKGATE_TRY(c.CreateVolume(std::move(vol)));

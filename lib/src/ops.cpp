@@ -424,17 +424,27 @@ const std::vector<OpSpec>& Table() {
       {"volume.path.add",
        "volume path add",
        Kind::volume,
-       {kVolumeName, Pos("path", ArgType::dir, "DIR")},
+       {kVolumeName, Pos("path", ArgType::dir, "DIR"),
+        Opt("options", ArgType::mount_opts, false, "--options", "OPTS",
+            "mount options: ro, noexec, noatime, strictatime, nodiratime (nosuid,nodev always)")},
        ClaimRule::object,
        false,
        false,
        "add an access path (mount point) to a volume",
-       "Adds DIR as an access path of the volume NAME. DIR is made absolute before it is sent.",
+       "Adds DIR as an access path of the volume NAME and mounts the volume there, now and at\n"
+       "every mount, online and start. DIR is made absolute before it is sent; no component of\n"
+       "it may be a symbolic link (permission-denied), then or later. The mount is always\n"
+       "nosuid,nodev; --options adds ro, noexec, noatime, strictatime or nodiratime (rw, exec\n"
+       "and relatime are the defaults; suid and dev are never allowed).",
        "volume",
        Printer::line,
        "volume {name}: access path {path} added",
        [](Call& c) {
-         return Then(c.ctl.PathAdd(c.args.Str("name"), c.args.Str("path")), ShowVolume, c);
+         MountOptions options;
+         if (c.args.Has("options")) {
+           BLKGATE_TRY(ParseMountOptions(c.args.Str("options"), &options));
+         }
+         return Then(c.ctl.PathAdd(c.args.Str("name"), c.args.Str("path"), options), ShowVolume, c);
        }},
       {"volume.path.remove",
        "volume path remove",
@@ -459,14 +469,14 @@ const std::vector<OpSpec>& Table() {
        true,
        false,
        "list a volume's access paths",
-       "Prints the access paths of NAME, one a line.",
-       "`{\"access_paths\": [DIR...]}`",
+       "Prints the access paths of NAME, one a line, each with its mount options.",
+       "`{\"access_paths\": [{\"path\", \"options\"}...]}`",
        Printer::paths,
        {},
        [](Call& c) {
          const std::string& name = c.args.Str("name");
          BLKGATE_TRY(c.ctl.CheckExists(Kind::volume, name));
-         *c.data = {{"access_paths", c.ctl.catalog().volume(name)->access_paths}};
+         *c.data = {{"access_paths", AccessPathsView(*c.ctl.catalog().volume(name))}};
          return Result::Ok();
        },
        Role::operator_},
@@ -643,6 +653,13 @@ Result CheckMember(const ArgSpec& a, const Json& v, Json* out) {
       BLKGATE_TRY(NormalisePath(a.type == ArgType::file ? "drive path" : "access path",
                                 v.get_ref<const std::string&>(), &norm));
       *out = norm;
+      return Result::Ok();
+    }
+    case ArgType::mount_opts: {
+      BLKGATE_TRY(CheckString(a.key, v));
+      MountOptions o;
+      BLKGATE_TRY(ParseMountOptions(v.get_ref<const std::string&>(), &o));
+      *out = ToString(o);
       return Result::Ok();
     }
     case ArgType::size:

@@ -27,6 +27,13 @@ Json DiskView(const Controller& c, const Disk& k) {
           {"volumes", std::move(vols)}};
 }
 
+Json AccessPathsView(const Volume& v) {
+  Json all = Json::array();
+  for (const AccessPath& ap : v.access_paths)
+    all.push_back({{"path", ap.path}, {"options", ToString(ap.options)}});
+  return all;
+}
+
 Json VolumeView(Controller& c, const Volume& v) {
   const DeviceInfo dev = c.Describe(v);
   const Disk* k = c.catalog().disk(v.disk);
@@ -46,7 +53,7 @@ Json VolumeView(Controller& c, const Volume& v) {
             {"backend", ToString(v.backend)},
             {"system", v.system},
             {"dismount", ToString(v.dismount)},
-            {"access_paths", v.access_paths},
+            {"access_paths", AccessPathsView(v)},
             {"mounts", dev.mounts},
             {"recovery", dev.running ? Json(dev.recovery) : Json(nullptr)},
             {"recoveries", v.recoveries},

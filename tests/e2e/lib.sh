@@ -21,6 +21,7 @@
 #                            replaces the cleanup.
 #   ctl ARGS                 blkgatectl on our socket
 #   mkvol NAME SIZE [ARGS]   drive d-NAME (file $W/data/NAME.img), disk k-NAME, volume NAME
+#   remove_volume NAME       undo mkvol: access paths removed, dismounted (forced), deleted
 #   dev_of/state_of VOLUME   its /dev/ublkbN / state (from `volume show --json`)
 #   json_field JSON KEY      a scalar member of a compact JSON object
 #   no_ublk_devices          nothing ublk left in /dev or sysfs
@@ -327,4 +328,17 @@ summary() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ] && exit 0
 	exit 1
+}
+
+# remove_volume NAME: undo mkvol, quietly and as far as it goes: the volume's access
+# paths are removed (unmounting them), what else is mounted is dismounted (forced), then the
+# volume, its disk and its drive (and the drive's file) are deleted.
+remove_volume() {
+	ctl --json volume path list "$1" 2>/dev/null | grep -o '"path":"[^"]*"' | cut -d'"' -f4 |
+		while IFS= read -r p; do ctl volume path remove "$1" "$p" >/dev/null 2>&1; done
+	ctl volume dismount "$1" --force >/dev/null 2>&1
+	ctl volume delete "$1" >/dev/null 2>&1
+	ctl disk delete "k-$1" >/dev/null 2>&1
+	ctl drive remove "d-$1" >/dev/null 2>&1
+	rm -f "$W/data/$1.img"
 }

@@ -20,7 +20,9 @@ struct FakePlatform : Platform {
   std::set<std::string> busy;                              // targets with open files
   std::set<std::string> no_shutdown;                       // targets without FS shutdown
   std::set<std::string> dirs{"/mnt/a", "/mnt/b", "/mnt/c"};
-  std::set<std::string> unmountable;  // Mount() fails there
+  std::set<std::string> unmountable;           // Mount() fails there
+  std::set<std::string> symlinked;             // a component became a symbolic link: refused
+  std::map<std::string, std::string> options;  // target -> the options it was mounted with
   std::set<std::string> claimed;
   std::set<std::string> system;
   std::map<std::string, std::uint64_t> words;
@@ -58,28 +60,33 @@ struct FakePlatform : Platform {
   Result ProbeBusy(const std::string& t) override {
     return busy.count(t) ? Result::DeviceInUse("busy") : Result::Ok();
   }
-  Result Unmount(const std::string& t) override {
+  Result Unmount(const Volume& v, const std::string& t) override {
+    if (owner(t) != v.name) return Result::InvalidState(t + " is not " + v.name + "'s mount");
     if (busy.count(t)) return Result::DeviceInUse(t + " busy");
-    auto& ts = mounts[owner(t)];
+    auto& ts = mounts[v.name];
     ts.erase(std::remove(ts.begin(), ts.end(), t), ts.end());
+    options.erase(t);
     log.push_back("umount " + t);
     return Result::Ok();
   }
-  Result ForceUnmount(const std::string& t) override {
+  Result ForceUnmount(const Volume& v, const std::string& t) override {
     if (no_shutdown.count(t)) return Result::NotSupported("no shutdown");
     busy.erase(t);
     log.push_back("shutdown " + t);
-    return Unmount(t);
+    return Unmount(v, t);
   }
-  Result Mount(const Volume& v, const std::string& t) override {
+  Result Mount(const Volume& v, const AccessPath& t) override {
     if (claimed.count(v.name)) return Result::DeviceInUse("claimed");
-    if (unmountable.count(t)) return Result::IoError("mount failed");
-    mounts[v.name].push_back(t);
-    log.push_back("mount " + v.name + " " + t);
+    BLKGATE_TRY(CheckDirectory(t.path));
+    if (unmountable.count(t.path)) return Result::IoError("mount failed");
+    mounts[v.name].push_back(t.path);
+    options[t.path] = ToString(t.options);
+    log.push_back("mount " + v.name + " " + t.path);
     return Result::Ok();
   }
   Result CheckDirectory(const std::string& d) override {
     if (d.empty() || d[0] != '/') return Result::InvalidArgument("relative");
+    if (symlinked.count(d)) return Result::PermissionDenied(d + ": a component is a symlink");
     return dirs.count(d) ? Result::Ok() : Result::NotFound(d);
   }
   void Claim(const Volume& v, bool hold) override {

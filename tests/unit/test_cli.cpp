@@ -84,7 +84,7 @@ const json kVolume = {{"name", "v0"},
                       {"backend", "file"},
                       {"system", false},
                       {"dismount", "none"},
-                      {"access_paths", {"/mnt/v0"}},
+                      {"access_paths", {{{"path", "/mnt/v0"}, {"options", "nosuid,nodev"}}}},
                       {"mounts", {"/mnt/v0"}},
                       {"stats",
                        {{"reads", 1},
@@ -240,6 +240,8 @@ TEST_CASE("cli: volume path verbs make DIR absolute") {
   auto rm = call({"volume", "path", "remove", "v0", "/mnt/v0"});
   CHECK(rm.request.op == "volume.path.remove");
   CHECK(rm.request.args == json{{"name", "v0"}, {"path", "/mnt/v0"}});
+  auto opts = call({"volume", "path", "add", "v0", "/m", "--options", "ro,noexec"});
+  CHECK(opts.request.args == json{{"name", "v0"}, {"path", "/m"}, {"options", "ro,noexec"}});
   auto ls = call({"volume", "path", "list", "v0"});
   CHECK(ls.request.op == "volume.path.list");
   CHECK(ls.request.args == json{{"name", "v0"}});
@@ -355,6 +357,11 @@ TEST_CASE("cli: missing and extra arguments") {
   rejects({"volume", "create", "--disk", "k0", "--size", "1G"}, {"volume create: missing NAME"});
   rejects({"volume", "path", "add", "v0"}, {"volume path add: missing DIR"});
   rejects({"volume", "path", "list", "v0", "/mnt"}, {"unexpected argument '/mnt'"});
+  rejects({"volume", "path", "add", "v0", "/m", "--options"}, {"--options needs a value"});
+  rejects({"volume", "path", "add", "v0", "/m", "--options", "suid"},
+          {"volume path add: --options: mount option 'suid' is never allowed"});
+  rejects({"volume", "path", "add", "v0", "/m", "--options", "ro,bogus"},
+          {"volume path add: --options: unknown mount option 'bogus'"});
   rejects({"offline"}, {"offline: missing KIND/NAME"});
   rejects({"online", "volume/v0", "volume/v1"}, {"unexpected argument 'volume/v1'"});
 }
@@ -616,9 +623,10 @@ TEST_CASE("cli: show prints key: value lines in the documented order") {
   CHECK(v.rfind("name: v0\ndisk: k0\noffset: 0\nsize: 64M (67108864 bytes)\n"
                 "device: /dev/ublkb0\ndev_id: 0\nstate: online\n",
                 0) == 0);
-  CHECK(contains(v,
-                 "access_paths: /mnt/v0\nmounts: /mnt/v0\nstats.reads: 1\nstats.writes: 2\n"
-                 "stats.flushes: 3\n"));
+  CHECK(contains(
+      v,
+      "access_paths: /mnt/v0 (nosuid,nodev)\nmounts: /mnt/v0\nstats.reads: 1\nstats.writes: 2\n"
+      "stats.flushes: 3\n"));
   CHECK(contains(v, "stats.parked: 0\n"));
   // Unknown fields are shown too, after the known ones.
   json extra = kDrive;
@@ -660,9 +668,14 @@ TEST_CASE("cli: mutating verbs print one confirmation line") {
         "volume v0 mounted on /mnt/v0\n");
   CHECK(reply({"volume", "path", "add", "v0", "/mnt/v0"}, Result::Ok(), kVolume).out ==
         "volume v0: access path /mnt/v0 added\n");
-  CHECK(reply({"volume", "path", "list", "v0"}, Result::Ok(),
-              json{{"access_paths", {"/mnt/a", "/mnt/b"}}})
-            .out == "/mnt/a\n/mnt/b\n");
+  const json two = {{{"path", "/mnt/a"}, {"options", "nosuid,nodev"}},
+                    {{"path", "/mnt/b"}, {"options", "nosuid,nodev,ro,noexec"}}};
+  CHECK(reply({"volume", "path", "list", "v0"}, Result::Ok(), json{{"access_paths", two}}).out ==
+        "/mnt/a (nosuid,nodev)\n/mnt/b (nosuid,nodev,ro,noexec)\n");
+  json shown = kVolume;
+  shown["access_paths"] = two;
+  CHECK(contains(reply({"volume", "show", "v0"}, Result::Ok(), shown).out,
+                 "access_paths: /mnt/a (nosuid,nodev), /mnt/b (nosuid,nodev,ro,noexec)\n"));
   CHECK(reply({"offline", "disk/k0"}, Result::Ok(),
               json{{"changed",
                     {{{"kind", "volume"}, {"name", "v0"}, {"state", "offline"}},
@@ -709,11 +722,15 @@ TEST_CASE("cli: ResolvePath makes paths absolute") {
     REQUIRE(ctl::ResolvePath("./link.img", false, &out).ok());
     CHECK(out == (root / "link.img").string());
   }
-  SECTION("a directory is fully resolved, trailing slash dropped") {
+  SECTION("a directory is made absolute, links kept for the daemon to refuse, slash dropped") {
     REQUIRE(ctl::ResolvePath("dirlink/", true, &out).ok());
-    CHECK(out == (root / "sub").string());
+    CHECK(out == (root / "dirlink").string());
+    REQUIRE(ctl::ResolvePath("dirlink/x/", true, &out).ok());
+    CHECK(out == (root / "dirlink" / "x").string());
     REQUIRE(ctl::ResolvePath(".", true, &out).ok());
     CHECK(out == root.string());
+    REQUIRE(ctl::ResolvePath("./sub/", true, &out).ok());
+    CHECK(out == (root / "sub").string());
   }
   SECTION("a missing parent: lexically absolute") {
     REQUIRE(ctl::ResolvePath("nope/x/../y", true, &out).ok());

@@ -144,7 +144,7 @@ TEST_CASE("an unsafe hook fails every pre-* transition with permission-denied, n
 
 TEST_CASE("volume online remounts a temporarily dismounted volume and releases the claim") {
   World w;
-  w.vol("v").access_paths = {"/mnt/a"};
+  w.vol("v").access_paths = {{"/mnt/a", {}}};
   w.p.mounts["v"] = {"/mnt/a"};
   REQUIRE(w.ctl.VolumeOffline("v", false).ok());
   REQUIRE(w.ctl.VolumeOnline("v").ok());
@@ -176,7 +176,7 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
   REQUIRE(w.ctl.VolumeMount("v").ok());
   REQUIRE(w.vol("v").dismount == Dismount::none);
 
-  w.vol("w").access_paths = {"/mnt/c"};
+  w.vol("w").access_paths = {{"/mnt/c", {}}};
   REQUIRE(w.ctl.VolumeDismount("w", false, true).code() == Code::has_access_path);
   REQUIRE(w.ctl.PathRemove("w", "/mnt/c").ok());
   REQUIRE(w.ctl.VolumeDismount("w", false, true).ok());
@@ -184,7 +184,7 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
   REQUIRE(w.p.claimed.count("w"));
   REQUIRE(w.ctl.VolumeDismount("w", false, false).code() == Code::permanently_dismounted);
   // Stays unmountable until `volume mount` or `path add`.
-  REQUIRE(w.ctl.PathAdd("w", "/mnt/c").ok());
+  REQUIRE(w.ctl.PathAdd("w", "/mnt/c", {}).ok());
   REQUIRE(w.vol("w").dismount == Dismount::none);
   REQUIRE_FALSE(w.p.claimed.count("w"));
   REQUIRE(w.p.mounts["w"] == std::vector<std::string>{"/mnt/c"});
@@ -192,15 +192,15 @@ TEST_CASE("dismount: every result of volume-dismount.md") {
 
 TEST_CASE("access paths: add mounts, remove unmounts, errors change nothing") {
   World w;
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").ok());
-  REQUIRE(w.vol("v").access_paths == std::vector<std::string>{"/mnt/a"});
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).ok());
+  REQUIRE(w.vol("v").access_paths == std::vector<AccessPath>{{"/mnt/a", {}}});
   REQUIRE(w.p.mounts["v"] == std::vector<std::string>{"/mnt/a"});
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::already_exists);
-  REQUIRE(w.ctl.PathAdd("w", "/mnt/a").code() == Code::device_in_use);
-  REQUIRE(w.ctl.PathAdd("v", "/nowhere").code() == Code::not_found);
-  REQUIRE(w.ctl.PathAdd("v", "rel").code() == Code::invalid_argument);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).code() == Code::already_exists);
+  REQUIRE(w.ctl.PathAdd("w", "/mnt/a", {}).code() == Code::device_in_use);
+  REQUIRE(w.ctl.PathAdd("v", "/nowhere", {}).code() == Code::not_found);
+  REQUIRE(w.ctl.PathAdd("v", "rel", {}).code() == Code::invalid_argument);
   w.p.unmountable.insert("/mnt/b");
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/b").code() == Code::io_error);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/b", {}).code() == Code::io_error);
   REQUIRE(w.vol("v").access_paths.size() == 1);
   REQUIRE(w.ctl.PathRemove("v", "/mnt/b").code() == Code::not_found);
   w.p.busy.insert("/mnt/a");
@@ -211,7 +211,7 @@ TEST_CASE("access paths: add mounts, remove unmounts, errors change nothing") {
   REQUIRE(w.vol("v").access_paths.empty());
   REQUIRE(w.p.mounts["v"].empty());
   REQUIRE(w.ctl.VolumeOffline("v", false).ok());
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::not_ready);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).code() == Code::not_ready);
   REQUIRE(w.ctl.VolumeMount("v").code() == Code::not_ready);
 }
 
@@ -219,13 +219,13 @@ TEST_CASE("access path add saves the path before mounting, and restores the stat
   World w;
   // A mount outlives a crash of the daemon: it must never exist before the path is saved.
   w.p.fail_persist = true;
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/a").code() == Code::io_error);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/a", {}).code() == Code::io_error);
   for (const std::string& e : w.p.log) REQUIRE(e.rfind("mount ", 0) != 0);
   REQUIRE(w.p.mounts["v"].empty());
   w.p.fail_persist = false;
   const int saved = w.p.persists;
   w.p.unmountable.insert("/mnt/b");
-  REQUIRE(w.ctl.PathAdd("v", "/mnt/b").code() == Code::io_error);
+  REQUIRE(w.ctl.PathAdd("v", "/mnt/b", {}).code() == Code::io_error);
   REQUIRE(w.p.persists == saved + 2);  // the path, then the state as it was
   REQUIRE(w.vol("v").access_paths.empty());
 }
@@ -413,9 +413,9 @@ TEST_CASE("object references and kinds parse strictly") {
 TEST_CASE("restore: claims offline and permanent volumes, mounts the rest") {
   World w;
   w.vol("v").offline = true;
-  w.vol("v").access_paths = {"/mnt/a"};
+  w.vol("v").access_paths = {{"/mnt/a", {}}};
   w.vol("w").dismount = Dismount::temporary;
-  w.vol("w").access_paths = {"/mnt/b"};
+  w.vol("w").access_paths = {{"/mnt/b", {}}};
   w.vol("u").dismount = Dismount::permanent;
   w.c.disk("e")->read_only = true;
   std::vector<std::string> notes;

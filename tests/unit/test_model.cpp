@@ -134,7 +134,9 @@ TEST_CASE("catalog JSON round trip and rejection of bad documents") {
   v.backend = BackendKind::mem;
   v.offline = true;
   v.dismount = Dismount::permanent;
-  v.access_paths = {"/mnt/a", "/mnt/b"};
+  MountOptions ro;
+  ro.read_only = true;
+  v.access_paths = {{"/mnt/a", {}}, {"/mnt/b", ro}};
   REQUIRE(c.CreateVolume(v).ok());
   c.drive("b")->status = DriveStatus::not_ready;
   c.drive("a")->identity = {12, 34, false};
@@ -143,7 +145,7 @@ TEST_CASE("catalog JSON round trip and rejection of bad documents") {
   Catalog back;
   REQUIRE(back.FromJson(c.ToJson()).ok());
   REQUIRE(back == c);
-  REQUIRE(back.volume("v")->access_paths.size() == 2);
+  REQUIRE(back.volume("v")->access_paths == v.access_paths);
   REQUIRE(back.volume("v")->dismount == Dismount::permanent);
   REQUIRE(back.drive("b")->status == DriveStatus::not_ready);
   REQUIRE(back.drive("a")->identity.ino == 34);
@@ -273,4 +275,68 @@ TEST_CASE("Replace keeps the address of every object that survives") {
   REQUIRE(a->status == DriveStatus::offline);
   REQUIRE(c.drive("b") == nullptr);
   REQUIRE(c.drive("c") != nullptr);
+}
+
+TEST_CASE("mount options: a whitelist, nosuid,nodev always, suid and dev never") {
+  MountOptions o;
+  REQUIRE(ParseMountOptions("ro,noexec", &o).ok());
+  REQUIRE(o.read_only);
+  REQUIRE(o.noexec);
+  REQUIRE(ToString(o) == "nosuid,nodev,ro,noexec");
+  REQUIRE(ToString(MountOptions{}) == "nosuid,nodev");
+  REQUIRE(ParseMountOptions("noatime,nodiratime,rw,exec,nosuid,nodev", &o).ok());
+  REQUIRE(ToString(o) == "nosuid,nodev,noatime,nodiratime");
+  REQUIRE(ParseMountOptions("ro,rw,strictatime", &o).ok());  // later wins, as with mount -o
+  REQUIRE(ToString(o) == "nosuid,nodev,strictatime");
+  // Every canonical form parses back to itself.
+  MountOptions back;
+  REQUIRE(ParseMountOptions(ToString(o), &back).ok());
+  REQUIRE(back == o);
+
+  const MountOptions before = o;
+  for (const char* bad :
+       {"suid", "ro,dev", "", "ro,,noexec", "ro,", "bogus", "uid=0", "errors=continue", "RO"}) {
+    INFO(bad);
+    REQUIRE(ParseMountOptions(bad, &o).code() == Code::invalid_argument);
+    REQUIRE(o == before);  // untouched
+  }
+  REQUIRE(ParseMountOptions("suid", &o).message().find("never allowed") != std::string::npos);
+  REQUIRE(ParseMountOptions("ro,bogus", &o).message().find("'bogus'") != std::string::npos);
+}
+
+TEST_CASE("access paths: options survive the state file; old files (plain paths) load") {
+  Catalog c = two_drive_catalog();
+  Volume v = vol("v", "d", 0, MiB);
+  MountOptions o;
+  o.noexec = true;
+  v.access_paths = {{"/mnt/x", o}};
+  REQUIRE(c.CreateVolume(v).ok());
+  const std::string text = c.ToJson();
+  REQUIRE(text.find("\"options\": \"nosuid,nodev,noexec\"") != std::string::npos);
+  Catalog back;
+  REQUIRE(back.FromJson(text).ok());
+  REQUIRE(back.volume("v")->access_paths == v.access_paths);
+
+  // A state file written before access paths had options: a list of strings.
+  std::string old = text;
+  const std::string entry = R"({
+          "options": "nosuid,nodev,noexec",
+          "path": "/mnt/x"
+        })";
+  const auto pos = old.find(entry);
+  REQUIRE(pos != std::string::npos);
+  old.replace(pos, entry.size(), "\"/mnt/old\"");
+  REQUIRE(back.FromJson(old).ok());
+  REQUIRE(back.volume("v")->access_paths == std::vector<AccessPath>{{"/mnt/old", {}}});
+
+  // Bad options or paths in the file are refused, naming them; nothing changes.
+  Catalog untouched = back;
+  std::string bad = text;
+  bad.replace(bad.find("nosuid,nodev,noexec"), 19, "nosuid,suid");
+  REQUIRE(back.FromJson(bad).code() == Code::invalid_argument);
+  REQUIRE(back.FromJson(bad).message().find("/mnt/x") != std::string::npos);
+  bad = text;
+  bad.replace(bad.find("\"/mnt/x\""), 8, "\"mnt/x\"");
+  REQUIRE(back.FromJson(bad).code() == Code::invalid_argument);
+  REQUIRE(back == untouched);
 }

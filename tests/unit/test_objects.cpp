@@ -131,7 +131,7 @@ TEST_CASE("volume delete: refused while mounted or held; otherwise forgotten, th
   Empty w;
   w.DiskOn(16 * MiB);
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
-  REQUIRE(w.ctl.PathAdd("a", "/mnt/a").ok());
+  REQUIRE(w.ctl.PathAdd("a", "/mnt/a", {}).ok());
   REQUIRE(w.ctl.VolumeDelete("a").code() == Code::device_in_use);
   REQUIRE(w.ctl.PathRemove("a", "/mnt/a").ok());
   w.p.held.insert("a");
@@ -174,7 +174,7 @@ TEST_CASE("restore: recovered devices are counted, gated from the state, mounts 
   w.DiskOn(16 * MiB);
   Volume on = w.Vol("on", 4 * MiB);
   on.dev_id = 3;
-  on.access_paths = {"/mnt/a"};
+  on.access_paths = {{"/mnt/a", {}}};
   on.recoveries = 2;
   REQUIRE(w.c.CreateVolume(on).ok());
   Volume off = w.Vol("off", 4 * MiB);
@@ -272,7 +272,7 @@ TEST_CASE("an ok call that did not do everything leaves a note") {
   Empty w;
   w.DiskOn(16 * MiB);
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
-  REQUIRE(w.ctl.PathAdd("a", "/mnt/a").ok());
+  REQUIRE(w.ctl.PathAdd("a", "/mnt/a", {}).ok());
   REQUIRE(w.ctl.VolumeOffline("a", false).ok());
   w.p.unmountable.insert("/mnt/a");
   REQUIRE(w.ctl.VolumeOnline("a").ok());
@@ -288,7 +288,7 @@ TEST_CASE("restore: a drive whose store changed is cache-corrupt, its volumes st
   REQUIRE(w.ctl.DriveAdd("e", "/e.img", 16 * MiB).ok());
   REQUIRE(w.ctl.DiskCreate("k2", {"e"}).ok());
   Volume a = w.Vol("a", 4 * MiB);
-  a.access_paths = {"/mnt/a"};
+  a.access_paths = {{"/mnt/a", {}}};
   REQUIRE(w.c.CreateVolume(a).ok());
   Volume off = w.Vol("off", 4 * MiB);
   off.offset = 4 * MiB;

@@ -69,15 +69,21 @@ class Platform {
   // ok when the mount at `target` could be unmounted now; device_in_use when busy.
   // Must not change anything.
   virtual Result ProbeBusy(const std::string& target) = 0;
-  // Plain unmount; device_in_use when busy.
-  virtual Result Unmount(const std::string& target) = 0;
+  // Plain unmount of v's mount at `target`; device_in_use when busy. Never through a symbolic
+  // link, and only when what is mounted there is v's device (invalid_state otherwise).
+  virtual Result Unmount(const Volume& v, const std::string& target) = 0;
   // Forced: shut the file system down (flushing what was written) so open handles fail, then
-  // detach it. not_supported when the file system has no shutdown.
-  virtual Result ForceUnmount(const std::string& target) = 0;
-  // Mount the volume's device at target (type detected). invalid_argument/not_found for a bad
-  // directory, io_error when the mount fails.
-  virtual Result Mount(const Volume& v, const std::string& target) = 0;
-  // Check that `dir` is an existing absolute directory (invalid_argument / not_found).
+  // detach it. not_supported when the file system has no shutdown. As Unmount: never through a
+  // symbolic link, only v's own mount.
+  virtual Result ForceUnmount(const Volume& v, const std::string& target) = 0;
+  // Mount the volume's device at the access path (type detected) with its options; nosuid and
+  // nodev always. The directory is resolved without following a symbolic link at any
+  // component, and the mount made on the directory so opened, never on a path looked up again:
+  // permission_denied naming the component that is a symbolic link, not_found/invalid_argument
+  // for a missing path or one that is not a directory, io_error when the mount fails.
+  virtual Result Mount(const Volume& v, const AccessPath& target) = 0;
+  // Check that `dir` is an existing absolute directory reached without a symbolic link at any
+  // component (permission_denied / not_found / invalid_argument, as Mount).
   virtual Result CheckDirectory(const std::string& dir) = 0;
   // Hold (or release) an exclusive claim on the volume's block device so nothing can mount it.
   // Best effort: failures are logged by the platform.
@@ -155,7 +161,10 @@ class Controller {
   Result VolumeOnline(const std::string& name);
   Result VolumeDismount(const std::string& name, bool force, bool permanent);
   Result VolumeMount(const std::string& name);
-  Result PathAdd(const std::string& name, const std::string& dir);
+  // Records `dir` (absolute, normalised: the registry's edge did it) as an access path of the
+  // volume mounted with `options`, and mounts it there (and every other access path not
+  // mounted yet). Nothing changes when the mount or persisting fails.
+  Result PathAdd(const std::string& name, const std::string& dir, const MountOptions& options);
   Result PathRemove(const std::string& name, const std::string& dir);
 
   // --- disks (disk-offline.md)
@@ -228,6 +237,9 @@ class Controller {
   // Runs the pre_* hooks of event e on the object: ok, permission_denied as the platform said
   // (an unsafe hook or hooks dir), or any other veto as device_in_use "<event> hook refused: ...".
   Result PreHooks(HookEvent e, Kind kind, const std::string& name);
+  // Best effort: mount v again where a failed call unmounted it (an access path with its
+  // options; any other mount point with the default ones).
+  void Remount(const Volume& v, const std::vector<std::string>& targets);
   Result Commit(Catalog next);
   void PublishVolumesOf(std::string_view disk, bool wait);
   // Whether a store inspected now (id, size) is the one recorded for d: the same identity, and

@@ -36,6 +36,33 @@ struct DriveIdentity {
   bool operator==(const DriveIdentity&) const = default;
 };
 
+// How an access path is mounted. nosuid and nodev are always set: nothing on a volume gains
+// set-user-ID or device-node powers through a mount the gate makes (suid and dev are refused,
+// never offered; mount such a volume by hand if that is really wanted).
+enum class Atime : std::uint8_t { relatime, noatime, strictatime };
+struct MountOptions {
+  bool read_only = false;  // ro
+  bool noexec = false;
+  Atime atime = Atime::relatime;
+  bool nodiratime = false;
+  bool operator==(const MountOptions&) const = default;
+};
+// The options as the mount gets them, in a fixed order: "nosuid,nodev[,ro][,noexec]
+// [,noatime|,strictatime][,nodiratime]" (relatime, the kernel's default, is not spelt out).
+std::string ToString(const MountOptions& o);
+// Parses a comma-separated list, mount -o style, of ro, rw, exec, noexec, nosuid, nodev,
+// relatime, noatime, strictatime and nodiratime (later ones win over earlier: "ro,rw" is rw).
+// invalid_argument naming the option for anything else, for suid and dev, and for an empty
+// list or item. *out untouched on failure.
+Result ParseMountOptions(std::string_view text, MountOptions* out);
+
+// A mount point the gate manages for a volume: an absolute, normalised directory path.
+struct AccessPath {
+  std::string path;
+  MountOptions options;
+  bool operator==(const AccessPath&) const = default;
+};
+
 struct Drive {
   std::string name;
   std::string path;
@@ -62,10 +89,13 @@ struct Volume {
   bool offline = false;
   bool system = false;  // created with --system: never taken offline
   Dismount dismount = Dismount::none;
-  std::vector<std::string> access_paths;  // mount points the gate manages, in order added
+  std::vector<AccessPath> access_paths;  // mount points the gate manages, in order added
   int dev_id = -1;  // the ublk id it was last served as; asked for again at restore
   // How often a start took its device over from a previous daemon (crash or handover).
   std::uint32_t recoveries = 0;
+
+  // The access path `dir` (compared as given: paths are normalised at the edge), or nullptr.
+  const AccessPath* FindAccessPath(std::string_view dir) const;
 };
 
 // One contiguous piece of a volume on one drive.

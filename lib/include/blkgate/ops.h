@@ -37,6 +37,7 @@ enum class ArgType : std::uint8_t {
   on_off,        // bool; "on"/"off" on the command line
   drive_status,  // online|offline|failed|not-ready (the Controller refuses "unknown")
   backend,       // file|null|mem
+  mount_opts,    // ParseMountOptions's list ("ro,noexec"); canonical (ToString) once checked
 };
 
 enum class ArgForm : std::uint8_t { positional, option };
@@ -87,7 +88,7 @@ enum class Printer : std::uint8_t {
   show_drive,  // key: value lines
   show_disk,
   show_volume,
-  paths,       // data.access_paths, one a line
+  paths,       // data.access_paths, one a line: "DIR (OPTIONS)"
   changes,     // data.changed: "KIND NAME is STATE" lines
   results,     // the result table
   line,        // one confirmation line from OpSpec::done

@@ -14,6 +14,8 @@ namespace blkgate {
 
 nlohmann::json DriveView(const Controller& c, const Drive& d);
 nlohmann::json DiskView(const Controller& c, const Disk& k);
+// [{"path": DIR, "options": "nosuid,nodev,..."}...]: the volume's access paths in order added.
+nlohmann::json AccessPathsView(const Volume& v);
 // The volume's state is "stopped" while no device serves it.
 nlohmann::json VolumeView(Controller& c, const Volume& v);
 
