@@ -1,15 +1,17 @@
 #include "blkgate/protocol.h"
 
+#include "json_parse.h"
+
 namespace blkgate::protocol {
 namespace {
 
 using nlohmann::json;
 
-// Parses one JSON object line and checks the version field.
+// Parses one JSON object line within the size and depth limits and checks the version field.
 Result ParseObject(std::string_view line, json* out) {
-  if (line.size() > kMaxMessage) return Result::ProtocolError("message larger than 1 MiB");
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Result::ProtocolError("message is not valid JSON");
+  json j;
+  if (Result r = ParseJsonLimited(line, {kMaxMessage, kMaxDepth}, &j); !r.ok())
+    return Result::ProtocolError("message " + r.message());
   if (!j.is_object()) return Result::ProtocolError("message is not a JSON object");
   auto v = j.find("v");
   // Exactly the integer 1: no float, no wrap-around of a larger number.
@@ -46,7 +48,7 @@ Result Decode(std::string_view line, Request* out) {
   r.op = op->get<std::string>();
   if (auto a = j.find("args"); a != j.end()) {
     if (!a->is_object()) return Result::ProtocolError("request \"args\" is not an object");
-    r.args = *a;
+    r.args = std::move(*a);
   }
   if (auto h = j.find("hook"); h != j.end()) {
     if (!h->is_string()) return Result::ProtocolError("request \"hook\" is not a string");
@@ -74,7 +76,7 @@ Result Decode(std::string_view line, Reply* out) {
   r.result = Result(*code, std::move(message));
   if (auto d = j.find("data"); d != j.end()) {
     if (!d->is_object()) return Result::ProtocolError("reply \"data\" is not an object");
-    r.data = *d;
+    r.data = std::move(*d);
   }
   if (auto n = j.find("notes"); n != j.end()) {
     if (!n->is_array()) return Result::ProtocolError("reply \"notes\" is not a list");

@@ -76,3 +76,58 @@ TEST_CASE("replies carry notes only when there are some") {
   REQUIRE(protocol::Decode(R"({"v":1,"result":"ok","notes":[1]})", &back).code() ==
           Code::protocol_error);
 }
+
+namespace {
+
+// {"v":1,"op":"ping","args":{"x":[[...]]}} with `arrays` arrays around the innermost 0: the
+// message nests arrays + 2 levels (the message itself and "args").
+std::string NestedRequest(std::size_t arrays) {
+  return R"({"v":1,"op":"ping","args":{"x":)" + std::string(arrays, '[') + "0" +
+         std::string(arrays, ']') + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("nesting is limited while parsing: 32 levels pass, 33 are a protocol error") {
+  protocol::Request req;
+  REQUIRE(protocol::Decode(NestedRequest(protocol::kMaxDepth - 2), &req).ok());
+  REQUIRE(req.op == "ping");
+  req.op = "keep";
+  Result r = protocol::Decode(NestedRequest(protocol::kMaxDepth - 1), &req);
+  REQUIRE(r.code() == Code::protocol_error);
+  REQUIRE(r.message() == "message is nested deeper than 32 levels");
+  REQUIRE(req.op == "keep");
+  // Objects count as arrays do.
+  std::string objects = R"({"v":1,"op":"ping","args":)";
+  for (int i = 0; i < protocol::kMaxDepth; ++i) objects += R"({"a":)";
+  objects += "0" + std::string(protocol::kMaxDepth + 1, '}');
+  REQUIRE(protocol::Decode(objects, &req).message() == "message is nested deeper than 32 levels");
+}
+
+TEST_CASE("a request nested 1M deep is refused, not recursed into (it crashed the daemon)") {
+  // Without the limit the copy of "args" recursed once per level until SIGSEGV. Balanced, a
+  // line holds ~520k levels; 1M levels fit when they are never closed.
+  protocol::Request req;
+  for (std::size_t n : {100'000u, 520'000u}) {
+    const std::string line = NestedRequest(n);
+    REQUIRE(line.size() <= protocol::kMaxMessage);
+    Result r = protocol::Decode(line, &req);
+    REQUIRE(r.code() == Code::protocol_error);
+    REQUIRE(r.message() == "message is nested deeper than 32 levels");
+  }
+  const std::string open_only = R"({"v":1,"op":"ping","args":{"x":)" + std::string(1'000'000, '[');
+  REQUIRE(open_only.size() <= protocol::kMaxMessage);
+  REQUIRE(protocol::Decode(open_only, &req).message() == "message is nested deeper than 32 levels");
+  protocol::Reply rep;
+  const std::string reply = R"({"v":1,"result":"ok","data":{"x":)" + std::string(500'000, '[');
+  REQUIRE(protocol::Decode(reply, &rep).message() == "message is nested deeper than 32 levels");
+}
+
+TEST_CASE("size and syntax errors name the limit and the byte") {
+  protocol::Request req;
+  std::string huge =
+      R"({"v":1,"op":"ping","args":{"x":")" + std::string(protocol::kMaxMessage, 'a') + "\"}}";
+  REQUIRE(protocol::Decode(huge, &req).message() == "message is larger than 1048576 bytes");
+  REQUIRE(protocol::Decode(R"({"v":1,"op":x})", &req).message() ==
+          "message is not valid JSON (at byte 13)");
+}
