@@ -23,6 +23,39 @@ Result ParseObject(std::string_view line, json* out) {
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // Length and smallest code point of the sequence a lead byte opens (0xC0, 0xC1 and
+    // 0xF5.. open none: they could only start overlong or out-of-range forms).
+    std::size_t len = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 2, cp = b & 0x1F, min = 0x80;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3, cp = b & 0x0F, min = 0x800;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4, cp = b & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (s.size() - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string Encode(const Request& r) {
   json j = {{"v", kVersion}, {"op", r.op}, {"args", r.args}};
   if (!r.hook.empty()) j["hook"] = r.hook;

@@ -131,3 +131,28 @@ TEST_CASE("size and syntax errors name the limit and the byte") {
   REQUIRE(protocol::Decode(R"({"v":1,"op":x})", &req).message() ==
           "message is not valid JSON (at byte 13)");
 }
+
+TEST_CASE("UTF-8 as JSON carries it, and nothing else") {
+  for (const std::string& good :
+       {std::string(""), std::string("plain /mnt/x"), std::string("caf\xC3\xA9"),
+        std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x98\x80"),
+        std::string("\xF4\x8F\xBF\xBF"), std::string("a\0b", 3)}) {
+    INFO(good);
+    REQUIRE(protocol::IsValidUtf8(good));
+  }
+  for (const std::string& bad : {
+           std::string("\x88"),              // stray continuation byte
+           std::string("ab\xC3"),            // truncated
+           std::string("\xC3\x28"),          // bad continuation
+           std::string("\xC0\xAF"),          // overlong '/'
+           std::string("\xE0\x80\xAF"),      // overlong '/', 3 bytes
+           std::string("\xED\xA0\x80"),      // surrogate U+D800
+           std::string("\xF4\x90\x80\x80"),  // past U+10FFFF
+           std::string("\xF8\x88\x80\x80\x80"),
+       }) {
+    INFO(bad);
+    REQUIRE(!protocol::IsValidUtf8(bad));
+    // What Encode would have to change: nlohmann refuses to dump it as it is.
+    REQUIRE_THROWS(json(bad).dump());
+  }
+}

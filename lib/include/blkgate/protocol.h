@@ -36,6 +36,11 @@ struct Reply {
   std::vector<std::string> notes;
 };
 
+// Whether s is UTF-8 as JSON strings carry it: no stray or truncated sequence, no overlong
+// form, no surrogate, nothing past U+10FFFF. Encode turns anything else into U+FFFD, so a
+// string that must arrive unchanged (a path) is checked with this before it is sent.
+bool IsValidUtf8(std::string_view s) noexcept;
+
 // Encoders never fail; the output has no '\n' but the final one.
 std::string Encode(const Request& r);
 std::string Encode(const Reply& r);
