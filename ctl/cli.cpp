@@ -728,6 +728,21 @@ std::string JsonLine(const Result& r, const json& data, const std::vector<std::s
   return o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+// The protocol carries UTF-8 only (JSON): a path with other bytes would reach the daemon
+// changed (U+FFFD in place of each bad byte), naming another file. Refused before any call.
+Result CheckUtf8(const ops::OpSpec& op, const json& args) {
+  auto bad = [](const json& e) {
+    return e.is_string() && !protocol::IsValidUtf8(e.get_ref<const std::string&>());
+  };
+  for (const ops::ArgSpec& a : op.args) {
+    auto v = args.find(a.key);
+    if (v != args.end() && (bad(*v) || (v->is_array() && std::any_of(v->begin(), v->end(), bad))))
+      return Result::InvalidArgument(std::string(op.words) + ": " + std::string(a.cli) +
+                                     " is not valid UTF-8 (the protocol carries UTF-8 only)");
+  }
+  return Result::Ok();
+}
+
 }  // namespace
 
 std::string Usage() {
@@ -742,7 +757,14 @@ std::string Usage() {
 
 Invocation Parse(const std::vector<std::string>& args, const PathResolver& resolve) {
   try {
-    return ParseImpl(args, resolve);
+    Invocation inv = ParseImpl(args, resolve);
+    if (inv.action == Action::call) {
+      if (Result r = CheckUtf8(*inv.op, inv.request.args); !r.ok()) {
+        inv.action = Action::error;
+        inv.error = r;
+      }
+    }
+    return inv;
   } catch (const std::exception& e) {
     Invocation inv;
     inv.action = Action::error;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
 #include <set>
 #include "blkgate/gate.h"
 #include "enum_names.h"
@@ -10,41 +9,10 @@
 namespace blkgate {
 namespace {
 
-using nlohmann::json;
-
 template <typename Map>
 auto* FindIn(Map& m, std::string_view name) {
   auto it = m.find(name);
   return it == m.end() ? nullptr : &it->second;
-}
-
-// Access paths in the state file: {"path", "options"} objects.
-json AccessPathsJson(const std::vector<AccessPath>& paths) {
-  json out = json::array();
-  for (const AccessPath& p : paths)
-    out.push_back({{"path", p.path}, {"options", ToString(p.options)}});
-  return out;
-}
-
-// Reads AccessPathsJson's list; a plain string (the form before access paths had options) is
-// a path with the default options. invalid_argument for bad options or a relative path.
-Result AccessPathsFromJson(const json& j, std::vector<AccessPath>* out) {
-  out->clear();
-  if (!j.is_array()) return Result::InvalidArgument("access_paths must be a list");
-  for (const json& e : j) {
-    AccessPath p;
-    if (e.is_string()) {
-      p.path = e.get<std::string>();
-    } else {
-      p.path = e.at("path").get<std::string>();
-      BLKGATE_TRY(ParseMountOptions(e.at("options").get<std::string>(), &p.options)
-                      .Prefixed("access path " + p.path));
-    }
-    if (p.path.empty() || p.path[0] != '/')
-      return Result::InvalidArgument("access path '" + p.path + "' is not absolute");
-    out->push_back(std::move(p));
-  }
-  return Result::Ok();
 }
 
 }  // namespace
@@ -74,7 +42,7 @@ Result ParseBackend(std::string_view s, BackendKind* out) {
   return ParseByName(s, kBackendNames, "backend", out);
 }
 
-static Result ParseDismount(std::string_view s, Dismount* out) {
+Result ParseDismount(std::string_view s, Dismount* out) {
   return ParseByName(s, kDismountNames, "dismount state", out);
 }
 
@@ -355,102 +323,6 @@ void Catalog::Replace(Catalog next) {
 
 bool Catalog::operator==(const Catalog& o) const {
   return ToJson() == o.ToJson();
-}
-
-// ---- serialisation --------------------------------------------------------------------------
-
-std::string Catalog::ToJson() const {
-  json j;
-  j["format"] = "blkgate-state";
-  j["version"] = 1;
-  json drives = json::array();
-  for (const auto& [n, d] : drives_)
-    drives.push_back({{"name", d.name},
-                      {"path", d.path},
-                      {"size", d.size},
-                      {"status", ToString(d.status)},
-                      {"identity",
-                       {{"dev", d.identity.dev},
-                        {"ino", d.identity.ino},
-                        {"block_device", d.identity.block_device}}}});
-  json disks = json::array();
-  for (const auto& [n, k] : disks_)
-    disks.push_back({{"name", k.name},
-                     {"drives", k.drives},
-                     {"offline", k.offline},
-                     {"read_only", k.read_only}});
-  json volumes = json::array();
-  for (const auto& [n, v] : volumes_)
-    volumes.push_back({{"name", v.name},
-                       {"disk", v.disk},
-                       {"offset", v.offset},
-                       {"size", v.size},
-                       {"queues", v.queues},
-                       {"depth", v.depth},
-                       {"backend", ToString(v.backend)},
-                       {"offline", v.offline},
-                       {"system", v.system},
-                       {"dismount", ToString(v.dismount)},
-                       {"access_paths", AccessPathsJson(v.access_paths)},
-                       {"dev_id", v.dev_id},
-                       {"recoveries", v.recoveries}});
-  j["drives"] = std::move(drives);
-  j["disks"] = std::move(disks);
-  j["volumes"] = std::move(volumes);
-  return j.dump(2) + "\n";
-}
-
-Result Catalog::FromJson(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Result::InvalidArgument("not valid JSON");
-  Catalog c;
-  try {
-    if (j.value("format", "") != "blkgate-state")
-      return Result::InvalidArgument("not a blkgate state file");
-    if (j.value("version", 0) != 1)
-      return Result::InvalidArgument("unsupported state version " +
-                                     j.value("version", json()).dump());
-    for (const auto& d : j.at("drives")) {
-      Drive dr;
-      dr.name = d.at("name").get<std::string>();
-      dr.path = d.at("path").get<std::string>();
-      dr.size = d.at("size").get<std::uint64_t>();
-      BLKGATE_TRY(ParseDriveStatus(d.at("status").get<std::string>(), &dr.status));
-      const auto& id = d.at("identity");
-      dr.identity.dev = id.at("dev").get<std::uint64_t>();
-      dr.identity.ino = id.at("ino").get<std::uint64_t>();
-      dr.identity.block_device = id.at("block_device").get<bool>();
-      BLKGATE_TRY(c.AddDrive(std::move(dr)));
-    }
-    for (const auto& k : j.at("disks")) {
-      std::string name = k.at("name").get<std::string>();
-      BLKGATE_TRY(c.CreateDisk(name, k.at("drives").get<std::vector<std::string>>()));
-      Disk* disk = c.disk(name);
-      disk->offline = k.at("offline").get<bool>();
-      disk->read_only = k.at("read_only").get<bool>();
-    }
-    for (const auto& v : j.at("volumes")) {
-      Volume vol;
-      vol.name = v.at("name").get<std::string>();
-      vol.disk = v.at("disk").get<std::string>();
-      vol.offset = v.at("offset").get<std::uint64_t>();
-      vol.size = v.at("size").get<std::uint64_t>();
-      vol.queues = v.at("queues").get<std::uint16_t>();
-      vol.depth = v.at("depth").get<std::uint16_t>();
-      BLKGATE_TRY(ParseBackend(v.at("backend").get<std::string>(), &vol.backend));
-      vol.offline = v.at("offline").get<bool>();
-      vol.system = v.at("system").get<bool>();
-      BLKGATE_TRY(ParseDismount(v.at("dismount").get<std::string>(), &vol.dismount));
-      BLKGATE_TRY(AccessPathsFromJson(v.at("access_paths"), &vol.access_paths));
-      vol.dev_id = v.value("dev_id", -1);          // optional: absent in early state files
-      vol.recoveries = v.value("recoveries", 0u);  // optional: absent before recovery
-      BLKGATE_TRY(c.CreateVolume(std::move(vol)));
-    }
-  } catch (const json::exception& e) {
-    return Result::InvalidArgument(std::string("malformed: ") + e.what());
-  }
-  *this = std::move(c);
-  return Result::Ok();
 }
 
 // ---- the gate word --------------------------------------------------------------------------

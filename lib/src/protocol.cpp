@@ -1,15 +1,17 @@
 #include "blkgate/protocol.h"
 
+#include "json_parse.h"
+
 namespace blkgate::protocol {
 namespace {
 
 using nlohmann::json;
 
-// Parses one JSON object line and checks the version field.
+// Parses one JSON object line within the size and depth limits and checks the version field.
 Result ParseObject(std::string_view line, json* out) {
-  if (line.size() > kMaxMessage) return Result::ProtocolError("message larger than 1 MiB");
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Result::ProtocolError("message is not valid JSON");
+  json j;
+  if (Result r = ParseJsonLimited(line, {kMaxMessage, kMaxDepth}, &j); !r.ok())
+    return Result::ProtocolError("message " + r.message());
   if (!j.is_object()) return Result::ProtocolError("message is not a JSON object");
   auto v = j.find("v");
   // Exactly the integer 1: no float, no wrap-around of a larger number.
@@ -20,6 +22,39 @@ Result ParseObject(std::string_view line, json* out) {
 }
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // Length and smallest code point of the sequence a lead byte opens (0xC0, 0xC1 and
+    // 0xF5.. open none: they could only start overlong or out-of-range forms).
+    std::size_t len = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 2, cp = b & 0x1F, min = 0x80;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3, cp = b & 0x0F, min = 0x800;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4, cp = b & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (s.size() - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
 
 std::string Encode(const Request& r) {
   json j = {{"v", kVersion}, {"op", r.op}, {"args", r.args}};
@@ -46,7 +81,7 @@ Result Decode(std::string_view line, Request* out) {
   r.op = op->get<std::string>();
   if (auto a = j.find("args"); a != j.end()) {
     if (!a->is_object()) return Result::ProtocolError("request \"args\" is not an object");
-    r.args = *a;
+    r.args = std::move(*a);
   }
   if (auto h = j.find("hook"); h != j.end()) {
     if (!h->is_string()) return Result::ProtocolError("request \"hook\" is not a string");
@@ -74,7 +109,7 @@ Result Decode(std::string_view line, Reply* out) {
   r.result = Result(*code, std::move(message));
   if (auto d = j.find("data"); d != j.end()) {
     if (!d->is_object()) return Result::ProtocolError("reply \"data\" is not an object");
-    r.data = *d;
+    r.data = std::move(*d);
   }
   if (auto n = j.find("notes"); n != j.end()) {
     if (!n->is_array()) return Result::ProtocolError("reply \"notes\" is not a list");

@@ -409,6 +409,22 @@ TEST_CASE("cli: a path that cannot be resolved is reported with the resolver's c
   CHECK(ctl::Render(inv).status == 29);
 }
 
+TEST_CASE("cli: a path that is not UTF-8 is refused, not sent changed (found by fuzz/cli)") {
+  // JSON carries UTF-8 only: the daemon used to get U+FFFD in place of the byte, another file.
+  for (const char* path : {"/srv/d\x88.img", "rel/d\xC3.img"}) {
+    ctl::Invocation inv = parse({"drive", "add", "d0", path, "--size", "1G"});
+    REQUIRE(inv.action == ctl::Action::error);
+    CHECK(inv.error.code() == Code::invalid_argument);
+    CHECK(inv.error.message() ==
+          "drive add: PATH is not valid UTF-8 (the protocol carries UTF-8 only)");
+  }
+  ctl::Invocation dir = parse({"volume", "path", "add", "v0", "/mnt/\xED\xA0\x80"});
+  REQUIRE(dir.action == ctl::Action::error);
+  CHECK(contains(dir.error.message(), "volume path add: DIR is not valid UTF-8"));
+  CHECK(call({"drive", "add", "d0", "/srv/caf\xC3\xA9.img"}).request.args["path"] ==
+        "/srv/caf\xC3\xA9.img");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Help.
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "blkgate/model.h"
 
 using namespace blkgate;
@@ -164,6 +166,98 @@ TEST_CASE("catalog JSON round trip and rejection of bad documents") {
   text.replace(pos, 11, "\"disk\": \"q\"");
   REQUIRE(back.FromJson(text).code() == Code::not_found);
   REQUIRE(back == untouched);
+}
+
+TEST_CASE("catalog JSON: every member must be present and of its type, never a default") {
+  using nlohmann::json;
+  Catalog c = two_drive_catalog();
+  Volume v = vol("v", "d", 0, MiB);
+  v.access_paths = {{"/mnt/a", {}}};
+  REQUIRE(c.CreateVolume(v).ok());
+  const json good = json::parse(c.ToJson());
+  struct Case {
+    const char* pointer;
+    json value;
+    const char* named;  // in the message
+  };
+  const std::vector<Case> cases = {
+      {"/drives", nullptr, "state.drives must be a list"},
+      {"/disks", json::object(), "state.disks must be a list"},
+      {"/volumes", "x", "state.volumes must be a list"},
+      {"/drives/0", nullptr, "drives[0] must be an object"},
+      {"/drives/0/name", nullptr, "drives[0].name must be a string"},
+      {"/drives/0/path", "relative.img", "drives[0]: drive path must be absolute"},
+      {"/drives/0/path", std::string("/a.img\0/etc", 11), "drives[0]: drive path must not"},
+      {"/drives/0/path", "/x/../etc/passwd", "drives[0]: drive path must not contain '..'"},
+      {"/drives/0/size", -1, "drives[0].size must be an integer from 0"},
+      {"/drives/0/size", 1048576.0, "drives[0].size must be an integer"},
+      {"/drives/0/size", "1M", "drives[0].size must be an integer"},
+      {"/drives/0/status", 1, "drives[0].status must be a string"},
+      {"/drives/0/status", "broken", "drives[0]: bad drive status 'broken'"},
+      {"/drives/0/identity", json::array(), "drives[0].identity must be an object"},
+      {"/drives/0/identity/block_device", 0, "drives[0].identity.block_device must be true"},
+      {"/drives/0/identity/ino", nullptr, "drives[0].identity.ino must be an integer"},
+      {"/disks/0/drives", "a", "disks[0].drives must be a list of strings"},
+      {"/disks/0/drives", json::array({1}), "disks[0].drives must be a list of strings"},
+      {"/disks/0/offline", "false", "disks[0].offline must be true or false"},
+      {"/disks/0/read_only", nullptr, "disks[0].read_only must be true or false"},
+      {"/volumes/0/queues", 65537, "volumes[0].queues must be an integer from 0 to 65535"},
+      {"/volumes/0/depth", -128, "volumes[0].depth must be an integer from 0 to 65535"},
+      {"/volumes/0/offset", 1.5, "volumes[0].offset must be an integer"},
+      {"/volumes/0/dev_id", 4294967296, "volumes[0].dev_id must be an integer"},
+      {"/volumes/0/dev_id", -2, "volumes[0]: dev_id must be -1 or more"},
+      {"/volumes/0/dev_id", nullptr, "volumes[0].dev_id must be an integer"},
+      {"/volumes/0/access_paths", nullptr, "volumes[0].access_paths must be a list"},
+      {"/volumes/0/access_paths/0", "mnt", "volumes[0]: access path must be absolute"},
+      {"/volumes/0/access_paths/0", 1, "access_paths[0] must be a path or an object"},
+      {"/volumes/0/access_paths/0/path", "mnt", "volumes[0]: access path must be absolute"},
+      {"/volumes/0/access_paths/0/options", "suid", "access_paths[0]: "},
+      {"/volumes/0/access_paths/0/options", nullptr, "access_paths[0].options must be a string"},
+      {"/volumes/0/recoveries", -1, "volumes[0].recoveries must be an integer from 0"},
+      {"/volumes/0/dismount", "maybe", "volumes[0]: bad dismount state 'maybe'"},
+      {"/version", 1.0, "unsupported state version 1.0"},
+      {"/version", 4294967297, "unsupported state version 4294967297"},
+      {"/format", nullptr, "not a blkgate state file"},
+  };
+  for (const Case& k : cases) {
+    json bad = good;
+    bad[json::json_pointer(k.pointer)] = k.value;
+    INFO(k.pointer << " = " << k.value.dump());
+    Catalog back = c;
+    Result r = back.FromJson(bad.dump());
+    REQUIRE(!r.ok());
+    INFO(r.message());
+    REQUIRE(r.message().find(k.named) != std::string::npos);
+    REQUIRE(back == c);
+  }
+  for (const char* member : {"name", "size", "identity"}) {
+    json bad = good;
+    bad["drives"][0].erase(member);
+    Catalog back;
+    REQUIRE(back.FromJson(bad.dump()).message() ==
+            "drives[0]: missing \"" + std::string(member) + "\"");
+  }
+  // dev_id and recoveries are optional (early state files), an access path may be a plain
+  // string (before mount options); paths are normalised on the way in.
+  json old = good;
+  old["volumes"][0].erase("dev_id");
+  old["volumes"][0].erase("recoveries");
+  old["volumes"][0]["access_paths"][0] = "/mnt//a/./";
+  old["drives"][0]["path"] = "//a.img";
+  Catalog back;
+  REQUIRE(back.FromJson(old.dump()).ok());
+  REQUIRE(back.volume("v")->dev_id == -1);
+  REQUIRE(back.volume("v")->access_paths == std::vector<AccessPath>{{"/mnt/a", {}}});
+  REQUIRE(back.drive("a")->path == "/a.img");
+}
+
+TEST_CASE("catalog JSON: nesting and size are limited while parsing") {
+  Catalog back;
+  const std::string deep = R"({"format":"blkgate-state","version":1,"drives":)" +
+                           std::string(300'000, '[') + std::string(300'000, ']') + "}";
+  REQUIRE(back.FromJson(deep).message() == "the file is nested deeper than 32 levels");
+  REQUIRE(back.FromJson(std::string(kMaxStateBytes + 1, ' ')).message() ==
+          "the file is larger than 67108864 bytes");
 }
 
 TEST_CASE("status and backend parsing") {

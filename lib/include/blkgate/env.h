@@ -1,9 +1,12 @@
 // blkgate/env.h — the environment the control plane's pure parts use (leveldb's Env).
 //
 // The state store and anything else that must be tested without a kernel goes through Env;
-// tests inject a MemEnv (tests/unit) or a failing one.
+// tests inject a MemEnv (tests/unit) or a failing one. Nothing here follows a symlink when it
+// creates or replaces a name: a symlink planted in the directory is replaced or refused,
+// never written through.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,14 +17,22 @@ namespace blkgate {
 class Env {
  public:
   virtual ~Env() = default;
-  // not_found when missing.
-  virtual Result ReadFile(const std::string& path, std::string* out) = 0;
-  // Durable replace: write path.tmp, fsync, rename over path, fsync the directory.
-  virtual Result WriteFileAtomic(const std::string& path, std::string_view data) = 0;
-  // Atomic copy-by-link of src to dst (replacing dst); not_found when src is missing. Not synced:
-  // durable with the next fsync of the directory (the state store's WriteFileAtomic, in the same
-  // directory, right after; one directory fsync instead of two per save).
+  // not_found when missing; invalid_argument "PATH is larger than N bytes" when it is (read no
+  // further than that).
+  virtual Result ReadFile(const std::string& path, std::size_t max_bytes, std::string* out) = 0;
+  // Replace path with data: path.tmp is created afresh (a stale one removed first, then
+  // O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a name planted there in between is refused), written,
+  // fsynced and renamed over path. On failure path is untouched and no temp is left. Durable
+  // with the next SyncDir of the directory.
+  virtual Result ReplaceFile(const std::string& path, std::string_view data) = 0;
+  // Atomic copy-by-link of src to dst (replacing dst; src itself if it is a symlink); not_found
+  // when src is missing. Durable with the next SyncDir.
   virtual Result LinkReplace(const std::string& src, const std::string& dst) = 0;
+  // Remove the name; not_found when missing. Durable with the next SyncDir.
+  virtual Result Remove(const std::string& path) = 0;
+  // fsync the directory: the renames, links and removals in it become durable.
+  virtual Result SyncDir(const std::string& dir) = 0;
+  // Whether anything is at path (a dangling symlink too).
   virtual bool Exists(const std::string& path) = 0;
 };
 

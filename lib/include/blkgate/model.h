@@ -27,6 +27,7 @@ std::string_view ToString(Dismount d) noexcept;
 // Parse; invalid_argument on anything else. "unknown" is not a settable status.
 Result ParseDriveStatus(std::string_view s, DriveStatus* out);
 Result ParseBackend(std::string_view s, BackendKind* out);
+Result ParseDismount(std::string_view s, Dismount* out);
 
 // What the gate remembers of a backing store, to notice it was replaced ("cache-corrupt").
 struct DriveIdentity {
@@ -111,6 +112,9 @@ inline constexpr std::uint64_t kSectorSize = 512;
 inline constexpr int kMaxDrivesPerDisk = 16;  // == gate::kMaxSegments
 inline constexpr std::uint16_t kMaxQueues = 64;
 inline constexpr std::uint16_t kMaxDepth = 4096;
+// Limits of the state file's text, checked while parsing it (Catalog::FromJson).
+inline constexpr std::size_t kMaxStateBytes = std::size_t{64} << 20;
+inline constexpr int kMaxStateDepth = 32;
 
 // Names: 1..64 chars of [A-Za-z0-9._-], not starting with '.' or '-'.
 Result ValidateName(std::string_view kind, std::string_view name);
@@ -160,10 +164,16 @@ class Catalog {
   const std::map<std::string, Disk, std::less<>>& disks() const { return disks_; }
   const std::map<std::string, Volume, std::less<>>& volumes() const { return volumes_; }
 
-  // Serialised form used by the state file (JSON text, stable field names).
+  // Serialised form used by the state file (JSON text, stable field names). Both in
+  // lib/src/catalog_json.cpp.
   std::string ToJson() const;
-  // Replaces *this on success; on failure *this is unchanged (invalid_argument naming the
-  // problem). Validates references and extents as the mutators do.
+  // Replaces *this on success; on failure *this is unchanged (invalid_argument, or the code of
+  // the mutator that refused an object, naming the problem and where: "volumes[1].queues must
+  // be an integer from 0 to 65535"). Trusts nothing:
+  // over kMaxStateBytes or nested deeper than kMaxStateDepth is refused while parsing; every
+  // member must be present and of its type (null, a float, a negative or too large number is
+  // corrupt, never a default); paths must be absolute, free of NUL and "..", and are
+  // normalised; names, references and extents are validated as the mutators do.
   Result FromJson(std::string_view text);
 
   bool operator==(const Catalog&) const;

@@ -19,6 +19,9 @@ namespace blkgate::protocol {
 
 inline constexpr int kVersion = 1;
 inline constexpr std::size_t kMaxMessage = 1 << 20;  // bytes per line, both directions
+// Objects and arrays nested in one message, the message itself counting 1. Checked while
+// parsing: a deeper message is refused before any tree is built.
+inline constexpr int kMaxDepth = 32;
 
 struct Request {
   std::string op;
@@ -33,11 +36,17 @@ struct Reply {
   std::vector<std::string> notes;
 };
 
+// Whether s is UTF-8 as JSON strings carry it: no stray or truncated sequence, no overlong
+// form, no surrogate, nothing past U+10FFFF. Encode turns anything else into U+FFFD, so a
+// string that must arrive unchanged (a path) is checked with this before it is sent.
+bool IsValidUtf8(std::string_view s) noexcept;
+
 // Encoders never fail; the output has no '\n' but the final one.
 std::string Encode(const Request& r);
 std::string Encode(const Reply& r);
-// protocol_error naming the problem (not JSON, wrong version, missing/mistyped field, unknown
-// result name) and *out untouched on failure.
+// protocol_error naming the problem (over kMaxMessage bytes, nested deeper than kMaxDepth, not
+// JSON, wrong version, missing/mistyped field, unknown result name) and *out untouched on
+// failure. Never recurses deeper than kMaxDepth, whatever the input.
 Result Decode(std::string_view line, Request* out);
 Result Decode(std::string_view line, Reply* out);
 
