@@ -33,6 +33,7 @@ Daemon::Daemon(DaemonOptions opts)
 }
 
 Daemon::~Daemon() {
+  StopBackendErrors();
   if (server_) server_->Stop();  // joins every connection thread before the rest goes
 }
 
@@ -93,7 +94,9 @@ Result Daemon::Start() {
 
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   shutdown_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_.valid() || !shutdown_.valid()) return Result::FromErrno(errno, "eventfd");
+  errors_quit_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_.valid() || !shutdown_.valid() || !errors_quit_.valid())
+    return Result::FromErrno(errno, "eventfd");
 
   volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
       opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
@@ -124,6 +127,8 @@ Result Daemon::Start() {
     ctl.Restore(&notes);
     for (const auto& n : notes) Log("restore: " + n);
   });
+
+  errors_thread_ = std::thread([this] { WatchBackendErrors(); });
 
   ControlServerOptions so;
   so.socket_path = opts_.socket_path;
@@ -162,6 +167,28 @@ void Daemon::HandleBackendErrors() {
   });
 }
 
+void Daemon::WatchBackendErrors() {
+  for (;;) {
+    pollfd fds[2] = {{wake_.get(), POLLIN, 0}, {errors_quit_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      Log(std::string("backend errors: poll: ") + std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents & POLLIN) return;
+    std::uint64_t n;
+    if (::read(wake_.get(), &n, sizeof n) == sizeof n) HandleBackendErrors();
+  }
+}
+
+void Daemon::StopBackendErrors() {
+  if (!errors_thread_.joinable()) return;
+  const std::uint64_t one = 1;
+  ssize_t n = ::write(errors_quit_.get(), &one, sizeof one);
+  (void)n;
+  errors_thread_.join();
+}
+
 int Daemon::Run() {
   sigset_t mask;
   sigemptyset(&mask);
@@ -173,9 +200,8 @@ int Daemon::Run() {
     return 1;
   }
   for (;;) {
-    pollfd fds[3] = {
-        {sfd.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       Log(std::string("poll: ") + std::strerror(errno));
       break;
@@ -186,19 +212,17 @@ int Daemon::Run() {
         Log(std::string("caught ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
       break;
     }
-    if (fds[2].revents & POLLIN) {
+    if (fds[1].revents & POLLIN) {
       Log(keep_devices_.load(std::memory_order_relaxed)
               ? "shutdown requested: leaving every device for the next daemon"
               : "shutdown requested, stopping");
       break;
     }
-    if (fds[1].revents & POLLIN) {
-      std::uint64_t n;
-      if (::read(wake_.get(), &n, sizeof n) == sizeof n) HandleBackendErrors();
-    }
   }
+  Log("stopping: waiting for the running call, if any");
   // No call starts from here on (a running one finishes first); then the connections go.
   dispatcher_->Stop();
+  StopBackendErrors();
   server_->Stop();
   if (keep_devices_.load(std::memory_order_relaxed)) {
     // The queue threads finish the backing I/O in flight and commit it, then exit; the kernel

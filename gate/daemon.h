@@ -6,7 +6,9 @@
 // socket and its connection threads). Destruction runs in reverse: the server joins its
 // threads before anything they use goes away.
 //
-// Threads: the main thread runs Start() and Run() (signals, backend errors, shutdown);
+// Threads: the main thread runs Start() and Run() (signals, shutdown) and never waits for the
+// control lock while serving, so a long call (a hook) never delays SIGTERM's handling;
+// the backend-error thread marks drives failed under the control lock (HandleBackendErrors);
 // connection threads run calls through the Dispatcher; queue threads serve I/O and only read
 // gate words and set failed-drive bits (VolumeRegistry).
 #pragma once
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "blkgate/controller.h"
 #include "blkgate/model.h"
@@ -76,12 +79,18 @@ class Daemon {
   Result CheckStrictModes();
   // Marks the drives whose backing I/O failed (queue threads reported them).
   void HandleBackendErrors();
+  // The backend-error thread: HandleBackendErrors at each wake_ until errors_quit_.
+  void WatchBackendErrors();
+  // Ends and joins the backend-error thread (a call it waits behind finishes first).
+  void StopBackendErrors();
 
   DaemonOptions opts_;
   ThreadPriority data_priority_;  // the main thread's at construction: queue threads run at it
   UniqueFd lock_;                 // flock on DIR/lock: one daemon per state dir
   UniqueFd wake_;                 // eventfd: queue threads report backend errors
-  UniqueFd shutdown_;             // eventfd: a `shutdown` call asked the main loop to stop
+  UniqueFd errors_quit_;          // eventfd: the backend-error thread ends
+  std::thread errors_thread_;
+  UniqueFd shutdown_;                      // eventfd: a `shutdown` call asked the main loop to stop
   std::atomic<bool> keep_devices_{false};  // ... with --keep-devices
   StateStore store_;
   HookTokens tokens_;

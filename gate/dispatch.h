@@ -10,7 +10,8 @@
 // for a resource call: the object is pending), and a call from inside a running hook is
 // refused (reentrant-call): never a wait, never a deadlock. Queue threads take neither lock.
 //
-// Threads: Handle() on connection threads, concurrently; Locked() on the main thread.
+// Threads: Handle() on connection threads, concurrently; Locked() on the main thread (start,
+// stop) and the daemon's backend-error thread.
 #pragma once
 
 #include <set>
