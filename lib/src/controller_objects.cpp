@@ -78,20 +78,31 @@ Result Controller::VolumeCreate(Volume v, bool auto_offset) {
     if (IsCorrupt(s.drive))
       return Result::CacheCorrupt("drive '" + s.drive +
                                   "' changed under the gate; run blkgatectl refresh");
-  // The device starts against the new catalog (its gate word already says whether its disk
-  // is offline or read-only); only then is the catalog persisted. Any failure unwinds.
+  // The intent is persisted before the device exists, so that a crash at any point leaves
+  // nothing the next start cannot account for: before the save, no volume and no device; after
+  // it, a volume the start gives a device (and a device of ours no volume claims yet, when the
+  // crash fell between the start and the id's save, is deleted at start: RemoveOrphans).
+  const std::string name = v.name;
+  Catalog before = *c_;
+  BLKGATE_TRY(Commit(std::move(next)));
+  // The device starts against the committed catalog (its gate word already says whether its
+  // disk is offline or read-only). A device that cannot start unwinds the intent.
   int id = -1;
-  BLKGATE_TRY(p_->StartDevice(next, *next.volume(v.name), &id));
-  next.volume(v.name)->dev_id = id;
-  const Volume created = *next.volume(v.name);
-  if (Result r = Commit(std::move(next)); !r.ok()) {
-    p_->StopDevice(created);
-    return r;
+  if (Result started = p_->StartDevice(*c_, *c_->volume(name), &id); !started.ok()) {
+    if (Result r = Commit(std::move(before)); !r.ok())
+      return started.Prefixed("volume '" + name + "' stays in the state, stopped (" + r.ToString() +
+                              ")");
+    return started;
   }
-  if (const Disk* k = c_->disk(v.disk)) {
+  Catalog with_id = *c_;
+  with_id.volume(name)->dev_id = id;
+  if (Result r = Commit(std::move(with_id)); !r.ok())  // the next start finds it by its owner
+    notes_.push_back("volume '" + name + "': its device id is not saved: " + r.ToString());
+  const Volume& created = *c_->volume(name);
+  if (const Disk* k = c_->disk(created.disk)) {
     if (k->read_only) {
       if (Result r = p_->SetDeviceReadOnly(created, true); !r.ok())
-        notes_.push_back("volume '" + v.name + "': " + r.ToString());
+        notes_.push_back("volume '" + name + "': " + r.ToString());
     }
     if (k->offline) p_->Claim(created, true);
   }
@@ -102,11 +113,16 @@ Result Controller::VolumeDelete(const std::string& name) {
   const Volume* v = c_->volume(name);
   if (!v) return Result::Missing("volume", name);
   BLKGATE_TRY(p_->ProbeDeviceUnused(*v));
-  const Volume gone = *v;
   Catalog next = *c_;
   BLKGATE_TRY(next.DeleteVolume(name));
-  BLKGATE_TRY(Commit(std::move(next)));
-  p_->StopDevice(gone);
+  // The device goes before the volume is forgotten: a crash in between leaves the volume in the
+  // state, and the next start gives it a device again (as before the call); never a device no
+  // volume accounts for.
+  p_->StopDevice(*v);
+  if (Result r = Commit(std::move(next)); !r.ok()) {
+    StartVolumes({name}, &notes_);  // serving again, as before the call
+    return r;
+  }
   held_volumes_.erase(name);
   return Result::Ok();
 }

@@ -41,7 +41,9 @@ struct FakePlatform : Platform {
   std::set<std::string> held;            // volumes whose device someone holds open exclusively
   std::string veto;                      // "event kind/name" to veto
   Code veto_code = Code::device_in_use;  // what the veto says (permission_denied: unsafe hook)
-  std::function<void(const std::string&)> on_hook;  // called with "event kind/name", if set
+  std::function<void(const std::string&)> on_hook;   // called with "event kind/name", if set
+  std::function<void(const std::string&)> on_start;  // called with the volume, if set
+  std::function<void(const std::string&)> on_stop;   // called with the volume, if set
   std::vector<std::string> hooks;
   bool fail_persist = false;
   int persists = 0;
@@ -133,12 +135,14 @@ struct FakePlatform : Platform {
     *dev_id = v.dev_id >= 0 ? v.dev_id : next_id++;
     devices[v.name] = *dev_id;
     log.push_back("start " + v.name);
+    if (on_start) on_start(v.name);
     return Result::Ok();
   }
   void StopDevice(const Volume& v) override {
     devices.erase(v.name);
     claimed.erase(v.name);
     log.push_back("stop " + v.name);
+    if (on_stop) on_stop(v.name);
   }
   Result ProbeDeviceUnused(const Volume& v) override {
     if (!mounts[v.name].empty()) return Result::DeviceInUse(v.name + " is mounted");

@@ -120,14 +120,27 @@ TEST_CASE("volume create: a device that cannot start or a failed persist leaves 
   w.p.unstartable.insert("a");
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).code() == Code::io_error);
   REQUIRE(w.c.volume("a") == nullptr);
+  REQUIRE(w.p.devices.empty());
   w.p.fail_persist = true;
   REQUIRE_FALSE(w.ctl.VolumeCreate(w.Vol("b", 4 * MiB), true).ok());
   REQUIRE(w.c.volume("b") == nullptr);
   REQUIRE(w.p.devices.empty());
-  REQUIRE(w.p.log.back() == "stop b");
+  for (const std::string& e : w.p.log) REQUIRE(e.rfind("start b", 0) != 0);  // intent first
 }
 
-TEST_CASE("volume delete: refused while mounted or held; otherwise forgotten, then stopped") {
+TEST_CASE("volume create persists its intent before the device starts") {
+  Empty w;
+  w.DiskOn(16 * MiB);
+  int persists_at_start = -1;
+  w.p.on_start = [&](const std::string&) { persists_at_start = w.p.persists; };
+  const int before = w.p.persists;
+  REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
+  REQUIRE(persists_at_start == before + 1);  // the volume was saved before its device started
+  REQUIRE(w.p.persists == before + 2);       // then its device id
+  REQUIRE(w.c.volume("a")->dev_id == w.p.devices["a"]);
+}
+
+TEST_CASE("volume delete: refused while mounted or held; otherwise stopped, then forgotten") {
   Empty w;
   w.DiskOn(16 * MiB);
   REQUIRE(w.ctl.VolumeCreate(w.Vol("a", 4 * MiB), true).ok());
@@ -139,11 +152,17 @@ TEST_CASE("volume delete: refused while mounted or held; otherwise forgotten, th
   w.p.held.clear();
   w.p.fail_persist = true;
   REQUIRE_FALSE(w.ctl.VolumeDelete("a").ok());
-  REQUIRE(w.p.devices.count("a"));  // a failed delete keeps the device serving
+  REQUIRE(w.p.devices.count("a"));  // a failed delete serves again, as before the call
+  REQUIRE(w.c.volume("a") != nullptr);
   w.p.fail_persist = false;
+  const int before = w.p.persists;
+  int persists_at_stop = -1;
+  w.p.on_stop = [&](const std::string&) { persists_at_stop = w.p.persists; };
   REQUIRE(w.ctl.VolumeDelete("a").ok());
+  REQUIRE(persists_at_stop == before);  // the device stopped before the volume was forgotten
+  REQUIRE(w.p.persists == before + 1);
   REQUIRE(w.c.volume("a") == nullptr);
-  REQUIRE(w.p.log.back() == "stop a");
+  REQUIRE(w.p.devices.count("a") == 0);
   REQUIRE(w.ctl.VolumeDelete("a").code() == Code::not_found);
 }
 
