@@ -21,6 +21,7 @@
 #                            replaces the cleanup.
 #   ctl ARGS                 blkgatectl on our socket
 #   mkvol NAME SIZE [ARGS]   drive d-NAME (file $W/data/NAME.img), disk k-NAME, volume NAME
+#   nullb NAME MIB           a null_blk disk /dev/NAME (configfs), removed at exit
 #   remove_volume NAME       undo mkvol: access paths removed, dismounted (forced), deleted
 #   dev_of/state_of VOLUME   its /dev/ublkbN / state (from `volume show --json`)
 #   json_field JSON KEY      a scalar member of a compact JSON object
@@ -328,6 +329,20 @@ summary() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ] && exit 0
 	exit 1
+}
+
+# nullb NAME MIB: a memory-backed null_blk disk /dev/NAME of MIB MiB (configfs; badblocks can
+# then fail its I/O), taken down at exit after the daemon stops; skips (77) without null_blk.
+nullb() {
+	require modprobe rmmod
+	modprobe null_blk nr_devices=0 2>/dev/null || skip "needs the kernel module null_blk"
+	[ -d /sys/kernel/config/nullb ] || skip "needs null_blk's configfs (/sys/kernel/config/nullb)"
+	local nb=/sys/kernel/config/nullb/$1
+	after_stop "rmmod null_blk"
+	after_stop "rmdir $nb"
+	after_stop "echo 0 >$nb/power"
+	mkdir "$nb" && echo 1 >"$nb/memory_backed" && echo "$2" >"$nb/size" && echo 1 >"$nb/power" &&
+		test -b "/dev/$1"
 }
 
 # remove_volume NAME: undo mkvol, quietly and as far as it goes: the volume's access

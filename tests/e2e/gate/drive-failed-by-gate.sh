@@ -6,20 +6,13 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-require blkgate blkgatectl modprobe rmmod dd
+require blkgate blkgatectl dd
 require_ublk
-modprobe null_blk nr_devices=0 2>/dev/null || skip "needs the kernel module null_blk"
-[ -d /sys/kernel/config/nullb ] || skip "needs null_blk's configfs (/sys/kernel/config/nullb)"
 NB=/sys/kernel/config/nullb/nb0
-NBDEV=/dev/nb0 # a configfs null_blk disk is named after its item
-after_stop "rmmod null_blk"
-after_stop "rmdir $NB"
-after_stop "echo 0 >$NB/power"
 
 check "daemon starts" start_gate
-if mkdir "$NB" && echo 1 >"$NB/memory_backed" && echo 16 >"$NB/size" && echo 1 >"$NB/power"; then
-	check "null_blk backing device" test -b "$NBDEV"
-	check "a volume on it" sh -c "blkgatectl --socket $SOCK drive add nb $NBDEV && blkgatectl --socket $SOCK disk create knb nb && blkgatectl --socket $SOCK volume create vnb --disk knb --size 16M"
+if nullb nb0 16; then
+	check "a volume on it" sh -c "blkgatectl --socket $SOCK drive add nb /dev/nb0 && blkgatectl --socket $SOCK disk create knb nb && blkgatectl --socket $SOCK volume create vnb --disk knb --size 16M"
 	VNB=$(dev_of vnb)
 	check "I/O works before the fault" dd if="$VNB" of=/dev/null bs=64k count=4 iflag=direct
 	echo "+0-32767" >"$NB/badblocks"

@@ -9,15 +9,9 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-require blkgate blkgatectl modprobe rmmod dd
+require blkgate blkgatectl dd
 require_ublk
-modprobe null_blk nr_devices=0 2>/dev/null || skip "needs the kernel module null_blk"
-[ -d /sys/kernel/config/nullb ] || skip "needs null_blk's configfs (/sys/kernel/config/nullb)"
 NB=/sys/kernel/config/nullb/nbh
-NBDEV=/dev/nbh
-after_stop "rmmod null_blk"
-after_stop "rmdir $NB"
-after_stop "echo 0 >$NB/power"
 
 mkdir -p "$STATE/hooks"
 cat >"$STATE/hooks/10-slow" <<HOOK
@@ -30,11 +24,11 @@ HOOK
 chmod 0755 "$STATE/hooks/10-slow"
 
 check "daemon starts" start_gate --hook-timeout 30
-if ! { mkdir "$NB" && echo 1 >"$NB/memory_backed" && echo 16 >"$NB/size" && echo 1 >"$NB/power"; }; then
+nullb nbh 16 || {
 	fail "null_blk with configfs could not be set up"
 	summary
-fi
-check "a volume on null_blk" sh -c "ctl() { blkgatectl --socket $SOCK \"\$@\"; }; ctl drive add nb $NBDEV && ctl disk create knb nb && ctl volume create vnb --disk knb --size 16M"
+}
+check "a volume on null_blk" sh -c "ctl() { blkgatectl --socket $SOCK \"\$@\"; }; ctl drive add nb /dev/nbh && ctl disk create knb nb && ctl volume create vnb --disk knb --size 16M"
 check "a volume with a slow hook" mkvol vslow 32M
 VNB=$(dev_of vnb)
 check "I/O works before the fault" dd if="$VNB" of=/dev/null bs=64k count=4 iflag=direct
