@@ -1,5 +1,6 @@
-// ctl/cli.h — blkgatectl's command line: argv -> protocol request, and reply -> output text,
-// both driven by the operation registry (blkgate/ops.h): its verbs, arguments, help, printers.
+// ctl/cli.h — blkgatectl's command line: argv -> protocol request (cli.cpp), and reply -> output
+// text (render.cpp), both driven by the operation registry (blkgate/ops.h): its verbs,
+// arguments, help, printers.
 //
 // Pure: no I/O here (path resolution is injected), so the whole CLI is unit-tested natively.
 // ctl/main.cpp does the socket call and writes the Output. No exceptions escape these functions.
@@ -20,6 +21,8 @@
 #include "blkgate/result.h"
 
 namespace blkgate::ctl {
+
+inline constexpr std::string_view kProgram = "blkgatectl";  // in messages
 
 enum class Action {
   call,   // send `request` to the daemon
