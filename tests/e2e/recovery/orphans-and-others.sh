@@ -1,8 +1,9 @@
 #!/bin/bash
 # recovery/orphans-and-others.sh — a start touches only its own devices. A device of ours that
-# no volume in the state claims (here: the state rolled back to before v1 was created, as a
-# crash between the device's start and the state's save leaves it) is deleted and named in the
-# log; the other volumes' devices are recovered; another ublk server's device, even at the id a
+# no volume in the state claims (here: the state rolled back to v1's intent, saved before its
+# device started, as a crash between the device's start and the save of its id leaves it) is
+# deleted and named in the log, and v1 gets a fresh device (the create as after the call); the
+# other volumes' devices are recovered; another ublk server's device, even at the id a
 # volume had, is never touched: the volume takes another id.
 #   tests/vm/run tests/e2e/recovery/orphans-and-others.sh
 set -u
@@ -27,12 +28,21 @@ V1=$(dev_of v1)
 head -c $((1 << 20)) /dev/urandom >"$W/pat"
 check "write v0" dd if="$W/pat" of="$V0" bs=64k oflag=direct
 crash_gate
-# The generation before v1's create: v1's device exists, but no volume of the state has it.
-check "roll the state back to before v1" cp "$STATE/state.json.prev" "$STATE/state.json"
+# The generation before v1's device id was saved: v1 (its intent) with no device id, and v1's
+# device exists, claimed by no volume of the state.
+check "roll the state back to v1's intent" cp "$STATE/state.json.prev" "$STATE/state.json"
+check "... which has v1 without a device id" \
+	grep -q '"dev_id": -1' "$STATE/state.json"
+before=$(wc -l <"$W/gate.log")
 check "restart" start_gate
+tail -n +$((before + 1)) "$W/gate.log" >"$W/restart.log"
 check "the orphan (v1's device $V1) is named in the log" \
-	grep -q "ublk device ${V1#/dev/ublkb} .*is ours but no volume in the state claims it: deleting it" "$W/gate.log"
-check "... and deleted" test ! -e "$V1"
+	grep -q "ublk device ${V1#/dev/ublkb} .*is ours but no volume in the state claims it: deleting it" "$W/restart.log"
+check "... and deleted before v1 got a fresh device" awk '
+	/is ours but no volume in the state claims it: deleting it/ { deleted = NR }
+	/volume v1 served as/ { served = NR }
+	END { exit !(deleted && served > deleted) }' "$W/restart.log"
+check "v1 is served" test -b "$(dev_of v1)"
 check "v0 is recovered" test "$(dev_of v0)" = "$V0"
 check "v0's data" cmp "$W/pat" <(dd if="$V0" bs=64k count=16 iflag=direct 2>/dev/null)
 check "SIGTERM" stop_gate
