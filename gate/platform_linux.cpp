@@ -234,21 +234,20 @@ Result LinuxPlatform::ProbeBusy(const std::string& target) {
 
 Result LinuxPlatform::Unmount(const Volume& v, const std::string& target) {
   FaultPoint("unmount");
-  std::string path;
-  dev_t rdev;
-  BLKGATE_TRY(DeviceOf(v, &path, &rdev));
-  BLKGATE_TRY(UnmountAccessPath(target, rdev, 0, /*shutdown=*/false));
-  Log("unmounted " + target);
-  return Result::Ok();
+  return UnmountVolume(v, target, /*force=*/false);
 }
 
 Result LinuxPlatform::ForceUnmount(const Volume& v, const std::string& target) {
   FaultPoint("force-unmount");
+  return UnmountVolume(v, target, /*force=*/true);
+}
+
+Result LinuxPlatform::UnmountVolume(const Volume& v, const std::string& target, bool force) {
   std::string path;
   dev_t rdev;
   BLKGATE_TRY(DeviceOf(v, &path, &rdev));
-  BLKGATE_TRY(UnmountAccessPath(target, rdev, MNT_DETACH, /*shutdown=*/true));
-  Log("shut down and detached " + target);
+  BLKGATE_TRY(UnmountAccessPath(target, rdev, force ? MNT_DETACH : 0, /*shutdown=*/force));
+  Log((force ? "shut down and detached " : "unmounted ") + target);
   return Result::Ok();
 }
 

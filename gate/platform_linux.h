@@ -55,6 +55,9 @@ class LinuxPlatform final : public Platform {
  private:
   // The running device's block path and device number; not_ready when it has none.
   Result DeviceOf(const Volume& v, std::string* path, dev_t* rdev);
+  // Unmount and ForceUnmount: the mount of v's device at target (shut down and detached when
+  // force), logged.
+  Result UnmountVolume(const Volume& v, const std::string& target, bool force);
 
   StateStore* const store_;
   HookRunner* const hooks_;

@@ -25,6 +25,21 @@ ublksrv_ctrl_cmd Header(std::uint32_t dev_id) {
   return c;
 }
 
+// A command whose payload is one buffer of the caller's.
+ublksrv_ctrl_cmd WithBuffer(std::uint32_t dev_id, void* buf, std::size_t len) {
+  ublksrv_ctrl_cmd c = Header(dev_id);
+  c.addr = reinterpret_cast<std::uintptr_t>(buf);
+  c.len = static_cast<decltype(c.len)>(len);
+  return c;
+}
+
+// A command whose one argument is the server's pid (START_DEV, END_USER_RECOVERY).
+ublksrv_ctrl_cmd WithPid(std::uint32_t dev_id, pid_t server_pid) {
+  ublksrv_ctrl_cmd c = Header(dev_id);
+  c.data[0] = static_cast<std::uint64_t>(server_pid);
+  return c;
+}
+
 Result CommandError(int res, const char* name, std::uint32_t dev_id) {
   std::string what = std::string("ublk ") + name + " (device " +
                      (dev_id == UINT32_MAX ? std::string("any") : std::to_string(dev_id)) + ")";
@@ -100,10 +115,7 @@ int UblkControl::Exec(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd,
 
 Result UblkControl::GetFeatures(std::uint64_t* features) {
   std::uint64_t f = 0;
-  ublksrv_ctrl_cmd c = Header(0);
-  c.addr = reinterpret_cast<std::uintptr_t>(&f);
-  c.len = kFeaturesLen;
-  int r = Exec(kCmdGetFeatures, c, nullptr, -1, "GET_FEATURES");
+  int r = Exec(kCmdGetFeatures, WithBuffer(0, &f, kFeaturesLen), nullptr, -1, "GET_FEATURES");
   if (r == -EOPNOTSUPP || r == -EINVAL)
     return Result::NotSupported(
         "ublk GET_FEATURES is not supported: the kernel's ublk driver is too old (need Linux 6.5 "
@@ -113,72 +125,52 @@ Result UblkControl::GetFeatures(std::uint64_t* features) {
   return Result::Ok();
 }
 
+Result UblkControl::Run(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd, const char* name,
+                        const std::function<bool()>* abort, int timeout_ms) {
+  const int r = Exec(cmd_op, cmd, abort, timeout_ms, name);
+  return r < 0 ? CommandError(r, name, cmd.dev_id) : Result::Ok();
+}
+
 Result UblkControl::AddDev(ublksrv_ctrl_dev_info* info) {
-  ublksrv_ctrl_cmd c = Header(info->dev_id);
-  c.addr = reinterpret_cast<std::uintptr_t>(info);
-  c.len = sizeof *info;
-  int r = Exec(kCmdAddDev, c, nullptr, -1, "ADD_DEV");
-  return r < 0 ? CommandError(r, "ADD_DEV", info->dev_id) : Result::Ok();
+  return Run(kCmdAddDev, WithBuffer(info->dev_id, info, sizeof *info), "ADD_DEV");
 }
 
 Result UblkControl::SetParams(std::uint32_t dev_id, const ublk_params& params) {
   ublk_params p = params;
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  c.addr = reinterpret_cast<std::uintptr_t>(&p);
-  c.len = sizeof p;
-  int r = Exec(kCmdSetParams, c, nullptr, -1, "SET_PARAMS");
-  return r < 0 ? CommandError(r, "SET_PARAMS", dev_id) : Result::Ok();
+  return Run(kCmdSetParams, WithBuffer(dev_id, &p, sizeof p), "SET_PARAMS");
 }
 
 Result UblkControl::GetParams(std::uint32_t dev_id, ublk_params* params) {
   std::memset(params, 0, sizeof *params);
   params->len = sizeof *params;
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  c.addr = reinterpret_cast<std::uintptr_t>(params);
-  c.len = sizeof *params;
-  int r = Exec(kCmdGetParams, c, nullptr, -1, "GET_PARAMS");
-  return r < 0 ? CommandError(r, "GET_PARAMS", dev_id) : Result::Ok();
+  return Run(kCmdGetParams, WithBuffer(dev_id, params, sizeof *params), "GET_PARAMS");
 }
 
 Result UblkControl::GetDevInfo(std::uint32_t dev_id, ublksrv_ctrl_dev_info* info) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  c.addr = reinterpret_cast<std::uintptr_t>(info);
-  c.len = sizeof *info;
-  int r = Exec(kCmdGetDevInfo, c, nullptr, -1, "GET_DEV_INFO");
-  return r < 0 ? CommandError(r, "GET_DEV_INFO", dev_id) : Result::Ok();
+  return Run(kCmdGetDevInfo, WithBuffer(dev_id, info, sizeof *info), "GET_DEV_INFO");
 }
 
 Result UblkControl::StartDev(std::uint32_t dev_id, pid_t server_pid,
                              const std::function<bool()>& abort, int timeout_ms) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  c.data[0] = static_cast<std::uint64_t>(server_pid);
-  int r = Exec(kCmdStartDev, c, &abort, timeout_ms, "START_DEV");
-  return r < 0 ? CommandError(r, "START_DEV", dev_id) : Result::Ok();
+  return Run(kCmdStartDev, WithPid(dev_id, server_pid), "START_DEV", &abort, timeout_ms);
 }
 
 Result UblkControl::StartUserRecovery(std::uint32_t dev_id) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  int r = Exec(kCmdStartUserRecovery, c, nullptr, -1, "START_USER_RECOVERY");
-  return r < 0 ? CommandError(r, "START_USER_RECOVERY", dev_id) : Result::Ok();
+  return Run(kCmdStartUserRecovery, Header(dev_id), "START_USER_RECOVERY");
 }
 
 Result UblkControl::EndUserRecovery(std::uint32_t dev_id, pid_t server_pid,
                                     const std::function<bool()>& abort, int timeout_ms) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  c.data[0] = static_cast<std::uint64_t>(server_pid);
-  int r = Exec(kCmdEndUserRecovery, c, &abort, timeout_ms, "END_USER_RECOVERY");
-  return r < 0 ? CommandError(r, "END_USER_RECOVERY", dev_id) : Result::Ok();
+  return Run(kCmdEndUserRecovery, WithPid(dev_id, server_pid), "END_USER_RECOVERY", &abort,
+             timeout_ms);
 }
 
 Result UblkControl::StopDev(std::uint32_t dev_id) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  int r = Exec(kCmdStopDev, c, nullptr, -1, "STOP_DEV");
-  return r < 0 ? CommandError(r, "STOP_DEV", dev_id) : Result::Ok();
+  return Run(kCmdStopDev, Header(dev_id), "STOP_DEV");
 }
 
 Result UblkControl::DelDev(std::uint32_t dev_id, int timeout_ms) {
-  ublksrv_ctrl_cmd c = Header(dev_id);
-  int r = Exec(kCmdDelDev, c, nullptr, timeout_ms, "DEL_DEV");
+  int r = Exec(kCmdDelDev, Header(dev_id), nullptr, timeout_ms, "DEL_DEV");
   if (r == -ECANCELED) {
     io::LogLine(
         "ublk device %u: DEL_DEV still waiting for its last user after %d ms; the kernel "

@@ -66,6 +66,9 @@ class UblkControl {
   // Runs one command; returns cqe->res, or -ECANCELED if abandoned (abort/timeout < 0: none).
   int Exec(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd, const std::function<bool()>* abort,
            int timeout_ms, const char* name) noexcept;
+  // Exec, its failure named (CommandError: already_exists, permission_denied, not_found...).
+  Result Run(std::uint32_t cmd_op, const ublksrv_ctrl_cmd& cmd, const char* name,
+             const std::function<bool()>* abort = nullptr, int timeout_ms = -1);
 
   io::UniqueFd fd_;
   io::Ring ring_;
