@@ -22,6 +22,7 @@
 #include "fault_point.h"
 #include "log.h"
 #include "strict_modes.h"
+#include "ublk_features.h"
 
 namespace blkgate {
 
@@ -76,9 +77,12 @@ Result Daemon::Start() {
 
   std::uint64_t features = 0;
   BLKGATE_TRY(ProbeUblk(&features));
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(features));
-  Log(std::string("ublk features 0x") + hex);
+  UblkReport report;
+  report.ublk = true;
+  report.features = features;
+  report.on_crash = opts_.on_crash;
+  DecideRecovery(&report);
+  Log(FormatReportLog(report));
   std::uint64_t recovery_flags = 0;
   BLKGATE_TRY(RecoveryFlags(opts_.on_crash, features, &recovery_flags));
   Log(std::string("new devices are recoverable: on a crash their requests ") +

@@ -60,6 +60,13 @@ inline constexpr std::uint64_t kFeatUserRecoveryFailIo = 1ull << 9;
 inline constexpr std::uint64_t kFeatUpdateSize = 1ull << 10;
 inline constexpr std::uint64_t kFeatAutoBufReg = 1ull << 11;
 inline constexpr std::uint64_t kFeatQuiesce = 1ull << 12;
+inline constexpr std::uint64_t kFeatPerIoDaemon = 1ull << 13;      // 6.16
+inline constexpr std::uint64_t kFeatBufRegOffDaemon = 1ull << 14;  // 6.16
+inline constexpr std::uint64_t kFeatBatchIo = 1ull << 15;
+inline constexpr std::uint64_t kFeatIntegrity = 1ull << 16;
+inline constexpr std::uint64_t kFeatSafeStopDev = 1ull << 17;
+inline constexpr std::uint64_t kFeatNoAutoPartScan = 1ull << 18;
+inline constexpr std::uint64_t kFeatShmemZc = 1ull << 19;
 // The recovery flags ADD_DEV accepts together: none, USER_RECOVERY alone, with REISSUE, or with
 // FAIL_IO (REISSUE and FAIL_IO exclude each other: -EINVAL).
 inline constexpr std::uint64_t kFeatRecoveryAll =

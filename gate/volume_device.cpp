@@ -31,6 +31,7 @@
 #include "io_log.h"
 #include "io_stats.h"
 #include "ublk_ctrl.h"
+#include "ublk_features.h"
 #include "ublk_queue.h"
 #include "ublk_udev.h"
 
@@ -115,6 +116,7 @@ class UblkVolumeDevice final : public VolumeDevice {
   Result Leave() override;
   bool recovered() const override { return recovered_; }
   std::string_view recovery_mode() const override { return RecoveryModeName(flags_); }
+  std::string_view data_path() const override { return ToString(data_path_); }
 
  private:
   // What to do with the device at `id` (waits up to kSettleMs while it is settling).
@@ -141,6 +143,7 @@ class UblkVolumeDevice final : public VolumeDevice {
   bool stopped_ = false;
   bool recovered_ = false;
   std::uint64_t flags_ = 0;  // UBLK_F_* of the device
+  DataPathMode data_path_ = DataPathMode::copy;
   std::uint16_t nr_queues_ = 0;
   std::uint32_t max_io_ = kMaxIoBytes;
   std::unique_ptr<gate::QueueSync[]> syncs_;
@@ -180,6 +183,7 @@ Result UblkVolumeDevice::Init() {
   BLKGATE_TRY(ctrl_->GetFeatures(&features));
   if (!(features & ublk::kFeatCmdIoctlEncode))
     return Result::NotSupported("ublk driver lacks ioctl-encoded commands");
+  data_path_ = ChooseDataPath(features, s.backend);
   if (s.dev_id < 0) return Add(-1);
 
   const auto id = static_cast<std::uint32_t>(s.dev_id);

@@ -100,6 +100,8 @@ class VolumeDevice {
   virtual bool recovered() const = 0;
   // What happens to its requests while no daemon runs: RecoveryModeName of its flags.
   virtual std::string_view recovery_mode() const = 0;
+  // How its queue threads move data: ToString(ChooseDataPath(kernel features, backend)).
+  virtual std::string_view data_path() const = 0;
 
  protected:
   VolumeDevice() = default;

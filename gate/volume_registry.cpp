@@ -80,7 +80,8 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   rt->last_error.clear();
   *dev_id = rt->device->dev_id();
   Log("volume " + v.name + (rt->device->recovered() ? " recovered as " : " served as ") +
-      rt->device->block_path() + " (recovery " + std::string(rt->device->recovery_mode()) + ")");
+      rt->device->block_path() + " (data path " + std::string(rt->device->data_path()) +
+      ", recovery " + std::string(rt->device->recovery_mode()) + ")");
   return Result::Ok();
 }
 
