@@ -81,6 +81,7 @@ Result Daemon::Start() {
   report.ublk = true;
   report.features = features;
   report.on_crash = opts_.on_crash;
+  report.zero_copy = opts_.zero_copy;
   DecideRecovery(&report);
   Log(FormatReportLog(report));
   std::uint64_t recovery_flags = 0;
@@ -102,8 +103,9 @@ Result Daemon::Start() {
   if (!wake_.valid() || !shutdown_.valid() || !errors_quit_.valid())
     return Result::FromErrno(errno, "eventfd");
 
-  volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
-      opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
+  volumes_ = std::make_unique<VolumeRegistry>(
+      VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags,
+                            OwnerTag(dir), opts_.zero_copy});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);

@@ -21,7 +21,8 @@ constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
-    "       blkgate --version [--json] [--on-crash hold|fail]\n"
+    "               [--data-path auto|copy]\n"
+    "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then unmounts what is not in use and stops and deletes those devices; a volume still\n"
@@ -57,6 +58,12 @@ constexpr const char* kUsage =
     "                      (default 60; 0: never)\n"
     "  --send-timeout SEC  drop a client that does not read its reply within SEC seconds\n"
     "                      (default 10)\n"
+    "  --data-path auto|copy\n"
+    "                      how new devices move request data: auto (default) uses zero copy\n"
+    "                      for file volumes where the kernel has it (UBLK_F_AUTO_BUF_REG,\n"
+    "                      Linux 6.16+: the backing file is read and written straight from\n"
+    "                      the request's pages), copy always copies through a buffer of ours;\n"
+    "                      a recovered device keeps the data path it was created with\n"
     "  --version [--json]  print the version, the kernel's ublk features (GET_FEATURES, by\n"
     "                      name), the data path each backend's devices would get (copy,\n"
     "                      zero-copy, batched) and the recovery mode of new devices (with\n"
@@ -69,11 +76,12 @@ constexpr const char* kUsage =
 
 // blkgate --version: what this binary would do on this kernel. Exits 0 even without ublk (the
 // report says why).
-int PrintVersion(bool json, blkgate::CrashMode on_crash) {
+int PrintVersion(bool json, const blkgate::DaemonOptions& opts) {
   blkgate::UblkReport r;
   struct utsname u;
   if (::uname(&u) == 0) r.kernel = u.release;
-  r.on_crash = on_crash;
+  r.on_crash = opts.on_crash;
+  r.zero_copy = opts.zero_copy;
   blkgate::Result probe = blkgate::ProbeUblk(&r.features);
   r.ublk = probe.ok();
   if (!r.ublk) r.error = probe.ToString();
@@ -162,6 +170,13 @@ int main(int argc, char** argv) {
       if (!TakeNumber("--idle-timeout", v, 0, 86400, &opts.idle_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--send-timeout", &v)) {
       if (!TakeNumber("--send-timeout", v, 1, 3600, &opts.send_timeout_s)) return 11;
+    } else if (TakeValue(argc, argv, &i, "--data-path", &v)) {
+      if (v != "auto" && v != "copy") {
+        std::fprintf(stderr, "blkgate: invalid-argument: bad --data-path '%s' (auto or copy)\n",
+                     v.c_str());
+        return 11;
+      }
+      opts.zero_copy = v == "auto";
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
@@ -186,7 +201,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "blkgate: invalid-argument: --json goes with --version\n%s", kUsage);
     return 11;
   }
-  if (version) return PrintVersion(json, opts.on_crash);
+  if (version) return PrintVersion(json, opts);
   // Block the stop signals in every thread (queue threads inherit the mask); Run() takes them
   // through a signalfd.
   sigset_t mask;

@@ -50,12 +50,16 @@ std::string Joined(const std::vector<std::string>& v) {
   return s.empty() ? "(none)" : s;
 }
 
+DataPathMode DataPathFor(const UblkReport& r, BackendKind b) {
+  return r.zero_copy ? ChooseDataPath(r.features, b) : DataPathMode::copy;
+}
+
 // "file copy, mem copy, null copy"
-std::string DataPaths(std::uint64_t features) {
+std::string DataPaths(const UblkReport& r) {
   std::string s;
   for (BackendKind b : kBackends) {
     if (!s.empty()) s += ", ";
-    s += std::string(ToString(b)) + " " + std::string(ToString(ChooseDataPath(features, b)));
+    s += std::string(ToString(b)) + " " + std::string(ToString(DataPathFor(r, b)));
   }
   return s;
 }
@@ -96,8 +100,20 @@ std::string_view ToString(DataPathMode m) noexcept {
   return "copy";
 }
 
-DataPathMode ChooseDataPath(std::uint64_t /*features*/, BackendKind /*backend*/) noexcept {
+DataPathMode ChooseDataPath(std::uint64_t features, BackendKind backend) noexcept {
+  if (backend == BackendKind::file && (features & ublk::kFeatAutoBufReg))
+    return DataPathMode::zero_copy;
   return DataPathMode::copy;
+}
+
+std::uint64_t DataPathFlags(DataPathMode mode) noexcept {
+  // SUPPORT_ZERO_COPY too: the fallback's REGISTER_IO_BUF is refused (-EINVAL) without it.
+  // Every kernel with AUTO_BUF_REG (6.16) has it (6.15).
+  return mode == DataPathMode::zero_copy ? ublk::kFeatAutoBufReg | ublk::kFeatSupportZeroCopy : 0;
+}
+
+DataPathMode DataPathOf(std::uint64_t device_flags) noexcept {
+  return device_flags & ublk::kFeatAutoBufReg ? DataPathMode::zero_copy : DataPathMode::copy;
 }
 
 void DecideRecovery(UblkReport* r) {
@@ -118,7 +134,7 @@ std::string FormatReportText(std::string_view version, const UblkReport& r) {
   s += "kernel " + r.kernel + "\n";
   if (!r.ublk) return s + "ublk: not available: " + r.error + "\n";
   s += "ublk features " + Hex(r.features) + ": " + Joined(UblkFeatureNames(r.features)) + "\n";
-  s += "data path: " + DataPaths(r.features) + "\n";
+  s += "data path: " + DataPaths(r) + (r.zero_copy ? "" : " (--data-path copy)") + "\n";
   s += std::string("kernel has zero copy (UBLK_F_AUTO_BUF_REG): ") +
        (r.features & ublk::kFeatAutoBufReg ? "yes" : "no") +
        "; batched commands (UBLK_F_BATCH_IO): " + (r.features & ublk::kFeatBatchIo ? "yes" : "no") +
@@ -137,7 +153,7 @@ std::string FormatReportJson(std::string_view version, const UblkReport& r) {
   j["feature_names"] = UblkFeatureNames(r.features);
   nlohmann::json dp = nlohmann::json::object();
   for (BackendKind b : kBackends)
-    dp[std::string(ToString(b))] = std::string(ToString(ChooseDataPath(r.features, b)));
+    dp[std::string(ToString(b))] = std::string(ToString(DataPathFor(r, b)));
   j["data_path"] = dp;
   j["kernel_has"] = {{"zero_copy", (r.features & ublk::kFeatAutoBufReg) != 0},
                      {"batched", (r.features & ublk::kFeatBatchIo) != 0}};
@@ -153,7 +169,7 @@ std::string FormatReportJson(std::string_view version, const UblkReport& r) {
 
 std::string FormatReportLog(const UblkReport& r) {
   return "ublk features " + Hex(r.features) + " (" + Joined(UblkFeatureNames(r.features)) +
-         "); data path: " + DataPaths(r.features) + "; recovery: " + Recovery(r);
+         "); data path: " + DataPaths(r) + "; recovery: " + Recovery(r);
 }
 
 }  // namespace blkgate

@@ -38,10 +38,16 @@ enum class DataPathMode : std::uint8_t {
 };
 std::string_view ToString(DataPathMode m) noexcept;
 
-// The data path a device with `backend` gets on a kernel reporting `features`. Today every
-// device gets copy: zero copy and batched commands are reported as available (below) but not
-// used yet.
+// The data path a new device with `backend` gets on a kernel reporting `features`: zero copy
+// for `file` where the kernel has UBLK_F_AUTO_BUF_REG (6.16+), else copy (mem and null always
+// copy: their data is in our memory anyway). Batched commands (UBLK_F_BATCH_IO) are reported as
+// available but not used.
 DataPathMode ChooseDataPath(std::uint64_t features, BackendKind backend) noexcept;
+// The UBLK_F_* flags ADD_DEV needs for `mode` (zero copy: AUTO_BUF_REG + SUPPORT_ZERO_COPY, which
+// the fallback's manual registration needs), and the mode a device's granted flags give it (a
+// recovered device keeps the one it was created with).
+std::uint64_t DataPathFlags(DataPathMode mode) noexcept;
+DataPathMode DataPathOf(std::uint64_t device_flags) noexcept;
 
 // What this binary would do on this kernel: the facts `blkgate --version` prints.
 struct UblkReport {
@@ -50,6 +56,7 @@ struct UblkReport {
   std::string kernel;  // uname -r
   std::uint64_t features = 0;
   CrashMode on_crash = CrashMode::hold;
+  bool zero_copy = true;       // false: blkgate --data-path copy (every device copies)
   std::string recovery;        // RecoveryModeName of the flags new devices get, or ""
   std::string recovery_error;  // why --on-crash cannot be honoured here, or ""
 };

@@ -40,11 +40,21 @@ TEST_CASE("ublk feature names: set bits by name, unknown bits by number", "[ublk
   CHECK(std::find(old.begin(), old.end(), "UBLK_F_CMD_IOCTL_ENCODE") != old.end());
 }
 
-TEST_CASE("data path: copy on every kernel and backend until zero copy is in", "[ublk_features]") {
-  for (std::uint64_t f : {k612, k72})
-    for (BackendKind b : {BackendKind::file, BackendKind::mem, BackendKind::null})
-      CHECK(ChooseDataPath(f, b) == DataPathMode::copy);
+TEST_CASE("data path: zero copy for file where the kernel has AUTO_BUF_REG, else copy",
+          "[ublk_features]") {
+  for (BackendKind b : {BackendKind::file, BackendKind::mem, BackendKind::null})
+    CHECK(ChooseDataPath(k612, b) == DataPathMode::copy);
+  CHECK(ChooseDataPath(k72, BackendKind::file) == DataPathMode::zero_copy);
+  CHECK(ChooseDataPath(k72, BackendKind::mem) == DataPathMode::copy);
+  CHECK(ChooseDataPath(k72, BackendKind::null) == DataPathMode::copy);
+  CHECK(ChooseDataPath(k72 & ~ublk::kFeatAutoBufReg, BackendKind::file) == DataPathMode::copy);
   CHECK(ToString(DataPathMode::zero_copy) == "zero-copy");
+  // ADD_DEV's flags and back: a recovered device keeps its creator's data path.
+  CHECK(DataPathFlags(DataPathMode::copy) == 0);
+  CHECK(DataPathFlags(DataPathMode::zero_copy) ==
+        (ublk::kFeatAutoBufReg | ublk::kFeatSupportZeroCopy));
+  CHECK(DataPathOf(ublk::kFeatUserRecovery | ublk::kFeatAutoBufReg) == DataPathMode::zero_copy);
+  CHECK(DataPathOf(ublk::kFeatUserRecovery) == DataPathMode::copy);
 }
 
 // A report of a kernel with ublk, its recovery decided.
@@ -76,7 +86,7 @@ TEST_CASE("report: text and JSON say the same", "[ublk_features]") {
   CHECK(text.find("blkgate 0.1.0\n") == 0);
   CHECK(text.find("ublk features 0xfffff: UBLK_F_SUPPORT_ZERO_COPY UBLK_F_URING") !=
         std::string::npos);
-  CHECK(text.find("data path: file copy, mem copy, null copy\n") != std::string::npos);
+  CHECK(text.find("data path: file zero-copy, mem copy, null copy\n") != std::string::npos);
   CHECK(text.find("recovery: hold-reissue (--on-crash hold)\n") != std::string::npos);
   auto j = nlohmann::json::parse(FormatReportJson("0.1.0", r));
   CHECK(j["version"] == "0.1.0");
@@ -84,11 +94,14 @@ TEST_CASE("report: text and JSON say the same", "[ublk_features]") {
   CHECK(j["ublk"] == true);
   CHECK(j["features"] == "0xfffff");
   CHECK(j["feature_names"].size() == 20);
-  CHECK(j["data_path"]["file"] == "copy");
+  CHECK(j["data_path"]["file"] == "zero-copy");
+  CHECK(j["data_path"]["mem"] == "copy");
   CHECK(j["kernel_has"]["zero_copy"] == true);
   CHECK(j["kernel_has"]["batched"] == true);
   CHECK(j["recovery"] == "hold-reissue");
-  CHECK(FormatReportLog(r).find("data path: file copy") != std::string::npos);
+  CHECK(FormatReportLog(r).find("data path: file zero-copy") != std::string::npos);
+  CHECK(FormatReportText("0.1.0", Report("6.12", k612)).find("data path: file copy,") !=
+        std::string::npos);
 
   UblkReport none;
   none.error = "not-supported: no /dev/ublk-control";

@@ -1,7 +1,7 @@
 #!/bin/bash
 # daemon/version-features.sh — `blkgate --version [--json]` reports the kernel's ublk features
 # (GET_FEATURES, by name), the data path each backend gets and the recovery mode of new devices,
-# as this kernel allows: UBLK_F_AUTO_BUF_REG (zero copy) from 6.16, USER_RECOVERY_FAIL_IO (and
+# as this kernel allows: UBLK_F_AUTO_BUF_REG (zero copy for file volumes) from 6.16, USER_RECOVERY_FAIL_IO (and
 # so --on-crash fail) from 6.13; on Debian 12's 6.12 neither. The daemon's start-up log and each
 # device's "served as" line say the same.
 #   tests/vm/run tests/e2e/daemon/version-features.sh
@@ -39,11 +39,16 @@ done
 if [ "$kv" -ge 616 ]; then
 	check "... names UBLK_F_AUTO_BUF_REG (6.16+)" has "$json" UBLK_F_AUTO_BUF_REG
 	check "... says the kernel has zero copy" test "$(json_field "$json" zero_copy)" = true
+	fdp=zero-copy
 else
 	check_not "... does not name UBLK_F_AUTO_BUF_REG (before 6.16)" has "$json" UBLK_F_AUTO_BUF_REG
 	check "... says the kernel has no zero copy" test "$(json_field "$json" zero_copy)" = false
+	fdp=copy
 fi
-check "... the file backend's data path is copy" test "$(json_field "$json" file)" = copy
+check "... the file backend's data path is $fdp" test "$(json_field "$json" file)" = $fdp
+check "... mem and null copy" test "$(json_field "$json" mem) $(json_field "$json" null)" = "copy copy"
+check "--data-path copy: the file backend copies" \
+	test "$(json_field "$(blkgate --version --json --data-path copy)" file)" = copy
 check "... recovery hold-reissue by default" test "$(json_field "$json" recovery)" = hold-reissue
 
 fail_json=$(blkgate --version --json --on-crash fail)
@@ -60,7 +65,7 @@ text=$(blkgate --version)
 check "--version (text) exits 0" test $? = 0
 note "$text"
 check "... the same feature bits as --json" grep -q "^ublk features $feat: UBLK_F_" <<<"$text"
-check "... the data path line" grep -q "^data path: file copy, mem copy, null copy$" <<<"$text"
+check "... the data path line" grep -q "^data path: file $fdp, mem copy, null copy$" <<<"$text"
 blkgate --json >/dev/null 2>&1
 check "--json without --version is a bad option (exit 11)" test $? = 11
 
@@ -70,5 +75,5 @@ dev=$(dev_of v1)
 check "a volume is served ($dev)" test -b "$dev"
 check "the start-up log gives the same features, by name" grep -q "ublk features $feat (UBLK_F_" "$W/gate.log"
 check "the device's log line gives its data path and recovery mode" \
-	grep -q "volume v1 served as $dev (data path copy, recovery hold-reissue)" "$W/gate.log"
+	grep -q "volume v1 served as $dev (data path $fdp, recovery hold-reissue)" "$W/gate.log"
 summary
