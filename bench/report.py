@@ -220,7 +220,9 @@ def vm(res):
                 }
                 continue
             ours = next((t for t in agg if t.startswith("blkgate")), None)
-            ref = next((t for t in agg if not t.startswith("blkgate")), None)
+            # the peer: a kernel device or another server, else blkgate in another mode (zc)
+            ref = next((t for t in agg if not t.startswith("blkgate")),
+                       next((t for t in agg if t != ours), None))
             out["pairs"].setdefault(kind, {})[wl] = {
                 "blkgate": agg.get(ours),
                 "reference": agg.get(ref),
@@ -228,6 +230,18 @@ def vm(res):
                 "iops_ratio": paired_ratio(targets.get(ours), targets.get(ref), "iops"),
                 "p99_ratio": paired_ratio(targets.get(ours), targets.get(ref), "p99_us"),
             }
+    # daemon CPU per request (zc: zero copy vs copy), median over the repetitions
+    cpu_idx = os.path.join(d, "cpu.tsv")
+    if os.path.exists(cpu_idx):
+        per = {}
+        with open(cpu_idx) as f:
+            for line in f:
+                kind, wl, target, rep, cpu_us, ios = line.rstrip("\n").split("\t")
+                if int(ios) > 0:
+                    per.setdefault(kind, {}).setdefault(wl, {}).setdefault(target, []).append(
+                        int(cpu_us) / int(ios))
+        out["cpu_us_per_request"] = {k: {wl: {t: median(v) for t, v in ts.items()}
+                                         for wl, ts in wls.items()} for k, wls in per.items()}
     off = os.path.join(d, "toggle", "offline.json")
     if os.path.exists(off):
         try:
@@ -257,6 +271,20 @@ def targets(r):
         if p:
             add(f"blkgate null >= 0.7x null_blk IOPS, {wl}", p["iops_ratio"],
                 p["iops_ratio"] is not None and p["iops_ratio"] >= 0.7, "VM, same queue count")
+    for kind, peer in (("kublk-zc", "kublk loop zero copy"), ("kublk-null", "kublk null")):
+        for wl in ("rr4k-qd32", "rw4k-qd32", "sr128k-qd32", "sw128k-qd32"):
+            p = pairs.get(kind, {}).get(wl)
+            if p:
+                add(f"blkgate {'null' if kind == 'kublk-null' else 'file'} >= 1.0x {peer} IOPS, {wl}",
+                    p["iops_ratio"], p["iops_ratio"] is not None and p["iops_ratio"] >= 1.0,
+                    "VM (7.x), same backing file / queue count")
+    zc_cpu = (v.get("cpu_us_per_request") or {}).get("zc", {})
+    for wl in ("sr128k-qd32", "sw128k-qd32"):
+        c = zc_cpu.get(wl, {})
+        a, b = c.get("blkgate-file"), c.get("blkgate-copy")
+        if a is not None and b:
+            add(f"zero copy: daemon CPU per request < copy's, {wl}", a / b, a < b,
+                "VM (7.x), CPU us per request, zero copy / copy")
     e = r.get("engine") or {}
     for rw in ("randread", "randwrite"):
         if rw in e:
@@ -355,7 +383,11 @@ def markdown(r):
         L.append("")
     pairs = v.get("pairs", {})
     for kind, title in (("file", "blkgate `file` volume vs loop device (direct-io=on), same file on ext4 on brd"),
-                        ("null", "blkgate `null` volume vs null_blk")):
+                        ("null", "blkgate `null` volume vs null_blk"),
+                        ("kublk-loop", "blkgate `file` volume vs kublk loop (copy), same file"),
+                        ("kublk-zc", "blkgate `file` volume vs kublk loop with zero copy (--auto_zc), same file"),
+                        ("kublk-null", "blkgate `null` volume vs kublk null"),
+                        ("zc", "blkgate `file` volume, zero copy vs copy (second daemon, --data-path copy), same file")):
         if kind not in pairs:
             continue
         ref = next((p["reference_name"] for p in pairs[kind].values() if p.get("reference_name")), "reference")
@@ -371,6 +403,20 @@ def markdown(r):
             L.append(f"| {WL_LABEL[wl]} | {fmt(a.get('iops'))} | {fmt(b.get('iops'))} | "
                      f"{fmt(p['iops_ratio'], 2, 'x')} | {fmt(a.get('p50_us'))} / {fmt(a.get('p99_us'))} | "
                      f"{fmt(b.get('p50_us'))} / {fmt(b.get('p99_us'))} |")
+        L.append("")
+    cpu = (v.get("cpu_us_per_request") or {}).get("zc")
+    if cpu:
+        L.append("### Daemon CPU time per request, zero copy vs copy (utime + stime / requests, us)")
+        L.append("")
+        L.append("| workload | zero copy | copy | copy - zero copy |")
+        L.append("|---|---:|---:|---:|")
+        for wl in WL_ORDER:
+            c = cpu.get(wl)
+            if not c:
+                continue
+            a, b = c.get("blkgate-file"), c.get("blkgate-copy")
+            diff = b - a if a is not None and b is not None else None
+            L.append(f"| {WL_LABEL[wl]} | {fmt(a, 1)} | {fmt(b, 1)} | {fmt(diff, 1)} |")
         L.append("")
     tgl = v.get("toggle") or {}
     if tgl:

@@ -7,6 +7,17 @@
 #   null  blkgate `null` volume  vs  null_blk, same queue count and depth
 #   for each workload: 4k random read and write at QD 1, 32, 128; 128k sequential read and
 #   write (QD 32)
+#   kublk (the kernel's own ublk server, bench/build-kublk; only where the VM has the binary
+#   and the kernel UBLK_F_AUTO_BUF_REG, i.e. VM_KERNEL=unstable), at 4k random read and
+#   write and 128k sequential read and write, QD 32:
+#     kublk-loop  blkgate `file`  vs  kublk -t loop on the same file (copy)
+#     kublk-zc    blkgate `file`  vs  kublk -t loop --auto_zc (zero copy, automatic buffer
+#                 registration)
+#     kublk-null  blkgate `null`  vs  kublk -t null
+#   zc (where the kernel has UBLK_F_AUTO_BUF_REG): blkgate `file` (zero copy) vs a second
+#   daemon's `file` volume on the same file with --data-path copy, same workloads as kublk;
+#   for both, the daemon's CPU time (utime + stime from /proc/PID/stat) per request is
+#   recorded in cpu.tsv (kind, workload, target, rep, cpu_us, requests)
 #   toggle  volume A (null) under fio while volume B is taken offline/online RATE times a
 #           second (blkgate-bench-toggle), against A alone; variants default, equal, isolated
 #   offline the time `volume offline` takes to return under QD 128 random-write load on a
@@ -18,7 +29,7 @@
 #   BENCH_RUNTIME  seconds per fio run (default 4)      BENCH_RAMP    ramp seconds (default 1)
 #   BENCH_REPS     repetitions of each pair (3)         BENCH_QUEUES  queues of every device (2)
 #   BENCH_TOGGLE_RATE  toggles/s of volume B (100)      BENCH_OFFLINE_COUNT  offline calls (50)
-#   BENCH_ONLY     space-separated subset of: file null toggle offline (default: all)
+#   BENCH_ONLY     space-separated subset of: file null kublk zc toggle offline (default: all)
 set -uo pipefail
 export LC_ALL=C
 export E2E_WORKDIR=/tmp/bench
@@ -33,7 +44,8 @@ Q=${BENCH_QUEUES:-2}
 DEPTH=128
 RATE=${BENCH_TOGGLE_RATE:-100}
 OFFLINE_COUNT=${BENCH_OFFLINE_COUNT:-50}
-ONLY=${BENCH_ONLY:-file null toggle offline}
+ONLY=${BENCH_ONLY:-file null kublk zc toggle offline}
+ONLY=${ONLY//,/ } # VM_ENV values have no spaces: commas then
 SIZE_MB=256
 MNT=/mnt/bench
 TOGGLER=$(command -v blkgate-bench-toggle || echo /usr/local/bin/blkgate-bench-toggle)
@@ -57,6 +69,7 @@ wants() { [[ " $ONLY " == *" $1 "* ]]; }
 
 mkdir -p "$OUT/fio" "$OUT/toggle"
 : >"$OUT/runs.tsv"
+: >"$OUT/cpu.tsv"
 
 # fio_run ID DEV RW BS QD [extra fio args...]: one fio run, JSON to $OUT/fio/ID.json.
 # Prints "IOPS p99us".
@@ -111,8 +124,20 @@ DEV_N=$(dev_of vn)
 progress "blkgate volumes: vf (file) $DEV_F, vn (null) $DEV_N, vb (null, toggled) $(dev_of vb)"
 
 # ---- A/B pairs ---------------------------------------------------------------------------------
+KUBLK_WORKLOADS=(rr4k-qd32 rw4k-qd32 sr128k-qd32 sw128k-qd32)
+KUBLK=$(command -v kublk || true)
+if wants kublk && { [ -z "$KUBLK" ] || ! blkgate --version | grep -q UBLK_F_AUTO_BUF_REG; }; then
+	progress "kublk: skipped (needs the kublk binary, bench/build-kublk, and a kernel with UBLK_F_AUTO_BUF_REG)"
+	ONLY=${ONLY/kublk/}
+fi
+if wants zc && ! blkgate --version | grep -q UBLK_F_AUTO_BUF_REG; then
+	progress "zc: skipped (the kernel has no UBLK_F_AUTO_BUF_REG)"
+	ONLY=${ONLY/zc/}
+fi
 total=0
 for k in file null; do wants $k && total=$((total + ${#WORKLOADS[@]} * REPS * 2)); done
+wants kublk && total=$((total + 3 * ${#KUBLK_WORKLOADS[@]} * REPS * 2))
+wants zc && total=$((total + ${#KUBLK_WORKLOADS[@]} * REPS * 2))
 n=0
 # warm DEV...: touch every tag of every hardware queue once (a queue's request buffers are
 # faulted in on first use, under THP as 2 MiB pages that TCG zeroes slowly), from each CPU so
@@ -128,19 +153,44 @@ warm() {
 	done
 }
 
-# pair KIND NAME_A DEV_A NAME_B DEV_B
+# CPU_PID[target]: the daemon serving that target, whose CPU time per request is recorded
+declare -A CPU_PID=()
+# cpu_ticks TARGET: utime + stime of its daemon (clock ticks), or nothing
+cpu_ticks() {
+	local pid=${CPU_PID[$1]:-} f
+	[ -n "$pid" ] || return 0
+	read -ra f <"/proc/$pid/stat" || return 0
+	echo $((f[13] + f[14]))
+}
+# cpu_record TARGET TICKS-BEFORE KIND WORKLOAD REP: a cpu.tsv line (CPU us, requests done)
+cpu_record() {
+	[ -n "$2" ] || return 0
+	local now hz=100 ios
+	now=$(cpu_ticks "$1")
+	ios=$(jq '.jobs[0] | .read.total_ios + .write.total_ios' "$OUT/fio/$3-$4-$1-$5.json" 2>/dev/null)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$3" "$4" "$1" "$5" $(((now - $2) * 1000000 / hz)) "${ios:-0}" \
+		>>"$OUT/cpu.tsv"
+}
+
+# pair KIND NAME_A DEV_A NAME_B DEV_B [WORKLOAD-NAME...]: every workload, or the ones named
 pair() {
-	local kind=$1 na=$2 da=$3 nb=$4 db=$5 rep w name rw bs qd order t dev res
+	local kind=$1 na=$2 da=$3 nb=$4 db=$5 rep w name rw bs qd order t dev res wls=() cpu0
+	shift 5
+	for w in "${WORKLOADS[@]}"; do
+		[ $# -eq 0 ] || [[ " $* " == *" ${w%% *} "* ]] && wls+=("$w")
+	done
 	warm "$da" "$db"
 	for rep in $(seq "$REPS"); do
-		for w in "${WORKLOADS[@]}"; do
+		for w in "${wls[@]}"; do
 			read -r name rw bs qd <<<"$w"
 			if ((rep % 2)); then order="$na:$da $nb:$db"; else order="$nb:$db $na:$da"; fi
 			for t in $order; do
 				dev=${t#*:}
 				t=${t%%:*}
 				n=$((n + 1))
+				cpu0=$(cpu_ticks "$t")
 				res=$(fio_run "$kind-$name-$t-$rep" "$dev" "$rw" "$bs" "$qd")
+				cpu_record "$t" "$cpu0" "$kind" "$name" "$rep"
 				printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$name" "$t" "$rep" "fio/$kind-$name-$t-$rep.json" \
 					>>"$OUT/runs.tsv"
 				progress "($n/$total) $kind $name $t rep $rep: ${res% *} IOPS, p99 ${res#* } us"
@@ -167,6 +217,61 @@ if wants null; then
 	progress "null_blk /dev/nullb0: submit_queues=$Q hw_queue_depth=$DEPTH"
 	pair null blkgate-null "$DEV_N" null_blk /dev/nullb0
 	rmmod null_blk
+fi
+
+# kublk_add ID ARGS...: a kublk device /dev/ublkbID (2 queues x depth 128, like ours); kublk
+# daemonizes once the device is live.
+kublk_add() {
+	local id=$1 i
+	shift
+	"$KUBLK" add -n "$id" -q "$Q" -d $DEPTH "$@" >"$W/kublk-$id.log" 2>&1 ||
+		die "kublk add $*: $(tail -n 3 "$W/kublk-$id.log" | tr '\n' ' ')"
+	for ((i = 0; i < 200; i++)); do
+		[ -b "/dev/ublkb$id" ] && return 0
+		sleep 0.05
+	done
+	die "kublk add $*: no /dev/ublkb$id"
+}
+kublk_del() { "$KUBLK" del -n "$1" >/dev/null 2>&1 || progress "WARNING: kublk del -n $1 failed"; }
+
+if wants kublk; then
+	echo "kublk $KUBLK" >>"$OUT/env.txt"
+	kublk_add 100 -t loop $MNT/file.img
+	progress "kublk loop (copy) /dev/ublkb100 on the same file"
+	pair kublk-loop blkgate-file "$DEV_F" kublk-loop /dev/ublkb100 "${KUBLK_WORKLOADS[@]}"
+	kublk_del 100
+	kublk_add 101 -t loop --auto_zc $MNT/file.img
+	progress "kublk loop (zero copy, --auto_zc) /dev/ublkb101 on the same file"
+	pair kublk-zc blkgate-file "$DEV_F" kublk-loop-zc /dev/ublkb101 "${KUBLK_WORKLOADS[@]}"
+	kublk_del 101
+	kublk_add 102 -t null
+	progress "kublk null /dev/ublkb102"
+	pair kublk-null blkgate-null "$DEV_N" kublk-null /dev/ublkb102 "${KUBLK_WORKLOADS[@]}"
+	kublk_del 102
+fi
+
+if wants zc; then
+	# A second daemon, copying, with a volume on the same file.
+	S2=$W/state-copy
+	mkdir -p "$S2"
+	blkgate --state-dir "$S2" --data-path copy 2>>"$W/gate-copy.log" &
+	PID2=$!
+	ctl2() { blkgatectl --socket "$S2/control.sock" "$@"; }
+	for ((i = 0; i < 200; i++)); do ctl2 ping >/dev/null 2>&1 && break; sleep 0.05; done
+	ctl2 drive add dc $MNT/file.img --size ${SIZE_MB}M >/dev/null || die "drive add dc"
+	ctl2 disk create kc dc >/dev/null || die "disk create kc"
+	ctl2 volume create vc --disk kc --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH --backend file \
+		>/dev/null || die "volume create vc"
+	DEV_C=$(json_field "$(ctl2 --json volume show vc)" device)
+	grep -q "data path zero-copy" "$W/gate.log" || progress "WARNING: vf is not zero copy"
+	grep -q "data path copy" "$W/gate-copy.log" || progress "WARNING: vc is not copy"
+	progress "zc: vf $DEV_F (zero copy) vs vc $DEV_C (second daemon, --data-path copy), same file"
+	CPU_PID[blkgate-file]=$GPID
+	CPU_PID[blkgate-copy]=$PID2
+	pair zc blkgate-file "$DEV_F" blkgate-copy "$DEV_C" "${KUBLK_WORKLOADS[@]}"
+	CPU_PID=()
+	kill -TERM $PID2
+	wait $PID2 || progress "WARNING: the copying daemon exited with an error"
 fi
 
 # ---- volume A while volume B toggles -----------------------------------------------------------

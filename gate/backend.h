@@ -43,7 +43,11 @@ struct PieceIo {
   std::uint64_t volume_offset = 0;
   std::uint64_t drive_offset = 0;
   std::uint32_t len = 0;
-  void* buf = nullptr;  // read/write only
+  void* buf = nullptr;  // read/write only, when buf_index < 0
+  // Zero copy (read/write only): the data is fixed buffer buf_index of the ring, at byte
+  // buf_offset of it. Only backends whose fixed_buffers() is true get buf_index >= 0.
+  int buf_index = -1;
+  std::uint32_t buf_offset = 0;
 };
 
 // Start() prepared an SQE; the result arrives as that SQE's CQE.
@@ -59,6 +63,9 @@ class Backend {
   virtual BackendKind kind() const noexcept = 0;
   // The fds to register on each queue ring at kBackingSlot0 + i (empty when none).
   virtual std::vector<int> fds() const { return {}; }
+  // Whether Start() can take read/write pieces in a ring's fixed buffer (PieceIo::buf_index):
+  // the zero-copy data path. The file backend can; mem and null copy (what suits them).
+  virtual bool fixed_buffers() const noexcept { return false; }
   // Largest logical block size of the backing stores (512 when it does not matter).
   virtual std::uint32_t logical_block_size() const noexcept { return 512; }
   // Start one piece on `ring`. Returns kQueued, or the result of a synchronous completion.

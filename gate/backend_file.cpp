@@ -3,7 +3,9 @@
 // Every operation is an SQE on the calling queue's ring, with the backing fd registered in
 // that ring at kBackingSlot0 + segment:
 //   read / write / zero_fill  IORING_OP_READ / IORING_OP_WRITE (zero_fill from a shared zero
-//                             buffer the kernel only reads)
+//                             buffer the kernel only reads); zero copy: IORING_OP_READ_FIXED /
+//                             WRITE_FIXED on the request's own pages, registered by ublk as
+//                             fixed buffer PieceIo::buf_index of the ring
 //   fsync                     IORING_OP_FSYNC with IORING_FSYNC_DATASYNC
 //   discard                   files: IORING_OP_FALLOCATE(PUNCH_HOLE|KEEP_SIZE);
 //                             block devices: BLOCK_URING_CMD_DISCARD (Linux >= 6.12; older
@@ -60,6 +62,7 @@ class FileBackend final : public Backend {
     return v;
   }
   std::uint32_t logical_block_size() const noexcept override { return lbs_; }
+  bool fixed_buffers() const noexcept override { return true; }
   std::uint32_t zero_fill_max() const noexcept override {
     return static_cast<std::uint32_t>(zeros_.size());
   }
@@ -72,10 +75,20 @@ class FileBackend final : public Backend {
     const Drive& d = drives_[p.seg];
     switch (p.op) {
       case PieceOp::read:
-        io_uring_prep_read(sqe, slot, p.buf, p.len, p.drive_offset);
+        if (p.buf_index >= 0) {
+          // A kernel-registered buffer (ublk's request pages) starts at address 0: the
+          // address is the offset within it.
+          io_uring_prep_read_fixed(sqe, slot, FixedAddr(p), p.len, p.drive_offset, p.buf_index);
+        } else {
+          io_uring_prep_read(sqe, slot, p.buf, p.len, p.drive_offset);
+        }
         break;
       case PieceOp::write:
-        io_uring_prep_write(sqe, slot, p.buf, p.len, p.drive_offset);
+        if (p.buf_index >= 0) {
+          io_uring_prep_write_fixed(sqe, slot, FixedAddr(p), p.len, p.drive_offset, p.buf_index);
+        } else {
+          io_uring_prep_write(sqe, slot, p.buf, p.len, p.drive_offset);
+        }
         break;
       case PieceOp::zero_fill:
         io_uring_prep_write(sqe, slot, zeros_.get(),
@@ -104,6 +117,10 @@ class FileBackend final : public Backend {
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, ud);
     return kQueued;
+  }
+
+  static void* FixedAddr(const PieceIo& p) noexcept {
+    return reinterpret_cast<void*>(static_cast<std::uintptr_t>(p.buf_offset));
   }
 
   Result FlushAll() override {

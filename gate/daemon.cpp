@@ -22,6 +22,7 @@
 #include "fault_point.h"
 #include "log.h"
 #include "strict_modes.h"
+#include "ublk_features.h"
 
 namespace blkgate {
 
@@ -76,9 +77,13 @@ Result Daemon::Start() {
 
   std::uint64_t features = 0;
   BLKGATE_TRY(ProbeUblk(&features));
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(features));
-  Log(std::string("ublk features 0x") + hex);
+  UblkReport report;
+  report.ublk = true;
+  report.features = features;
+  report.on_crash = opts_.on_crash;
+  report.zero_copy = opts_.zero_copy;
+  DecideRecovery(&report);
+  Log(FormatReportLog(report));
   std::uint64_t recovery_flags = 0;
   BLKGATE_TRY(RecoveryFlags(opts_.on_crash, features, &recovery_flags));
   Log(std::string("new devices are recoverable: on a crash their requests ") +
@@ -98,8 +103,9 @@ Result Daemon::Start() {
   if (!wake_.valid() || !shutdown_.valid() || !errors_quit_.valid())
     return Result::FromErrno(errno, "eventfd");
 
-  volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
-      opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir)});
+  volumes_ = std::make_unique<VolumeRegistry>(
+      VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags,
+                            OwnerTag(dir), opts_.zero_copy});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);

@@ -56,6 +56,8 @@ struct DaemonOptions {
   unsigned max_clients = 64;
   unsigned idle_timeout_s = 60;
   unsigned send_timeout_s = 10;
+  // Zero copy where the kernel and the backend allow it (false: --data-path copy).
+  bool zero_copy = true;
 };
 
 class Daemon {

@@ -117,7 +117,12 @@ void IoHandler::StartPiece(std::uint16_t tag, std::uint8_t i) noexcept {
     io.volume_offset = p.volume_offset;
     io.drive_offset = p.drive_offset;
     io.len = p.len;
-    io.buf = static_cast<char*>(t.req.buf) + p.buf_offset;
+    io.buf_index = t.req.buf_index;
+    if (io.buf_index >= 0) {
+      io.buf_offset = p.buf_offset;
+    } else {
+      io.buf = static_cast<char*>(t.req.buf) + p.buf_offset;
+    }
     const int r = cfg_.backend->Start(io, ring_, encode_ud(UdKind::backend, tag, i));
     if (r == kQueued) [[likely]] {
       cfg_.sync->io_started();

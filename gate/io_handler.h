@@ -76,7 +76,11 @@ struct IoRequest {
   std::uint32_t flags = 0;  // UBLK_IO_F_* >> 8 (ublk_abi.h kIoFlag*)
   std::uint64_t start_sector = 0;
   std::uint32_t nr_sectors = 0;
-  void* buf = nullptr;  // nr_sectors * 512 bytes for READ/WRITE
+  void* buf = nullptr;  // nr_sectors * 512 bytes for READ/WRITE (copy)
+  // Zero copy: >= 0 when the request's own pages are fixed buffer `buf_index` of the queue's
+  // ring (ublk automatic buffer registration); buf is then unused and the backend reads and
+  // writes them with fixed-buffer operations at offsets within that buffer.
+  int buf_index = -1;
 };
 
 class IoCompletionSink {

@@ -5,6 +5,8 @@
 //   kind backend:   backing I/O of request `tag`, piece `sub` (one piece per segment).
 //   kind timeout:   the parked-request re-check timer (tag/sub unused).
 //   kind wake:      the queue's wake-up eventfd poll (tag/sub unused).
+//   kind ublk_reg:  zero copy's fallback: REGISTER_IO_BUF (sub 0) / UNREGISTER_IO_BUF (sub 1)
+//                   of request `tag`'s pages, registered by hand.
 // Kind 0 is never used so a zeroed user_data is recognisably bogus; liburing reserves
 // user_data ~0 (LIBURING_UDATA_TIMEOUT), whose kind 0xff we never produce.
 #pragma once
@@ -13,7 +15,14 @@
 
 namespace blkgate::io {
 
-enum class UdKind : std::uint8_t { invalid = 0, ublk_cmd = 1, backend = 2, timeout = 3, wake = 4 };
+enum class UdKind : std::uint8_t {
+  invalid = 0,
+  ublk_cmd = 1,
+  backend = 2,
+  timeout = 3,
+  wake = 4,
+  ublk_reg = 5,
+};
 
 inline constexpr int kUdKindShift = 56;
 inline constexpr int kUdSubShift = 16;
@@ -51,7 +60,8 @@ static_assert(ud_sub(encode_ud(UdKind::ublk_cmd, 4095)) == 0);
 static_assert(encode_ud(UdKind::timeout) != encode_ud(UdKind::wake));
 static_assert(encode_ud(UdKind::ublk_cmd, 0) != 0, "no valid user_data is zero");
 static_assert(ud_kind(~0ull) != UdKind::ublk_cmd && ud_kind(~0ull) != UdKind::backend &&
-                  ud_kind(~0ull) != UdKind::timeout && ud_kind(~0ull) != UdKind::wake,
+                  ud_kind(~0ull) != UdKind::timeout && ud_kind(~0ull) != UdKind::wake &&
+                  ud_kind(~0ull) != UdKind::ublk_reg,
               "liburing's internal timeout user_data must never decode as ours");
 // Every tag (ublk depth <= 4096) and every piece (<= 16 segments) fits.
 static_assert((4096 - 1) <= 0xffff && (16 - 1) <= 0xff);

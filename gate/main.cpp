@@ -1,6 +1,7 @@
 // gate/main.cpp — the blkgate daemon's command line.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "ublk_features.h"
+#include "volume_device.h"
 
 namespace {
 
@@ -18,6 +21,8 @@ constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
+    "               [--data-path auto|copy]\n"
+    "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then unmounts what is not in use and stops and deletes those devices; a volume still\n"
@@ -53,7 +58,39 @@ constexpr const char* kUsage =
     "                      (default 60; 0: never)\n"
     "  --send-timeout SEC  drop a client that does not read its reply within SEC seconds\n"
     "                      (default 10)\n"
+    "  --data-path auto|copy\n"
+    "                      how new devices move request data: auto (default) uses zero copy\n"
+    "                      for file volumes where the kernel has it (UBLK_F_AUTO_BUF_REG,\n"
+    "                      Linux 6.16+: the backing file is read and written straight from\n"
+    "                      the request's pages), copy always copies through a buffer of ours;\n"
+    "                      a recovered device keeps the data path it was created with\n"
+    "  --version [--json]  print the version, the kernel's ublk features (GET_FEATURES, by\n"
+    "                      name), the data path each backend's devices would get (copy,\n"
+    "                      zero-copy, batched) and the recovery mode of new devices (with\n"
+    "                      --on-crash), then exit; --json: one JSON object\n"
     "  -h, --help          this help\n";
+
+#ifndef BLKGATE_VERSION
+#define BLKGATE_VERSION "unknown"
+#endif
+
+// blkgate --version: what this binary would do on this kernel. Exits 0 even without ublk (the
+// report says why).
+int PrintVersion(bool json, const blkgate::DaemonOptions& opts) {
+  blkgate::UblkReport r;
+  struct utsname u;
+  if (::uname(&u) == 0) r.kernel = u.release;
+  r.on_crash = opts.on_crash;
+  r.zero_copy = opts.zero_copy;
+  blkgate::Result probe = blkgate::ProbeUblk(&r.features);
+  r.ublk = probe.ok();
+  if (!r.ublk) r.error = probe.ToString();
+  blkgate::DecideRecovery(&r);
+  const std::string out = json ? blkgate::FormatReportJson(BLKGATE_VERSION, r)
+                               : blkgate::FormatReportText(BLKGATE_VERSION, r);
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
 
 bool TakeValue(int argc, char** argv, int* i, std::string_view name, std::string* out) {
   std::string_view a = argv[*i];
@@ -100,12 +137,18 @@ void RaiseFdLimit() {
 
 int main(int argc, char** argv) {
   blkgate::DaemonOptions opts;
+  bool version = false;
+  bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     std::string v;
     if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
+    } else if (a == "--version") {
+      version = true;
+    } else if (a == "--json") {
+      json = true;
     } else if (TakeValue(argc, argv, &i, "--state-dir", &v)) {
       opts.state_dir = v;
     } else if (TakeValue(argc, argv, &i, "--socket", &v)) {
@@ -127,6 +170,13 @@ int main(int argc, char** argv) {
       if (!TakeNumber("--idle-timeout", v, 0, 86400, &opts.idle_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--send-timeout", &v)) {
       if (!TakeNumber("--send-timeout", v, 1, 3600, &opts.send_timeout_s)) return 11;
+    } else if (TakeValue(argc, argv, &i, "--data-path", &v)) {
+      if (v != "auto" && v != "copy") {
+        std::fprintf(stderr, "blkgate: invalid-argument: bad --data-path '%s' (auto or copy)\n",
+                     v.c_str());
+        return 11;
+      }
+      opts.zero_copy = v == "auto";
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
@@ -147,6 +197,11 @@ int main(int argc, char** argv) {
       return 11;
     }
   }
+  if (json && !version) {
+    std::fprintf(stderr, "blkgate: invalid-argument: --json goes with --version\n%s", kUsage);
+    return 11;
+  }
+  if (version) return PrintVersion(json, opts);
   // Block the stop signals in every thread (queue threads inherit the mask); Run() takes them
   // through a signalfd.
   sigset_t mask;

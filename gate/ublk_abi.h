@@ -45,6 +45,24 @@ inline constexpr std::uint16_t kFeaturesLen = 8;
 // ---- ioctl-encoded I/O commands (sent to /dev/ublkcN on each queue's ring) -------------------
 inline constexpr std::uint32_t kIoFetchReq = _IOWR('u', 0x20, struct ublksrv_io_cmd);
 inline constexpr std::uint32_t kIoCommitAndFetchReq = _IOWR('u', 0x21, struct ublksrv_io_cmd);
+// Zero copy (6.15+): register / unregister the request's pages as a fixed buffer of the ring the
+// command is issued on; ublksrv_io_cmd.addr = the buffer table index.
+inline constexpr std::uint32_t kIoRegisterIoBuf = _IOWR('u', 0x23, struct ublksrv_io_cmd);
+inline constexpr std::uint32_t kIoUnregisterIoBuf = _IOWR('u', 0x24, struct ublksrv_io_cmd);
+
+// ---- automatic buffer registration (UBLK_F_AUTO_BUF_REG, 6.16+) ------------------------------
+// With the device flag, FETCH_REQ and COMMIT_AND_FETCH_REQ carry `struct ublk_auto_buf_reg` in
+// the SQE's own addr field (not in ublksrv_io_cmd, whose addr must then be 0): bits 0-15 the
+// buffer table index the kernel registers the next request's pages at before completing the
+// command, bits 16-23 flags, the rest reserved (0). The kernel unregisters the buffer when the
+// request is committed. With FALLBACK a failed registration still delivers the request, with
+// kIoFlagNeedRegBuf set: the server registers it by hand (kIoRegisterIoBuf) and unregisters it
+// before the commit.
+inline constexpr std::uint8_t kAutoBufRegFallback = 1;
+constexpr std::uint64_t auto_buf_reg_addr(std::uint16_t index, std::uint8_t flags) noexcept {
+  return std::uint64_t{index} | std::uint64_t{flags} << 16;
+}
+static_assert(auto_buf_reg_addr(0x1234, kAutoBufRegFallback) == 0x11234);
 
 // ---- feature flags (ublksrv_ctrl_dev_info.flags, GET_FEATURES) ------------------------------
 inline constexpr std::uint64_t kFeatSupportZeroCopy = 1ull << 0;
@@ -60,6 +78,13 @@ inline constexpr std::uint64_t kFeatUserRecoveryFailIo = 1ull << 9;
 inline constexpr std::uint64_t kFeatUpdateSize = 1ull << 10;
 inline constexpr std::uint64_t kFeatAutoBufReg = 1ull << 11;
 inline constexpr std::uint64_t kFeatQuiesce = 1ull << 12;
+inline constexpr std::uint64_t kFeatPerIoDaemon = 1ull << 13;      // 6.16
+inline constexpr std::uint64_t kFeatBufRegOffDaemon = 1ull << 14;  // 6.16
+inline constexpr std::uint64_t kFeatBatchIo = 1ull << 15;
+inline constexpr std::uint64_t kFeatIntegrity = 1ull << 16;
+inline constexpr std::uint64_t kFeatSafeStopDev = 1ull << 17;
+inline constexpr std::uint64_t kFeatNoAutoPartScan = 1ull << 18;
+inline constexpr std::uint64_t kFeatShmemZc = 1ull << 19;
 // The recovery flags ADD_DEV accepts together: none, USER_RECOVERY alone, with REISSUE, or with
 // FAIL_IO (REISSUE and FAIL_IO exclude each other: -EINVAL).
 inline constexpr std::uint64_t kFeatRecoveryAll =
@@ -92,6 +117,7 @@ inline constexpr std::uint8_t kOpDiscard = UBLK_IO_OP_DISCARD;
 inline constexpr std::uint8_t kOpWriteZeroes = UBLK_IO_OP_WRITE_ZEROES;
 inline constexpr std::uint32_t kIoFlagFua = UBLK_IO_F_FUA >> 8;  // in (op_flags >> 8)
 inline constexpr std::uint32_t kIoFlagNoUnmap = UBLK_IO_F_NOUNMAP >> 8;
+inline constexpr std::uint32_t kIoFlagNeedRegBuf = (1u << 17) >> 8;  // UBLK_IO_F_NEED_REG_BUF
 
 // ---- the per-queue descriptor array mmapped from /dev/ublkcN --------------------------------
 // The kernel spaces the queues' arrays by the size of a *maximum-depth* queue, not by the

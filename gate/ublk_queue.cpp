@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -29,6 +30,14 @@ unsigned RoundUpPow2(unsigned v) {
   unsigned p = 1;
   while (p < v) p <<= 1;
   return p;
+}
+
+// BLKGATE_TEST_ZC_BUSY_TAGS (tests only): how many of the auto-registration indexes to occupy.
+unsigned TestBusyTags(unsigned depth) {
+  const char* v = std::getenv("BLKGATE_TEST_ZC_BUSY_TAGS");
+  if (!v || !*v) return 0;
+  const unsigned long n = std::strtoul(v, nullptr, 10);
+  return n < depth ? static_cast<unsigned>(n) : depth;
 }
 
 }  // namespace
@@ -57,8 +66,13 @@ class QueueRunner final : public io::IoCompletionSink {
     descs_map_ = io::Mapping(d, len);
     descs_ = static_cast<const ublksrv_io_desc*>(d);
 
-    bufs_ = io::Mapping::Anonymous(std::size_t{cfg_.depth} * cfg_.max_io_bytes);
-    if (!bufs_.valid()) return Fail(-errno, "request buffers");
+    if (cfg_.zero_copy) {
+      r = SetupFixedBuffers();
+      if (r < 0) return r;
+    } else {
+      bufs_ = io::Mapping::Anonymous(std::size_t{cfg_.depth} * cfg_.max_io_bytes);
+      if (!bufs_.valid()) return Fail(-errno, "request buffers");
+    }
 
     handler_ = std::make_unique<io::IoHandler>(cfg_.handler, ring_.get(), this);
 
@@ -94,6 +108,9 @@ class QueueRunner final : public io::IoCompletionSink {
           case io::UdKind::ublk_cmd:
             OnCommand(io::ud_tag(ud), cqe->res);
             break;
+          case io::UdKind::ublk_reg:
+            OnRegistration(io::ud_tag(ud), io::ud_sub(ud), cqe->res);
+            break;
           case io::UdKind::wake:
             break;  // RequestExit(): the exit condition is checked below
           default:
@@ -105,7 +122,9 @@ class QueueRunner final : public io::IoCompletionSink {
       }
       io_uring_cq_advance(ring, n);
       handler_->AfterBatch();
-      if (handler_->backend_inflight() == 0 && (dead_ == cfg_.depth || MayExit())) break;
+      if (handler_->backend_inflight() == 0 && registering_ == 0 &&
+          (dead_ == cfg_.depth || MayExit()))
+        break;
     }
     io_uring_submit(ring);  // commits of the last batch, if any
     sync.leave();
@@ -113,8 +132,16 @@ class QueueRunner final : public io::IoCompletionSink {
     return error;
   }
 
-  // The handler finished a request: commit its result and fetch the tag's next request.
+  // The handler finished a request: commit its result and fetch the tag's next request (a
+  // buffer registered by hand is unregistered first).
   void Complete(std::uint16_t tag, int result) noexcept override {
+    if (cfg_.zero_copy && by_hand_[tag]) [[unlikely]] {
+      by_hand_[tag] = false;
+      // The unregister and the commit go in the same submission (the link must not break).
+      if (io_uring_sq_space_left(ring_.get()) < 2) io_uring_submit(ring_.get());
+      if (!QueueRegistration(kIoUnregisterIoBuf, tag, 1, IOSQE_IO_HARDLINK))
+        io::LogLine("queue %u tag %u: no SQE for UNREGISTER_IO_BUF", cfg_.q_id, tag);
+    }
     if (!QueueCmd(kIoCommitAndFetchReq, tag, result))
       io::LogLine("queue %u tag %u: no SQE for COMMIT_AND_FETCH_REQ", cfg_.q_id, tag);
   }
@@ -147,6 +174,25 @@ class QueueRunner final : public io::IoCompletionSink {
     return static_cast<char*>(bufs_.get()) + std::size_t{tag} * cfg_.max_io_bytes;
   }
 
+  // Zero copy: the sparse buffer table (auto registration at [0, depth), by hand at
+  // [depth, 2 depth)), and the test knob's occupied indexes.
+  int SetupFixedBuffers() noexcept {
+    int r = io_uring_register_buffers_sparse(ring_.get(), 2u * cfg_.depth);
+    if (r < 0) return Fail(r, "zero copy: sparse buffer table");
+    by_hand_.assign(cfg_.depth, false);
+    const unsigned busy = TestBusyTags(cfg_.depth);
+    if (busy == 0) return 0;
+    test_buf_ = io::Mapping::Anonymous(4096);
+    if (!test_buf_.valid()) return Fail(-errno, "test buffer");
+    std::vector<iovec> iov(busy, iovec{test_buf_.get(), 4096});
+    std::vector<__u64> tags(busy, 0);
+    r = io_uring_register_buffers_update_tag(ring_.get(), 0, iov.data(), tags.data(), busy);
+    if (r < 0) return Fail(r, "zero copy: occupy test indexes");
+    io::LogLine("queue %u: zero copy: indexes 0..%u occupied (BLKGATE_TEST_ZC_BUSY_TAGS)",
+                cfg_.q_id, busy - 1);
+    return 0;
+  }
+
   bool QueueCmd(std::uint32_t op, std::uint16_t tag, int result) noexcept {
     io_uring_sqe* sqe = io::GetSqe(ring_.get());
     if (!sqe) return false;
@@ -155,8 +201,78 @@ class QueueRunner final : public io::IoCompletionSink {
     c->q_id = cfg_.q_id;
     c->tag = tag;
     c->result = result;
-    c->addr = reinterpret_cast<std::uintptr_t>(Buf(tag));
+    if (cfg_.zero_copy) {
+      // ublksrv_io_cmd.addr stays 0; the registration request rides in the SQE's addr.
+      sqe->addr = auto_buf_reg_addr(tag, kAutoBufRegFallback);
+    } else {
+      c->addr = reinterpret_cast<std::uintptr_t>(Buf(tag));
+    }
     return true;
+  }
+
+  // REGISTER_IO_BUF / UNREGISTER_IO_BUF of request `tag`'s pages at index depth + tag.
+  bool QueueRegistration(std::uint32_t op, std::uint16_t tag, std::uint8_t sub,
+                         std::uint8_t link) noexcept {
+    io_uring_sqe* sqe = io::GetSqe(ring_.get());
+    if (!sqe) return false;
+    io::PrepUringCmd(sqe, false, kCharSlot, true, op,
+                     io::encode_ud(io::UdKind::ublk_reg, tag, sub));
+    sqe->flags |= link;
+    auto* c = static_cast<ublksrv_io_cmd*>(io::SqeCmd(sqe));
+    c->q_id = cfg_.q_id;
+    c->tag = tag;
+    c->addr = std::uint64_t{cfg_.depth} + tag;
+    return true;
+  }
+
+  // A request delivered without its automatic registration: register it by hand, then serve.
+  void RegisterByHand(std::uint16_t tag) noexcept {
+    if (fallbacks_++ == 0)
+      io::LogLine(
+          "queue %u: zero copy: the kernel could not register tag %u's pages automatically; "
+          "registering them by hand (logged once per queue)",
+          cfg_.q_id, tag);
+    if (!QueueRegistration(kIoRegisterIoBuf, tag, 0, 0)) {
+      io::LogLine("queue %u tag %u: no SQE for REGISTER_IO_BUF", cfg_.q_id, tag);
+      Complete(tag, -EIO);
+      return;
+    }
+    ++registering_;
+  }
+
+  void OnRegistration(std::uint16_t tag, std::uint8_t sub, int res) noexcept {
+    if (sub == 1) {  // UNREGISTER_IO_BUF before a commit
+      if (res < 0)
+        io::LogLine("queue %u tag %u: UNREGISTER_IO_BUF: %s", cfg_.q_id, tag, std::strerror(-res));
+      return;
+    }
+    --registering_;
+    if (res < 0) {
+      io::LogLine("queue %u tag %u: REGISTER_IO_BUF: %s; the request fails", cfg_.q_id, tag,
+                  std::strerror(-res));
+      Complete(tag, -EIO);
+      return;
+    }
+    by_hand_[tag] = true;
+    SubmitRequest(tag, cfg_.depth + tag);
+  }
+
+  // Hands request `tag` (its descriptor as the kernel wrote it) to the handler; buf_index >= 0:
+  // its pages are that fixed buffer.
+  void SubmitRequest(std::uint16_t tag, int buf_index) noexcept {
+    const ublksrv_io_desc d = descs_[tag];  // the kernel wrote it before completing the cmd
+    io::IoRequest r;
+    r.tag = tag;
+    r.op = static_cast<std::uint8_t>(d.op_flags & 0xff);
+    r.flags = d.op_flags >> 8;
+    r.start_sector = d.start_sector;
+    r.nr_sectors = d.nr_sectors;
+    if (buf_index >= 0) {
+      r.buf_index = buf_index;
+    } else {
+      r.buf = Buf(tag);
+    }
+    handler_->Submit(r);
   }
 
   void ArmWake() noexcept {
@@ -168,15 +284,13 @@ class QueueRunner final : public io::IoCompletionSink {
 
   void OnCommand(std::uint16_t tag, int res) noexcept {
     if (res == kIoResOk) [[likely]] {
-      const ublksrv_io_desc d = descs_[tag];  // the kernel wrote it before completing the cmd
-      io::IoRequest r;
-      r.tag = tag;
-      r.op = static_cast<std::uint8_t>(d.op_flags & 0xff);
-      r.flags = d.op_flags >> 8;
-      r.start_sector = d.start_sector;
-      r.nr_sectors = d.nr_sectors;
-      r.buf = Buf(tag);
-      handler_->Submit(r);
+      if (!cfg_.zero_copy) {
+        SubmitRequest(tag, -1);
+      } else if ((descs_[tag].op_flags >> 8) & kIoFlagNeedRegBuf) [[unlikely]] {
+        RegisterByHand(tag);
+      } else {
+        SubmitRequest(tag, tag);
+      }
       return;
     }
     ++dead_;  // this tag gets no more requests
@@ -196,6 +310,12 @@ class QueueRunner final : public io::IoCompletionSink {
   std::unique_ptr<io::IoHandler> handler_;
   std::uint32_t dead_ = 0;
   std::uint32_t failed_cmds_ = 0;
+  // Zero copy's fallback: tags whose pages we registered by hand (unregister before commit),
+  // registrations in flight, how many requests took it; the test knob's buffer.
+  std::vector<bool> by_hand_;
+  std::uint32_t registering_ = 0;
+  std::uint64_t fallbacks_ = 0;
+  io::Mapping test_buf_;
 };
 
 void UblkQueue::SetState(int s) noexcept {

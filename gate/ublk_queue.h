@@ -2,9 +2,22 @@
 //
 // The thread uses everything the queue touches per request: a ring created on the thread
 // (SINGLE_ISSUER + DEFER_TASKRUN where available) with the ublk char device at fixed slot 0
-// and the backing fds after it, the read-only descriptor array mmapped from /dev/ublkcN, one
-// page-aligned max-I/O buffer per tag (its address goes in FETCH/COMMIT; the kernel copies
-// the data in and out), and the IoHandler.
+// and the backing fds after it, the read-only descriptor array mmapped from /dev/ublkcN, and
+// the IoHandler. Two data paths:
+//   copy       one page-aligned max-I/O buffer per tag (its address goes in FETCH/COMMIT; the
+//              kernel copies the data in and out).
+//   zero copy  (the device has UBLK_F_AUTO_BUF_REG) no buffers of ours: a sparse fixed-buffer
+//              table of 2 x depth entries on the ring; every FETCH/COMMIT asks the kernel to
+//              register the next request's own pages at index `tag` (and to unregister them at
+//              the commit), and the backend reads and writes them with READ_FIXED/WRITE_FIXED.
+//              When that registration fails the kernel still delivers the request, flagged
+//              NEED_REG_BUF (we ask for that fallback; the device also has
+//              UBLK_F_SUPPORT_ZERO_COPY, which manual registration needs): the queue registers
+//              the pages by hand
+//              at index depth + tag (REGISTER_IO_BUF), serves the request the same way, and
+//              unregisters them (UNREGISTER_IO_BUF, hard-linked before the commit). Logged
+//              once per queue. BLKGATE_TEST_ZC_BUSY_TAGS=N (tests only) occupies indexes
+//              0..N-1 with a buffer of ours at setup, so tags below N always take the fallback.
 //
 // Loop: submit + wait for >= 1 CQE -> sync.enter() -> every CQE: a ublk command completion
 // (a request: hand it to the handler; -ENODEV: the tag is aborted, the device is stopping),
@@ -38,6 +51,7 @@ struct UblkQueueConfig {
   int dev_id = 0;  // for the thread's name, ublk<dev_id>-q<q_id>
   std::uint16_t depth = 0;
   std::uint32_t max_io_bytes = 0;
+  bool zero_copy = false;  // the device was created with UBLK_F_AUTO_BUF_REG
   // The queue thread's scheduling class and nice value, applied by the thread itself: a new
   // thread inherits its creator's, and the daemon creates devices from control threads that
   // run at a lower priority.

@@ -31,6 +31,7 @@
 #include "io_log.h"
 #include "io_stats.h"
 #include "ublk_ctrl.h"
+#include "ublk_features.h"
 #include "ublk_queue.h"
 #include "ublk_udev.h"
 
@@ -115,6 +116,7 @@ class UblkVolumeDevice final : public VolumeDevice {
   Result Leave() override;
   bool recovered() const override { return recovered_; }
   std::string_view recovery_mode() const override { return RecoveryModeName(flags_); }
+  std::string_view data_path() const override { return ToString(data_path_); }
 
  private:
   // What to do with the device at `id` (waits up to kSettleMs while it is settling).
@@ -140,7 +142,9 @@ class UblkVolumeDevice final : public VolumeDevice {
   bool added_ = false;  // we own a device (added or recovered): STOP_DEV and DEL_DEV owed
   bool stopped_ = false;
   bool recovered_ = false;
-  std::uint64_t flags_ = 0;  // UBLK_F_* of the device
+  std::uint64_t flags_ = 0;                          // UBLK_F_* of the device
+  DataPathMode data_path_ = DataPathMode::copy;      // of the device (from its flags)
+  DataPathMode new_data_path_ = DataPathMode::copy;  // what Add() asks for
   std::uint16_t nr_queues_ = 0;
   std::uint32_t max_io_ = kMaxIoBytes;
   std::unique_ptr<gate::QueueSync[]> syncs_;
@@ -180,6 +184,9 @@ Result UblkVolumeDevice::Init() {
   BLKGATE_TRY(ctrl_->GetFeatures(&features));
   if (!(features & ublk::kFeatCmdIoctlEncode))
     return Result::NotSupported("ublk driver lacks ioctl-encoded commands");
+  // What a new device gets; a recovered one keeps the data path it was created with.
+  new_data_path_ = s.zero_copy && backend_->fixed_buffers() ? ChooseDataPath(features, s.backend)
+                                                            : DataPathMode::copy;
   if (s.dev_id < 0) return Add(-1);
 
   const auto id = static_cast<std::uint32_t>(s.dev_id);
@@ -238,6 +245,7 @@ Result UblkVolumeDevice::Recover(const FoundDevice& found) {
   dev_id_ = static_cast<int>(id);
   added_ = true;
   flags_ = found.flags;
+  data_path_ = DataPathOf(flags_);
   nr_queues_ = found.queues;
   for (int waited = 0;; waited += kSettlePollMs) {
     Result r = ctrl_->StartUserRecovery(id);
@@ -269,13 +277,22 @@ Result UblkVolumeDevice::Add(int id) {
   info.queue_depth = s.depth;
   info.max_io_buf_bytes = kMaxIoBytes;
   info.dev_id = id >= 0 ? static_cast<std::uint32_t>(id) : UINT32_MAX;
-  info.flags = ublk::kFeatCmdIoctlEncode | s.recovery_flags;
+  info.flags = ublk::kFeatCmdIoctlEncode | s.recovery_flags | DataPathFlags(new_data_path_);
   info.ublksrv_flags = s.owner;
-  BLKGATE_TRY(ctrl_->AddDev(&info));
+  Result added = ctrl_->AddDev(&info);
+  if (!added.ok() && added.code() != Code::already_exists && new_data_path_ != DataPathMode::copy) {
+    // The kernel reports the feature but refuses it for this device: serve it copying.
+    io::LogLine("volume %s: ublk refused %s (%s); using copy", s.name.c_str(),
+                std::string(ToString(new_data_path_)).c_str(), added.ToString().c_str());
+    info.flags &= ~DataPathFlags(new_data_path_);
+    added = ctrl_->AddDev(&info);
+  }
+  BLKGATE_TRY(added);
   FaultPoint("after ADD_DEV");
   added_ = true;
   dev_id_ = static_cast<int>(info.dev_id);
   flags_ = info.flags;
+  data_path_ = DataPathOf(flags_);
   nr_queues_ = info.nr_hw_queues;
   max_io_ = info.max_io_buf_bytes;
   if (nr_queues_ != s.queues)
@@ -315,6 +332,7 @@ Result UblkVolumeDevice::StartQueues() {
     qc.dev_id = dev_id_;
     qc.depth = s.depth;
     qc.max_io_bytes = max_io_;
+    qc.zero_copy = data_path_ == DataPathMode::zero_copy;
     qc.priority = s.priority;
     qc.handler.layout = &layout_;
     qc.handler.backend = backend_.get();

@@ -42,7 +42,9 @@ struct DeviceSpec {
   int dev_id = -1;
   std::uint64_t recovery_flags = 0;  // UBLK_F_USER_RECOVERY* for ADD_DEV (RecoveryFlags)
   std::uint64_t owner = 0;           // the daemon's OwnerTag, stamped on new devices
-  bool read_only = false;            // initial UBLK_ATTR_READ_ONLY
+  // Zero copy where the kernel and the backend allow it (ChooseDataPath); false: always copy.
+  bool zero_copy = true;
+  bool read_only = false;  // initial UBLK_ATTR_READ_ONLY
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;
@@ -100,6 +102,8 @@ class VolumeDevice {
   virtual bool recovered() const = 0;
   // What happens to its requests while no daemon runs: RecoveryModeName of its flags.
   virtual std::string_view recovery_mode() const = 0;
+  // How its queue threads move data: ToString(ChooseDataPath(kernel features, backend)).
+  virtual std::string_view data_path() const = 0;
 
  protected:
   VolumeDevice() = default;

@@ -55,6 +55,7 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   std::atomic<std::uint32_t>* failed = &rt->failed_drives;
   spec.recovery_flags = o_.recovery_flags;
   spec.owner = o_.owner;
+  spec.zero_copy = o_.zero_copy;
   spec.on_backend_error = [wake, failed](int drive_index, int) {
     failed->fetch_or(1u << drive_index, std::memory_order_relaxed);
     std::uint64_t one = 1;
@@ -80,7 +81,8 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   rt->last_error.clear();
   *dev_id = rt->device->dev_id();
   Log("volume " + v.name + (rt->device->recovered() ? " recovered as " : " served as ") +
-      rt->device->block_path() + " (recovery " + std::string(rt->device->recovery_mode()) + ")");
+      rt->device->block_path() + " (data path " + std::string(rt->device->data_path()) +
+      ", recovery " + std::string(rt->device->recovery_mode()) + ")");
   return Result::Ok();
 }
 

@@ -31,6 +31,7 @@ struct VolumeRegistryOptions {
   int wake_fd = -1;                  // eventfd written when a queue thread reports a backend error
   std::uint64_t recovery_flags = 0;  // UBLK_F_USER_RECOVERY* every new device gets
   std::uint64_t owner = 0;           // OwnerTag of the state dir, stamped on every new device
+  bool zero_copy = true;             // new devices may use zero copy (DeviceSpec::zero_copy)
 };
 
 class VolumeRegistry {

@@ -19,7 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 help=$("$RUN" --help 2>&1) && ok=1 || ok=0
 missing=
 for v in BUILD_DIR VM_CACHE VM_SHARE VM_TIMEOUT VM_BOOT_RETRIES VM_CPUS VM_MEM VM_EXTRA_BINS \
-	VM_EXTRA_MODULES VM_ENV VM_CMDLINE VM_QEMU VM_QEMU_ARGS VM_KERNEL_PKG VM_LOG VM_NO_INSTALL; do
+	VM_EXTRA_MODULES VM_ENV VM_CMDLINE VM_QEMU VM_QEMU_ARGS VM_KERNEL VM_UNSTABLE_MIRROR VM_KERNEL_PKG \
+	VM_LOG VM_NO_INSTALL; do
 	grep -q "^  $v " <<<"$help" || missing="$missing $v"
 done
 # shellcheck disable=SC2016  # a literal "$" and "{" to strip
