@@ -115,7 +115,9 @@ for op in "${OPS[@]}"; do
 		baseline || { fail "$name: baseline"; break; }
 		handover "$n" || { fail "$name: armed start"; break; }
 		ctl "${args[@]}" >"$W/call.out" 2>&1
-		if kill -0 "$GPID" 2>/dev/null; then
+		# The fault log, not `kill -0`, says whether the daemon killed itself: a killed daemon
+		# the shell has not reaped yet still answers `kill -0`.
+		if ! grep -q ' KILL$' "$FLOG" 2>/dev/null; then
 			note "$name: $((n - 1)) steps: $(cut -d' ' -f2- "$FLOG" 2>/dev/null | tr '\n' ',' | sed 's/,$//')"
 			[ "$n" -gt 1 ] || fail "$name: no crash point reached"
 			break
