@@ -21,6 +21,7 @@
 #                            replaces the cleanup.
 #   ctl ARGS                 blkgatectl on our socket
 #   mkvol NAME SIZE [ARGS]   drive d-NAME (file $W/data/NAME.img), disk k-NAME, volume NAME
+#   find_tool NAME           TOOL = tests/tools/NAME, or a SKIP (77)
 #   nullb NAME MIB           a null_blk disk /dev/NAME (configfs), removed at exit
 #   remove_volume NAME       undo mkvol: access paths removed, dismounted (forced), deleted
 #   dev_of/state_of VOLUME   its /dev/ublkbN / state (from `volume show --json`)
@@ -329,6 +330,20 @@ summary() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ] && exit 0
 	exit 1
+}
+
+# find_tool NAME: TOOL = the test program tests/tools/NAME (from PATH, else the build dir);
+# a missing one skips (77).
+find_tool() {
+	local c
+	TOOL=
+	for c in "$(command -v "$1" 2>/dev/null)" \
+		"${BLKGATE_VM_BUILD_DIR:-$(dirname "$0")/../../../build}/tests/tools/$1"; do
+		# shellcheck disable=SC2034 # the caller reads TOOL
+		if [ -n "$c" ] && [ -x "$c" ]; then TOOL=$c; return 0; fi
+	done
+	echo "SKIP: needs tests/tools/$1 (ninja -C build tests/tools/$1)"
+	exit 77
 }
 
 # nullb NAME MIB: a memory-backed null_blk disk /dev/NAME of MIB MiB (configfs; badblocks can

@@ -22,12 +22,8 @@ for t in blkgate blkgatectl blockdev blkdiscard mkfs.ext4 dd sha256sum umount; d
 	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: needs $t"; exit 77; }
 done
 [ -e /dev/ublk-control ] || { echo "SKIP: needs ublk_drv (/dev/ublk-control): run it with tests/vm/run"; exit 77; }
-BLKCALL=
-for c in "$(command -v blkcall 2>/dev/null)" \
-	"${BLKGATE_VM_BUILD_DIR:-$(dirname "$0")/../../../build}/tests/tools/blkcall"; do
-	if [ -n "$c" ] && [ -x "$c" ]; then BLKCALL=$c; break; fi
-done
-[ -n "$BLKCALL" ] || { echo "SKIP: needs tests/tools/blkcall (ninja -C build tests/tools/blkcall)"; exit 77; }
+find_tool blkcall
+BLKCALL=$TOOL
 
 MiB=$((1 << 20))
 SIZE=$((64 * MiB))

@@ -21,12 +21,8 @@ for t in blkgate blkgatectl dd cmp; do
 	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: needs $t"; exit 77; }
 done
 [ -e /dev/ublk-control ] || { echo "SKIP: needs ublk_drv (/dev/ublk-control): run it with tests/vm/run"; exit 77; }
-RAW=
-for c in "$(command -v blkgate-raw 2>/dev/null)" \
-	"${BLKGATE_VM_BUILD_DIR:-$(dirname "$0")/../../../build}/tests/tools/blkgate-raw"; do
-	if [ -n "$c" ] && [ -x "$c" ]; then RAW=$c; break; fi
-done
-[ -n "$RAW" ] || { echo "SKIP: needs tests/tools/blkgate-raw (ninja -C build tests/tools/blkgate-raw)"; exit 77; }
+find_tool blkgate-raw
+RAW=$TOOL
 
 SIZE=$((16 << 20))
 D=$W/deep-request

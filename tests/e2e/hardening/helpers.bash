@@ -7,7 +7,6 @@
 #                       (private_socket); and the EXIT trap: the function named in
 #                       $BEFORE_CLEANUP if set, the clients started by start_clients, the
 #                       daemon, the group, $D
-#   find_tool NAME      sets TOOL to tests/tools/NAME (from PATH, else the build dir), or SKIP
 #   ops_group           the group blkgate-ops (gid 4242), created in the VM when missing (and
 #                       removed again at exit); sets OPS_GROUP and OPS_GID, or SKIP
 #   private_socket DIR  puts $SOCK in DIR/sock (directories mode 0755, so that other uids can
@@ -20,17 +19,6 @@
 #   cpu_ticks PID       user+system CPU time of PID's threads, in clock ticks (/proc/PID/stat)
 #   elapsed_us CMD...   runs CMD (output to $W/elapsed.out), prints the microseconds it took;
 #                       returns CMD's status
-
-find_tool() {
-	local c
-	TOOL=
-	for c in "$(command -v "$1" 2>/dev/null)" \
-		"${BLKGATE_VM_BUILD_DIR:-$(dirname "$0")/../../../build}/tests/tools/$1"; do
-		if [ -n "$c" ] && [ -x "$c" ]; then TOOL=$c; return 0; fi
-	done
-	echo "SKIP: needs tests/tools/$1 (ninja -C build tests/tools/$1)"
-	exit 77
-}
 
 OPS_GROUP=blkgate-ops
 OPS_GID=

@@ -18,12 +18,8 @@ set -u
 for t in losetup mkfs.ext4 findmnt; do
 	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: needs $t"; exit 77; }
 done
-MOUNT_ONTO=
-for c in "$(command -v mount-onto 2>/dev/null)" \
-	"${BLKGATE_VM_BUILD_DIR:-$(dirname "$0")/../../../build}/tests/tools/mount-onto"; do
-	if [ -n "$c" ] && [ -x "$c" ]; then MOUNT_ONTO=$c; break; fi
-done
-[ -n "$MOUNT_ONTO" ] || { echo "SKIP: needs tests/tools/mount-onto (ninja -C build tests/tools/mount-onto)"; exit 77; }
+find_tool mount-onto
+MOUNT_ONTO=$TOOL
 
 D=$W/mount-onto
 LOOP=
