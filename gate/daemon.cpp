@@ -21,6 +21,7 @@
 
 #include "fault_point.h"
 #include "log.h"
+#include "service_notify.h"
 #include "strict_modes.h"
 #include "ublk_features.h"
 
@@ -34,6 +35,7 @@ Daemon::Daemon(DaemonOptions opts)
 }
 
 Daemon::~Daemon() {
+  if (watchdog_) watchdog_->Stop();
   StopBackendErrors();
   if (server_) server_->Stop();  // joins every connection thread before the rest goes
 }
@@ -105,7 +107,7 @@ Result Daemon::Start() {
 
   volumes_ = std::make_unique<VolumeRegistry>(
       VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags,
-                            OwnerTag(dir), opts_.zero_copy});
+                            OwnerTag(dir), opts_.zero_copy, opts_.names_dir});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);
@@ -119,6 +121,7 @@ Result Daemon::Start() {
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);
 
+  TestRestoreDelay();  // test-only (fault_point.h): a slow restore, for the readiness test
   // Devices of ours no volume claims (a crash between the steps of a create or a delete) go
   // first. Then every volume's device (recovered when a previous daemon left it), mounts at
   // access paths, claims on offline / permanently dismounted volumes, read-only flags. A
@@ -151,7 +154,28 @@ Result Daemon::Start() {
       });
   BLKGATE_TRY(server_->Start());
   ArmFaultPoints();  // test-only crash points count the calls' steps from here (no-op otherwise)
+  // Every volume is restored (or stopped with its reason) and the socket listens: ready.
+  const std::string summary = Summary();
+  Log("ready: " + summary);
+  service::Notify("READY=1\nSTATUS=" + summary);
+  watchdog_ =
+      std::make_unique<ServiceWatchdog>(&Heartbeats::Process(), service::WatchdogTimeout(),
+                                        [](const std::string& state) { service::Notify(state); });
   return Result::Ok();
+}
+
+std::string Daemon::Summary() {
+  std::size_t volumes = 0, offline = 0, stopped = 0;
+  dispatcher_->Locked([&](Controller& ctl) {
+    for (const auto& [name, v] : ctl.catalog().volumes()) {
+      ++volumes;
+      if (v.offline) ++offline;
+      if (volumes_->BlockPath(name).empty()) ++stopped;
+    }
+  });
+  return "serving " + std::to_string(volumes) + (volumes == 1 ? " volume" : " volumes") + " (" +
+         std::to_string(offline) + " offline, " + std::to_string(stopped) + " stopped) on " +
+         opts_.socket_path;
 }
 
 void Daemon::HandleBackendErrors() {
@@ -225,6 +249,11 @@ int Daemon::Run() {
       break;
     }
   }
+  if (watchdog_) watchdog_->Stop();
+  service::Notify(std::string("STOPPING=1\nSTATUS=stopping: ") +
+                  (keep_devices_.load(std::memory_order_relaxed)
+                       ? "leaving every device for the next daemon"
+                       : "deleting the devices not in use"));
   Log("stopping: waiting for the running call, if any");
   // No call starts from here on (a running one finishes first); then the connections go.
   dispatcher_->Stop();

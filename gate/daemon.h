@@ -32,6 +32,7 @@
 #include "recovery_plan.h"
 #include "thread_priority.h"
 #include "volume_registry.h"
+#include "watchdog.h"
 
 namespace blkgate {
 
@@ -58,6 +59,9 @@ struct DaemonOptions {
   unsigned send_timeout_s = 10;
   // Zero copy where the kernel and the backend allow it (false: --data-path copy).
   bool zero_copy = true;
+  // Where each device's volume name is published for the udev rule (device_names.h); empty:
+  // nowhere.
+  std::string names_dir = "/run/blkgate/devices";
 };
 
 class Daemon {
@@ -68,17 +72,22 @@ class Daemon {
   // Checks the state dir (created 0700 when missing) and DIR/hooks by strict modes
   // (strict_modes.h: permission_denied naming the path and the fix, nothing changed), locks the
   // state dir, loads the state (a corrupt file stops the start), checks ublk,
-  // starts every volume's device, restores mounts and claims, and listens.
+  // starts every volume's device, restores mounts and claims, and listens. Then, under
+  // systemd (Type=notify), READY=1 with a STATUS= summary, and the watchdog thread when
+  // WatchdogSec= asks for one.
   Result Start();
   // Serves until SIGTERM/SIGINT (which must be blocked in every thread before Start) or a
-  // `shutdown` call, then stops: no new calls, connections joined, every device stopped and
-  // deleted, or with `shutdown --keep-devices` left for the next daemon to recover. Returns
-  // the process exit status.
+  // `shutdown` call, then stops (STOPPING=1 to systemd first): no new calls, connections joined,
+  // every device stopped and deleted, or with `shutdown --keep-devices` left for the next daemon to
+  // recover. Returns the process exit status.
   int Run();
 
  private:
   // The state dir made absolute, created when missing, and it and DIR/hooks checked.
   Result CheckStrictModes();
+  // One line for the service manager's STATUS=: "serving 3 volumes (1 offline, 0 stopped)
+  // on /run/blkgate/control.sock". Takes the control lock.
+  std::string Summary();
   // Marks the drives whose backing I/O failed (queue threads reported them).
   void HandleBackendErrors();
   // The backend-error thread: HandleBackendErrors at each wake_ until errors_quit_.
@@ -103,6 +112,8 @@ class Daemon {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ControlServer> server_;
+  // Answers systemd's WatchdogSec= while every queue thread is alive (runs only when asked).
+  std::unique_ptr<ServiceWatchdog> watchdog_;
 };
 
 }  // namespace blkgate

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "blkgate/unique_fd.h"
 
@@ -45,6 +47,22 @@ void FaultPoint(const char* what) noexcept {
     ::kill(::getpid(), SIGKILL);
     for (;;) ::pause();
   }
+}
+
+bool TestQueueStuck() noexcept {
+  static const char* const path = std::getenv("BLKGATE_TEST_STUCK_QUEUE");
+  return path && *path && ::access(path, F_OK) == 0;
+}
+
+void StuckForever() noexcept {
+  for (;;) ::pause();  // queue threads block every signal: only a kill ends this
+}
+
+void TestRestoreDelay() noexcept {
+  const char* ms = std::getenv("BLKGATE_TEST_RESTORE_DELAY_MS");
+  if (!ms || !*ms) return;
+  const long n = std::strtol(ms, nullptr, 10);
+  if (n > 0) std::this_thread::sleep_for(std::chrono::milliseconds(n));
 }
 
 }  // namespace blkgate

@@ -9,6 +9,13 @@
 // the steps of an operation. Without either variable a point is one relaxed atomic load; none
 // is on the per-request path.
 //
+// Two more test-only faults, for the systemd tests (tests/e2e/system/):
+//   BLKGATE_TEST_STUCK_QUEUE=PATH: once PATH exists, the next queue thread woken by the
+//     watchdog's ping (heartbeat.h) blocks forever, as a stuck queue thread would; checked only
+//     on those wake-ups, never per request.
+//   BLKGATE_TEST_RESTORE_DELAY_MS=N: the start waits N ms before restoring the volumes, so a
+//     test can watch the service still "activating".
+//
 // Thread-safety: any thread.
 #pragma once
 
@@ -19,5 +26,11 @@ namespace blkgate {
 void ArmFaultPoints() noexcept;
 // One step; `what` names it for the log.
 void FaultPoint(const char* what) noexcept;
+// Whether BLKGATE_TEST_STUCK_QUEUE names a file that exists.
+bool TestQueueStuck() noexcept;
+// Never returns (the process can still be killed).
+[[noreturn]] void StuckForever() noexcept;
+// Sleeps BLKGATE_TEST_RESTORE_DELAY_MS, if set.
+void TestRestoreDelay() noexcept;
 
 }  // namespace blkgate

@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "service_notify.h"
 #include "ublk_features.h"
 #include "volume_device.h"
 
@@ -21,7 +22,7 @@ constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
-    "               [--data-path auto|copy]\n"
+    "               [--data-path auto|copy] [--names-dir DIR]\n"
     "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
@@ -65,6 +66,10 @@ constexpr const char* kUsage =
     "                      Linux 6.16+: the backing file is read and written straight from\n"
     "                      the request's pages), copy always copies through a buffer of ours;\n"
     "                      a recovered device keeps the data path it was created with\n"
+    "  --names-dir DIR     where each running device's volume name is written for udev\n"
+    "                      (DIR/ublkbN: BLKGATE_VOLUME=NAME), which the installed rule turns\n"
+    "                      into /dev/blkgate/NAME and /dev/disk/by-id/blkgate-NAME (default\n"
+    "                      /run/blkgate/devices; an empty DIR publishes nothing)\n"
     "  --version [--json]  print the version, the kernel's ublk features (GET_FEATURES, by\n"
     "                      name), the data path each backend's devices would get (copy,\n"
     "                      zero-copy, batched) and the recovery mode of new devices (with\n"
@@ -154,6 +159,8 @@ int main(int argc, char** argv) {
       opts.state_dir = v;
     } else if (TakeValue(argc, argv, &i, "--socket", &v)) {
       opts.socket_path = v;
+    } else if (TakeValue(argc, argv, &i, "--names-dir", &v)) {
+      opts.names_dir = v;
     } else if (TakeValue(argc, argv, &i, "--group", &v)) {
       opts.group = v;
     } else if (TakeValue(argc, argv, &i, "--park-timeout", &v)) {
@@ -216,6 +223,7 @@ int main(int argc, char** argv) {
   blkgate::Daemon daemon(opts);
   if (blkgate::Result r = daemon.Start(); !r.ok()) {
     blkgate::Log("cannot start: " + r.ToString());
+    blkgate::service::Notify("STATUS=cannot start: " + r.ToString());
     return blkgate::CodeExitStatus(r.code());
   }
   return daemon.Run();  // every thread is joined by then; destructors run as usual

@@ -14,6 +14,8 @@
 #include <memory>
 #include <vector>
 
+#include "fault_point.h"
+#include "heartbeat.h"
 #include "io_log.h"
 #include "io_ring.h"
 #include "io_userdata.h"
@@ -112,7 +114,8 @@ class QueueRunner final : public io::IoCompletionSink {
             OnRegistration(io::ud_tag(ud), io::ud_sub(ud), cqe->res);
             break;
           case io::UdKind::wake:
-            break;  // RequestExit(): the exit condition is checked below
+            OnWake();  // RequestExit() (checked below) or the watchdog's ping
+            break;
           default:
             if (!handler_->HandleCqe(ud, cqe->res))
               io::LogLine("queue %u: unexpected completion %#llx res %d", cfg_.q_id,
@@ -282,6 +285,24 @@ class QueueRunner final : public io::IoCompletionSink {
     io_uring_sqe_set_data64(sqe, io::encode_ud(io::UdKind::wake));
   }
 
+  // The wake eventfd fired: drain it, answer the watchdog's ping (heartbeat.h) and poll it
+  // again. Never per request: only when the control plane or the watchdog writes it.
+  void OnWake() noexcept {
+    std::uint64_t n;
+    ssize_t r = ::read(wake_fd_, &n, sizeof n);  // non-blocking
+    (void)r;
+    if (TestQueueStuck()) [[unlikely]] {
+      io::LogLine("queue %u: stuck on purpose (BLKGATE_TEST_STUCK_QUEUE)", cfg_.q_id);
+      StuckForever();
+    }
+    heartbeat_.Acknowledge();
+    ArmWake();
+  }
+
+ public:
+  Heartbeat& heartbeat() noexcept { return heartbeat_; }
+
+ private:
   void OnCommand(std::uint16_t tag, int res) noexcept {
     if (res == kIoResOk) [[likely]] {
       if (!cfg_.zero_copy) {
@@ -316,6 +337,7 @@ class QueueRunner final : public io::IoCompletionSink {
   std::uint32_t registering_ = 0;
   std::uint64_t fallbacks_ = 0;
   io::Mapping test_buf_;
+  Heartbeat heartbeat_;  // this thread's liveness, for the watchdog
 };
 
 void UblkQueue::SetState(int s) noexcept {
@@ -390,8 +412,15 @@ void UblkQueue::Run() noexcept {
     SetState(r);
     return;
   }
+  // Watched while its loop runs (heartbeat.h); a thread that ended is no longer a queue to
+  // answer.
+  Heartbeat& hb = q.heartbeat();
+  hb.name = name;
+  hb.wake_fd = wake_fd_.get();
+  Heartbeats::Process().Add(&hb);
   SetState(1);
   r = q.Loop();
+  Heartbeats::Process().Remove(&hb);
   SetState(r < 0 ? r : 2);
 }
 

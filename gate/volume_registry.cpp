@@ -14,6 +14,11 @@
 
 namespace blkgate {
 
+VolumeRegistry::VolumeRegistry(VolumeRegistryOptions o) : o_(std::move(o)), names_(o_.names_dir) {
+  MutexLock lock(&mu_);
+  names_.Prepare();
+}
+
 VolumeRegistry::~VolumeRegistry() {
   StopAll({});
 }
@@ -80,6 +85,7 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   rt->device = std::move(dev);
   rt->last_error.clear();
   *dev_id = rt->device->dev_id();
+  names_.Publish(*dev_id, v.name);
   Log("volume " + v.name + (rt->device->recovered() ? " recovered as " : " served as ") +
       rt->device->block_path() + " (data path " + std::string(rt->device->data_path()) +
       ", recovery " + std::string(rt->device->recovery_mode()) + ")");
@@ -106,14 +112,23 @@ void VolumeRegistry::Stop(const std::string& volume) {
   auto it = runtimes_.find(volume);
   if (it == runtimes_.end()) return;
   bool ok = true;
+  const int id = it->second->device ? it->second->device->dev_id() : -1;
   StopRuntime(volume, it->second.get(), false, &ok);
+  if (ok) names_.Withdraw(id);
   runtimes_.erase(it);
 }
 
 bool VolumeRegistry::StopAll(const std::set<std::string>& keep) {
   MutexLock lock(&mu_);
   bool ok = true;
-  for (auto& [name, rt] : runtimes_) StopRuntime(name, rt.get(), keep.count(name) != 0, &ok);
+  for (auto& [name, rt] : runtimes_) {
+    const bool kept = keep.count(name) != 0;
+    const int id = rt->device ? rt->device->dev_id() : -1;
+    bool stopped = true;
+    StopRuntime(name, rt.get(), kept, &stopped);
+    if (stopped && !kept) names_.Withdraw(id);  // a kept device keeps its name
+    ok = ok && stopped;
+  }
   return ok;
 }
 
@@ -136,8 +151,11 @@ void VolumeRegistry::RemoveOrphans(const std::set<int>& claimed) {
     const bool orphan = IsOrphanOf(d, o_.owner, claimed, &why);
     if (!why.empty()) Log(why + (orphan ? ": deleting it" : ""));
     if (!orphan) continue;
-    if (Result r = RemoveUblkDevice(d.dev_id); !r.ok())
+    if (Result r = RemoveUblkDevice(d.dev_id); !r.ok()) {
       Log("ublk device " + std::to_string(d.dev_id) + ": " + r.ToString());
+    } else {
+      names_.Withdraw(static_cast<int>(d.dev_id));
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 #include "blkgate/model.h"
 #include "blkgate/mutex.h"
 #include "blkgate/unique_fd.h"
+#include "device_names.h"
 #include "thread_priority.h"
 #include "volume_device.h"
 
@@ -32,18 +33,20 @@ struct VolumeRegistryOptions {
   std::uint64_t recovery_flags = 0;  // UBLK_F_USER_RECOVERY* every new device gets
   std::uint64_t owner = 0;           // OwnerTag of the state dir, stamped on every new device
   bool zero_copy = true;             // new devices may use zero copy (DeviceSpec::zero_copy)
+  std::string names_dir;             // device_names.h: where udev learns each device's volume
 };
 
 class VolumeRegistry {
  public:
-  explicit VolumeRegistry(VolumeRegistryOptions o) : o_(std::move(o)) {}
+  // Prepares the device names' directory (device_names.h; logged when unusable).
+  explicit VolumeRegistry(VolumeRegistryOptions o);
   ~VolumeRegistry();  // stops every device still running
 
   // Starts a device for v as `c` describes it (segments, backing paths, gate word), at ublk id
   // v.dev_id: the device a previous daemon left there is recovered when it is ours and fits
   // (VolumeDevice::Create); any other id when another server holds it. The gate word is
-  // published before the first FETCH_REQ. On failure the runtime stays, without a device and
-  // with the reason (Describe shows it).
+  // published before the first FETCH_REQ; the device's volume name for udev once it runs. On
+  // failure the runtime stays, without a device and with the reason (Describe shows it).
   Result Start(const Catalog& c, const Volume& v, int* dev_id) EXCLUDES(mu_);
   // Stops and deletes the device (in-flight requests complete first), drops the claim and
   // forgets the runtime.
@@ -90,6 +93,7 @@ class VolumeRegistry {
 
   const VolumeRegistryOptions o_;
   Mutex mu_;
+  DeviceNames names_ GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_ GUARDED_BY(mu_);
 };
 

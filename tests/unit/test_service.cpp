@@ -1,0 +1,246 @@
+// The systemd side of the daemon without systemd: service_notify.h's messages reach a datagram
+// socket the test binds as $NOTIFY_SOCKET; the queue heartbeats (heartbeat.h) tell a thread
+// that answers its wake-ups from one that is stuck; the service watchdog (watchdog.h) pings
+// while every heartbeat answers and stops, naming the queue, when one does not; the device
+// names for udev (device_names.h) are written and removed.
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "blkgate/mutex.h"
+#include "blkgate/unique_fd.h"
+#include "device_names.h"
+#include "heartbeat.h"
+#include "service_notify.h"
+#include "watchdog.h"
+
+using namespace blkgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A datagram socket bound at a fresh path, exported as NOTIFY_SOCKET while it lives.
+struct NotifySocket {
+  std::string path = "/tmp/blkgate-notify-" + std::to_string(::getpid()) + ".sock";
+  UniqueFd fd;
+  NotifySocket() {
+    ::unlink(path.c_str());
+    fd.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fd.valid());
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  }
+  ~NotifySocket() {
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unlink(path.c_str());
+  }
+  // The next message, or "" after `wait`.
+  std::string Next(std::chrono::milliseconds wait = 2000ms) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return "";
+    char buf[4096];
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  }
+};
+
+// A queue thread stand-in: polls its wake eventfd and acknowledges each ping, until told to
+// stop answering (stuck) or to end.
+struct FakeQueue {
+  Heartbeat hb;
+  UniqueFd wake{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  std::atomic<bool> stuck{false}, quit{false};
+  std::atomic<int> answered{0};
+  std::thread t;
+  explicit FakeQueue(std::string name) {
+    hb.name = std::move(name);
+    hb.wake_fd = wake.get();
+    t = std::thread([this] {
+      while (!quit) {
+        pollfd p{wake.get(), POLLIN, 0};
+        if (::poll(&p, 1, 20) != 1) continue;
+        if (stuck) {  // woken, but never answers (the eventfd stays readable)
+          std::this_thread::sleep_for(10ms);
+          continue;
+        }
+        std::uint64_t n;
+        ssize_t r = ::read(wake.get(), &n, sizeof n);
+        (void)r;
+        hb.Acknowledge();
+        ++answered;
+      }
+    });
+  }
+  ~FakeQueue() {
+    quit = true;
+    t.join();
+  }
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("service::Notify sends each state to NOTIFY_SOCKET", "[service]") {
+  if (!service::Supported()) {
+    WARN("built without libsystemd: Notify is a no-op");
+    CHECK_FALSE(service::Notify("READY=1"));
+    return;
+  }
+  {
+    NotifySocket sock;
+    REQUIRE(service::Notify("READY=1\nSTATUS=serving 2 volumes (0 offline, 0 stopped)"));
+    CHECK(sock.Next() == "READY=1\nSTATUS=serving 2 volumes (0 offline, 0 stopped)");
+    REQUIRE(service::Notify("STOPPING=1"));
+    CHECK(sock.Next() == "STOPPING=1");
+  }
+  // No manager: nothing sent, and no failure for the daemon.
+  CHECK_FALSE(service::Notify("READY=1"));
+}
+
+TEST_CASE("WatchdogTimeout reads WATCHDOG_USEC for this process only", "[service]") {
+  if (!service::Supported()) return;
+  ::setenv("WATCHDOG_USEC", "4000000", 1);
+  ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+  CHECK(service::WatchdogTimeout() == 4s);
+  ::setenv("WATCHDOG_PID", std::to_string(::getpid() + 1).c_str(), 1);
+  CHECK(service::WatchdogTimeout() == 0s);  // meant for another process
+  ::unsetenv("WATCHDOG_PID");
+  ::unsetenv("WATCHDOG_USEC");
+  CHECK(service::WatchdogTimeout() == 0s);
+}
+
+TEST_CASE("heartbeats: an idle queue that answers its wake-ups is alive, a stuck one is not",
+          "[service]") {
+  Heartbeats beats;
+  FakeQueue a("ublk0-q0"), b("ublk0-q1");
+  beats.Add(&a.hb);
+  beats.Add(&b.hb);
+  CHECK(beats.size() == 2);
+  CHECK(beats.Beat().empty());  // both just added: nothing asked yet
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(100ms);
+    CHECK(beats.Beat().empty());
+  }
+  CHECK(a.answered >= 3);
+  b.stuck = true;
+  std::this_thread::sleep_for(100ms);
+  beats.Beat();  // b may have answered the last ping before it got stuck: one more round
+  std::this_thread::sleep_for(100ms);
+  std::vector<Heartbeats::Silent> silent = beats.Beat();
+  REQUIRE(silent.size() == 1);
+  CHECK(silent[0].name == "ublk0-q1");
+  CHECK(silent[0].for_ms >= 100ms);
+  // It answers again once unstuck; a removed queue is no longer asked.
+  b.stuck = false;
+  std::this_thread::sleep_for(100ms);
+  CHECK(beats.Beat().empty());
+  beats.Remove(&b.hb);
+  CHECK(beats.size() == 1);
+  b.stuck = true;
+  std::this_thread::sleep_for(100ms);
+  CHECK(beats.Beat().empty());
+  beats.Remove(&a.hb);
+}
+
+TEST_CASE("the service watchdog pings while every queue answers, and stops when one is stuck",
+          "[service]") {
+  Heartbeats beats;
+  FakeQueue q("ublk3-q0");
+  beats.Add(&q.hb);
+  Mutex mu;
+  std::vector<std::string> sent;  // guarded by mu
+  auto count = [&](const std::string& what) {
+    MutexLock lock(&mu);
+    int n = 0;
+    for (const auto& s : sent) n += s.find(what) != std::string::npos;
+    return n;
+  };
+  {
+    // A 400 ms timeout: a beat every 100 ms.
+    ServiceWatchdog dog(&beats, 400ms, [&](const std::string& s) {
+      MutexLock lock(&mu);
+      sent.push_back(s);
+    });
+    REQUIRE(dog.running());
+    std::this_thread::sleep_for(550ms);
+    CHECK(count("WATCHDOG=1") >= 4);
+    CHECK(count("not answering") == 0);
+    q.stuck = true;
+    std::this_thread::sleep_for(300ms);
+    const int pings = count("WATCHDOG=1");
+    std::this_thread::sleep_for(500ms);
+    CHECK(count("WATCHDOG=1") == pings);  // no ping while it is stuck
+    CHECK(count("STATUS=queue threads not answering: ublk3-q0") >= 3);
+    q.stuck = false;
+    std::this_thread::sleep_for(300ms);
+    CHECK(count("WATCHDOG=1") > pings);
+    CHECK(count("answers again") == 1);
+  }
+  beats.Remove(&q.hb);
+  // No timeout asked for: no thread, nothing sent.
+  ServiceWatchdog none(&beats, 0s, [&](const std::string& s) {
+    MutexLock lock(&mu);
+    sent.push_back("unexpected " + s);
+  });
+  CHECK_FALSE(none.running());
+  CHECK(count("unexpected") == 0);
+}
+
+TEST_CASE("device names: a file per running device for the udev rule", "[service]") {
+  char tmpl[] = "/tmp/blkgate-names.XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl;
+  const std::string dir = root + "/run/blkgate/devices";
+  const std::string sys = root + "/sys";  // no devices: the change uevent fails, logged
+  DeviceNames names(dir, sys);
+  REQUIRE(names.Prepare());
+  struct stat st;
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0755);
+  names.Publish(3, "v0");
+  CHECK(ReadFile(dir + "/ublkb3") == "BLKGATE_VOLUME=v0\n");
+  names.Publish(3, "v1");  // the id serves another volume now
+  CHECK(ReadFile(dir + "/ublkb3") == "BLKGATE_VOLUME=v1\n");
+  // The uevent write reaches the device's file where it exists.
+  REQUIRE(::mkdir(sys.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((sys + "/ublkb4").c_str(), 0755) == 0);
+  { std::ofstream(sys + "/ublkb4/uevent"); }
+  names.Publish(4, "data.1");
+  CHECK(ReadFile(sys + "/ublkb4/uevent") == "change");
+  names.Withdraw(3);
+  CHECK(::access((dir + "/ublkb3").c_str(), F_OK) != 0);
+  CHECK(::access((dir + "/ublkb4").c_str(), F_OK) == 0);
+  names.Withdraw(3);  // twice: nothing to do
+  // A directory others may write to is refused: nothing published.
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  DeviceNames unsafe(dir, sys);
+  CHECK_FALSE(unsafe.Prepare());
+  unsafe.Publish(5, "v5");
+  CHECK(::access((dir + "/ublkb5").c_str(), F_OK) != 0);
+  DeviceNames off("", sys);
+  CHECK_FALSE(off.Prepare());
+  std::system(("rm -rf '" + root + "'").c_str());
+}
