@@ -88,7 +88,8 @@ std::string VerbList(const std::vector<std::string_view>& prefix) {
 constexpr std::string_view kGlobalOptions =
     "global options (before or after the verb):\n"
     "  --socket PATH   the daemon's control socket (default: $BLKGATE_SOCKET, else\n"
-    "                  /var/lib/blkgate/control.sock)\n"
+    "                  /run/blkgate/control.sock when it exists (the systemd service's),\n"
+    "                  else /var/lib/blkgate/control.sock)\n"
     "  --timeout SECS  give up connecting, and waiting for the reply, after SECS seconds each\n"
     "                  (protocol-error; default 60, 0 waits forever)\n"
     "  --json          print one JSON object: the reply's data plus \"result\" and \"message\"\n"

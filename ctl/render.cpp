@@ -206,6 +206,13 @@ std::string Human(const ops::OpSpec& op, const protocol::Request& req, const jso
     case ops::Printer::ping:
       return "blkgate " + Text(data, "version") + ", pid " + Text(data, "pid") + "\n";
     case ops::Printer::list:
+      if (req.args.value("names", false)) {
+        std::string s;
+        for (const char* kind : {"drive", "disk", "volume"})
+          for (const json& o : ArrayOf(data, std::string(kind) + "s"))
+            s += std::string(kind) + "/" + Text(o, "name") + "\n";
+        return s;
+      }
       return DriveTable(ArrayOf(data, "drives")) + "\n" + DiskTable(ArrayOf(data, "disks")) + "\n" +
              VolumeTable(ArrayOf(data, "volumes"));
     case ops::Printer::drives:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -46,6 +47,10 @@ Result Broken(std::string_view what, int err) {
 
 std::string DefaultSocketPath() {
   if (const char* s = std::getenv("BLKGATE_SOCKET"); s && *s) return s;
+  // The systemd unit's socket (RuntimeDirectory=blkgate) when it is there, else the daemon's
+  // own default in its state dir.
+  struct stat st;
+  if (::stat(kServiceSocketPath, &st) == 0 && S_ISSOCK(st.st_mode)) return kServiceSocketPath;
   return "/var/lib/blkgate/control.sock";
 }
 

@@ -530,12 +530,15 @@ const std::vector<OpSpec>& Table() {
       {"list",
        "list",
        Kind::volume,
-       {},
+       {Flag("--names",
+             "print only every object as KIND/NAME, one a line (for scripts and "
+             "completion)")},
        ClaimRule::none,
        true,
        false,
        "list drives, disks and volumes",
-       "Prints the tables of drive list, disk list and volume list.",
+       "Prints the tables of drive list, disk list and volume list; with --names only\n"
+       "drive/NAME, disk/NAME and volume/NAME lines (the reply's data is the same).",
        "`{\"drives\": [drive], \"disks\": [disk], \"volumes\": [volume]}`",
        Printer::list,
        {},

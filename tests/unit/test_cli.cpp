@@ -263,9 +263,22 @@ TEST_CASE("cli: refresh, list and ping take no arguments") {
   for (const char* verb : {"refresh", "list", "ping"}) {
     auto inv = call({verb});
     CHECK(inv.request.op == verb);
-    CHECK(inv.request.args == json::object());
+    CHECK(inv.request.args ==
+          (std::string_view(verb) == "list" ? json{{"names", false}} : json::object()));
     rejects({verb, "extra"}, {verb, "unexpected argument 'extra'"});
   }
+}
+
+TEST_CASE("cli: list --names prints every object as KIND/NAME, one a line") {
+  auto inv = call({"list", "--names"});
+  CHECK(inv.request.args == json{{"names", true}});
+  const json data = {{"drives", {{{"name", "d0"}}}},
+                     {"disks", {{{"name", "k0"}}}},
+                     {"volumes", {{{"name", "v0"}}, {{"name", "v1"}}}}};
+  CHECK(ctl::Render(inv, Result::Ok(), data, {}).out ==
+        "drive/d0\ndisk/k0\nvolume/v0\nvolume/v1\n");
+  // The same data without --names: the three tables.
+  CHECK(ctl::Render(call({"list"}), Result::Ok(), data, {}).out.find("NAME") != std::string::npos);
 }
 
 TEST_CASE("cli: global options before or after the verb") {

@@ -21,8 +21,10 @@
 
 namespace blkgate {
 
-// $BLKGATE_SOCKET, else /var/lib/blkgate/control.sock (the daemon's default state dir).
+// $BLKGATE_SOCKET, else kServiceSocketPath when a socket is there (the systemd unit's), else
+// /var/lib/blkgate/control.sock (the daemon's default).
 std::string DefaultSocketPath();
+inline constexpr const char* kServiceSocketPath = "/run/blkgate/control.sock";
 
 class Client {
  public:
