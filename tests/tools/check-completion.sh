@@ -6,6 +6,8 @@
 # tests/e2e/system/completion.sh asks a real daemon).
 # Usage: check-completion.sh COMPLETION BLKGATECTL (meson test 'completion', suite unit).
 set -u
+# shellcheck source=help-verbs.sh
+. "$(dirname "$0")/help-verbs.sh"
 completion=$1 real=$2
 fail=0
 asked=$(mktemp)
@@ -60,9 +62,8 @@ while IFS= read -r verb; do
 	done
 	while read -r opt; do
 		contains "$opt" "${words[@]}" --
-	done < <("$real" "${words[@]}" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p')
-done < <("$real" --help | sed -n '/^verbs:/,/^$/p' |
-	sed -n 's/^  \([a-z][a-z -]*[a-z]\)\( [A-Z[].*\)\{0,1\}$/\1/p' | sed 's/ [a-z|-]*|[a-z|-]*$//')
+	done < <(help_options "$real" "${words[@]}")
+done < <(help_verbs "$real")
 ((verbs >= 20)) || {
 	echo "FAIL: only $verbs verbs read from blkgatectl --help"
 	fail=1

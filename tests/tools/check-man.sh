@@ -5,6 +5,8 @@
 # without a warning.
 # Usage: check-man.sh BLKGATE BLKGATECTL MANDIR (meson test 'man', suite unit).
 set -u
+# shellcheck source=help-verbs.sh
+. "$(dirname "$0")/help-verbs.sh"
 blkgate=$1 blkgatectl=$2 mandir=$3
 fail=0
 # The page's text: roff fonts, escapes and the non-breaking marks removed.
@@ -36,9 +38,8 @@ while IFS= read -r verb; do
 	read -ra words <<<"$verb"
 	while read -r opt; do
 		has "$mandir/blkgatectl.8" "$opt"
-	done < <("$blkgatectl" "${words[@]}" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p')
-done < <("$blkgatectl" --help | sed -n '/^verbs:/,/^$/p' |
-	sed -n 's/^  \([a-z][a-z -]*[a-z]\)\( [A-Z[].*\)\{0,1\}$/\1/p' | sed 's/ [a-z|-]*|[a-z|-]*$//')
+	done < <(help_options "$blkgatectl" "${words[@]}")
+done < <(help_verbs "$blkgatectl")
 ((verbs >= 20)) || {
 	echo "FAIL: only $verbs verbs read from blkgatectl --help"
 	fail=1
