@@ -11,8 +11,8 @@
 //
 // Two more test-only faults, for the systemd tests (tests/e2e/system/):
 //   BLKGATE_TEST_STUCK_QUEUE=PATH: once PATH exists, the next queue thread woken by the
-//     watchdog's ping (heartbeat.h) blocks forever, as a stuck queue thread would; checked only
-//     on those wake-ups, never per request.
+//     watchdog's ping (heartbeat.h) removes it and blocks forever, as a stuck queue thread
+//     would (one thread, once); checked only on those wake-ups, never per request.
 //   BLKGATE_TEST_RESTORE_DELAY_MS=N: the start waits N ms before restoring the volumes, so a
 //     test can watch the service still "activating".
 //
@@ -26,7 +26,7 @@ namespace blkgate {
 void ArmFaultPoints() noexcept;
 // One step; `what` names it for the log.
 void FaultPoint(const char* what) noexcept;
-// Whether BLKGATE_TEST_STUCK_QUEUE names a file that exists.
+// Whether BLKGATE_TEST_STUCK_QUEUE names a file that exists (removed: the caller gets stuck).
 bool TestQueueStuck() noexcept;
 // Never returns (the process can still be killed).
 [[noreturn]] void StuckForever() noexcept;
