@@ -22,8 +22,15 @@ complete_line() { # WORDS... (the last one being typed)
 		_blkgatectl
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$@"
 }
+# has LIST WORDS...: every WORD is in the space-separated LIST.
+# shellcheck disable=SC2317 # called through check
+has() {
+	local list=" $1 " w
+	shift
+	for w; do [[ $list == *" $w "* ]] || return 1; done
+}
 top=$(complete_line "")
-check "the top-level verbs" test "$top" = "disk drive list offline online ping refresh results shutdown volume "
+check "the top-level verbs" has "$top" disk drive list offline online ping refresh results shutdown volume
 check "volume's verbs" test "$(complete_line volume "")" = "create delete dismount list mount offline online path show "
 check "volume names from the daemon" test "$(complete_line volume offline "")" = "v0 v1 "
 check "object references" test "$(complete_line offline volume/)" = "volume/v0 volume/v1 "
