@@ -132,6 +132,21 @@ TEST_CASE("WatchdogTimeout reads WATCHDOG_USEC for this process only", "[service
   CHECK(service::WatchdogTimeout() == 0s);
 }
 
+// Until `done` holds, at most 10 s (the host may be busy: no fixed sleep decides a check).
+template <typename F>
+bool WaitUntil(F done) {
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+bool Acked(const Heartbeat& hb) {
+  return hb.ack.load() == hb.ping.load();
+}
+
 TEST_CASE("heartbeats: an idle queue that answers its wake-ups is alive, a stuck one is not",
           "[service]") {
   Heartbeats beats;
@@ -141,26 +156,28 @@ TEST_CASE("heartbeats: an idle queue that answers its wake-ups is alive, a stuck
   CHECK(beats.size() == 2);
   CHECK(beats.Beat().empty());  // both just added: nothing asked yet
   for (int i = 0; i < 3; ++i) {
-    std::this_thread::sleep_for(100ms);
+    REQUIRE(WaitUntil([&] { return Acked(a.hb) && Acked(b.hb); }));
     CHECK(beats.Beat().empty());
   }
   CHECK(a.answered >= 3);
+  REQUIRE(WaitUntil([&] { return Acked(a.hb) && Acked(b.hb); }));
   b.stuck = true;
-  std::this_thread::sleep_for(100ms);
-  beats.Beat();  // b may have answered the last ping before it got stuck: one more round
+  CHECK(beats.Beat().empty());  // both answered the last ping; this one b never answers
+  REQUIRE(WaitUntil([&] { return Acked(a.hb); }));
   std::this_thread::sleep_for(100ms);
   std::vector<Heartbeats::Silent> silent = beats.Beat();
   REQUIRE(silent.size() == 1);
   CHECK(silent[0].name == "ublk0-q1");
   CHECK(silent[0].for_ms >= 100ms);
+  CHECK_FALSE(Acked(b.hb));
   // It answers again once unstuck; a removed queue is no longer asked.
   b.stuck = false;
-  std::this_thread::sleep_for(100ms);
+  REQUIRE(WaitUntil([&] { return Acked(a.hb) && Acked(b.hb); }));
   CHECK(beats.Beat().empty());
   beats.Remove(&b.hb);
   CHECK(beats.size() == 1);
   b.stuck = true;
-  std::this_thread::sleep_for(100ms);
+  REQUIRE(WaitUntil([&] { return Acked(a.hb); }));
   CHECK(beats.Beat().empty());
   beats.Remove(&a.hb);
 }
@@ -179,24 +196,21 @@ TEST_CASE("the service watchdog pings while every queue answers, and stops when 
     return n;
   };
   {
-    // A 400 ms timeout: a beat every 100 ms.
-    ServiceWatchdog dog(&beats, 400ms, [&](const std::string& s) {
+    // A 1.6 s timeout: a beat every 400 ms, time enough for a busy host to wake the queue.
+    ServiceWatchdog dog(&beats, 1600ms, [&](const std::string& s) {
       MutexLock lock(&mu);
       sent.push_back(s);
     });
     REQUIRE(dog.running());
-    std::this_thread::sleep_for(550ms);
-    CHECK(count("WATCHDOG=1") >= 4);
+    CHECK(WaitUntil([&] { return count("WATCHDOG=1") >= 3; }));
     CHECK(count("not answering") == 0);
     q.stuck = true;
-    std::this_thread::sleep_for(300ms);
+    CHECK(WaitUntil([&] { return count("STATUS=queue threads not answering: ublk3-q0") >= 2; }));
     const int pings = count("WATCHDOG=1");
-    std::this_thread::sleep_for(500ms);
+    std::this_thread::sleep_for(1000ms);
     CHECK(count("WATCHDOG=1") == pings);  // no ping while it is stuck
-    CHECK(count("STATUS=queue threads not answering: ublk3-q0") >= 3);
     q.stuck = false;
-    std::this_thread::sleep_for(300ms);
-    CHECK(count("WATCHDOG=1") > pings);
+    CHECK(WaitUntil([&] { return count("WATCHDOG=1") > pings; }));
     CHECK(count("answers again") == 1);
   }
   beats.Remove(&q.hb);
