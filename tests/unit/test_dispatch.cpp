@@ -216,12 +216,13 @@ TEST_CASE("control server: calls, an over-long line answered before the close, S
   o.group = ::getegid();  // so that the test is served when it does not run as root
   o.connection_priority = ThreadPriority::OfCallingThread();
   std::atomic<int> calls{0};
-  ControlServer server(o, [&](const Peer& peer, std::string_view line) {
-    ++calls;
-    protocol::Reply r;
-    r.data = {{"uid", peer.uid}, {"len", line.size()}};
-    return r;
-  });
+  ControlServer server(
+      o, [&](const Peer& peer, std::string_view line, std::unique_ptr<MessageStream>*) {
+        ++calls;
+        protocol::Reply r;
+        r.data = {{"uid", peer.uid}, {"len", line.size()}};
+        return r;
+      });
   REQUIRE(server.Start().ok());
 
   std::unique_ptr<Client> c;
@@ -272,12 +273,13 @@ struct EchoServer {
     o.group = ::geteuid() == 0 ? kGroup : ::getegid();
     o.group_name = "test";
     o.connection_priority = ThreadPriority::OfCallingThread();
-    server = std::make_unique<ControlServer>(o, [pad](const Peer& peer, std::string_view) {
-      protocol::Reply r;
-      r.data = {{"uid", peer.uid}, {"role", ops::ToString(peer.role)}};
-      if (pad) r.data["pad"] = std::string(pad, 'p');
-      return r;
-    });
+    server = std::make_unique<ControlServer>(
+        o, [pad](const Peer& peer, std::string_view, std::unique_ptr<MessageStream>*) {
+          protocol::Reply r;
+          r.data = {{"uid", peer.uid}, {"role", ops::ToString(peer.role)}};
+          if (pad) r.data["pad"] = std::string(pad, 'p');
+          return r;
+        });
     REQUIRE(server->Start().ok());
     REQUIRE(::chmod(path.c_str(), 0666) == 0);  // so that other uids reach the server's checks
   }
