@@ -45,6 +45,11 @@ int Monitor(const Invocation& inv, const std::string& socket) {
   Result r = Connect(inv, socket, &c);
   if (r.ok()) r = c->Call(inv.request.op, inv.request.args, &data);
   if (!r.ok()) return Fail(inv, r);
+  // On stderr, once subscribed (as udevadm monitor's header): a script waits for this line
+  // before it makes the changes it wants to see.
+  std::fprintf(stderr, "blkgatectl: monitoring blkgate events from #%llu\n",
+               static_cast<unsigned long long>(data.value("seq", std::uint64_t{0})));
+  std::fflush(stderr);
   const std::uint64_t limit = LocalNumber(inv, "count");
   for (std::uint64_t n = 0; limit == 0 || n < limit;) {
     json event;
@@ -73,11 +78,7 @@ int WatchStats(const Invocation& inv, const std::string& socket) {
     const nlohmann::ordered_json report = StatsReport(n > 0 ? &prev : nullptr, now);
     std::string text;
     if (inv.json) {
-      nlohmann::ordered_json o;
-      o["result"] = "ok";
-      o["message"] = "";
-      for (const auto& [k, v] : report.items()) o[k] = v;
-      text = o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      text = StatsJsonLine(report);
     } else {
       text = (n > 0 ? "\n" : "") + StatsTable(report);
     }

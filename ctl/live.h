@@ -18,6 +18,9 @@ namespace blkgate::ctl {
 // percentiles (p50, p99, p99.9, ns) of the requests completed in it, refused requests, parked
 // ones now. A queue whose counters went backwards (its device restarted) counts from 0.
 nlohmann::ordered_json StatsReport(const nlohmann::json* prev, const nlohmann::json& now);
+// The report as blkgatectl --json prints it: one line, "result" and "message" first, then the
+// report's members in their order (the total before the queues).
+std::string StatsJsonLine(const nlohmann::ordered_json& report);
 // The report as an iostat -x style table.
 std::string StatsTable(const nlohmann::ordered_json& report);
 // The sample in Prometheus' text exposition format (version 0.0.4): counters per volume and

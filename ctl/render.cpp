@@ -313,10 +313,11 @@ Output Render(const Invocation& inv, const Result& r, const nlohmann::json& data
       if (inv.show_usage) o.err += Usage();
     }
     const bool stats = res.ok() && inv.op != nullptr && inv.op->printer == ops::Printer::stats;
-    if (inv.json && !(stats && inv.local.value("prometheus", false))) {
-      // stats: the report (rates, percentiles), not the raw sample.
-      const json shown = stats ? json(StatsReport(nullptr, d)) : d;
-      o.out = JsonLine(res, shown, call ? notes : std::vector<std::string>{});
+    const bool prometheus = stats && inv.local.value("prometheus", false);
+    if (inv.json && stats && !prometheus) {
+      o.out = StatsJsonLine(StatsReport(nullptr, d));  // the report, not the raw sample
+    } else if (inv.json && !prometheus) {
+      o.out = JsonLine(res, d, call ? notes : std::vector<std::string>{});
     } else if (res.ok() && inv.op != nullptr) {
       o.out = Human(*inv.op, inv.request, d, inv.local);
     }

@@ -184,6 +184,14 @@ ordered_json StatsReport(const json* prev, const json& now) {
   return report;
 }
 
+std::string StatsJsonLine(const ordered_json& report) {
+  ordered_json o;
+  o["result"] = "ok";
+  o["message"] = "";
+  for (const auto& [k, v] : report.items()) o[k] = v;
+  return o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 std::string StatsTable(const ordered_json& report) {
   const bool rates = report.contains("interval_s") && !report["interval_s"].is_null();
   std::vector<std::string> header =

@@ -49,6 +49,13 @@ const ArgSpec kCount =
     Local(Number("count", "--count", "exit after N events (default: run until interrupted)", 1,
                  65535, "--count must be 1 to 65535"));
 
+const ArgSpec kWatch = [] {
+  ArgSpec a = Local(Number("watch", "--watch", "print rates every SECS seconds until interrupted",
+                           1, 3600, "--watch must be 1 to 3600 seconds"));
+  a.meta = "SECS";
+  return a;
+}();
+
 const ArgSpec kForceOffline =
     Flag("--force", "take it offline even when it is in use (open files are shut down)");
 
@@ -602,8 +609,7 @@ const std::vector<OpSpec>& Table() {
        "stats",
        Kind::volume,
        {ArgSpec{"name", ArgType::name, ArgForm::positional, false, "NAME", {}, {}, "volume"},
-        Local(Number("watch", "--watch", "print rates every SECS seconds until interrupted", 1,
-                     3600, "--watch must be 1 to 3600 seconds")),
+        kWatch,
         Local(Number("count", "--count", "with --watch: exit after N reports", 1, 65535,
                      "--count must be 1 to 65535")),
         Local(Flag("--prometheus", "print Prometheus' text exposition format instead"))},
@@ -616,7 +622,7 @@ const std::vector<OpSpec>& Table() {
        "requests. The first report counts since the device started; with --watch SECS each\n"
        "later one covers the SECS since the one before (rates from two samples, as iostat).\n"
        "--prometheus prints the counters and latency histograms in Prometheus' text format,\n"
-       "for node_exporter's textfile collector. --json prints the daemon's raw sample.",
+       "for node_exporter's textfile collector. --json prints the same report as JSON.",
        "`{\"time_ns\", \"volumes\": [{\"name\", \"running\", \"queues\": [queue sample]}]}`",
        Printer::stats,
        {},

@@ -503,3 +503,58 @@ TEST_CASE("control server: connections leave the top eighth of the descriptors t
     CHECK(more.back().valid());
   }
 }
+
+TEST_CASE(
+    "monitor: a subscription over the socket gets each call's events, in order, with its op") {
+  Daemonless w;
+  EventBus bus;
+  w.ctl.SetEventSink(&bus);
+  w.d.SetEventBus(&bus);
+  // Without a stream connection (a plain Handle), a subscription is refused by name.
+  CHECK(w.Call("monitor", json::object()).result.code() == Code::not_supported);
+  const std::string path = TempSocket();
+  ControlServerOptions o;
+  o.socket_path = path;
+  o.group = ::getegid();
+  o.connection_priority = ThreadPriority::OfCallingThread();
+  o.idle_timeout = std::chrono::milliseconds(300);  // a subscriber is never idle-closed
+  ControlServer server(
+      o, [&](const Peer& peer, std::string_view line, std::unique_ptr<MessageStream>* stream) {
+        Peer as_root = peer;
+        as_root.role = ops::Role::root;
+        return w.d.HandleLine(as_root, line, stream);
+      });
+  REQUIRE(server.Start().ok());
+  std::unique_ptr<Client> sub, caller;
+  REQUIRE(Client::Connect(path, &sub, std::chrono::seconds(10)).ok());
+  json data;
+  REQUIRE(sub->Call("monitor", json::object(), &data).ok());
+  CHECK(data["seq"] == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // past the idle timeout
+  REQUIRE(Client::Connect(path, &caller, std::chrono::seconds(10)).ok());
+  REQUIRE(caller->Call("volume.offline", {{"name", "v"}}).ok());
+  REQUIRE(caller->Call("volume.online", {{"name", "v"}}).ok());
+  json e;
+  REQUIRE(sub->NextEvent(&e, std::chrono::seconds(5)).ok());
+  CHECK(e["type"] == "state");
+  CHECK(e["name"] == "v");
+  CHECK(e["old"] == "online");
+  CHECK(e["new"] == "offline");
+  CHECK(e["op"] == "volume.offline");
+  CHECK(e["seq"] == 1);
+  REQUIRE(sub->NextEvent(&e, std::chrono::seconds(5)).ok());
+  CHECK(e["new"] == "online");
+  CHECK(e["op"] == "volume.online");
+  // Nothing else: the wait passes.
+  CHECK(sub->NextEvent(&e, std::chrono::milliseconds(200)).message() == "no event within 0.2 s");
+  // stats on the same server: one sample per queue of the fake's volume.
+  REQUIRE(caller->Call("stats", json::object(), &data).ok());
+  REQUIRE(data["volumes"].size() == 1);
+  CHECK(data["volumes"][0]["name"] == "v");
+  CHECK(data["volumes"][0]["running"] == true);
+  CHECK(data["volumes"][0]["queues"].size() == 1);
+  CHECK(caller->Call("stats", {{"name", "nope"}}).code() == Code::not_found);
+  CHECK(caller->Call("stats", {{"watch", 1}}).code() == Code::invalid_argument);  // blkgatectl's
+  sub.reset();
+  server.Stop();
+}

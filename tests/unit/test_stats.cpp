@@ -199,3 +199,13 @@ TEST_CASE("prometheus: HELP and TYPE for every metric, counters end in _total, a
   CHECK(text.find("blkgate_request_latency_seconds_sum{volume=\"v0\",op=\"read\"} 0.010006\n") !=
         std::string::npos);
 }
+
+TEST_CASE("stats --json: result first, then the report in its order (a volume's total first)") {
+  const json s = Sample(1, {Q(100, 50, 100000), Q(2, 0, 3000)});
+  const std::string line = ctl::StatsJsonLine(ctl::StatsReport(nullptr, s));
+  INFO(line);
+  CHECK(line.rfind("{\"result\":\"ok\",\"message\":\"\",\"interval_s\":null,\"volumes\":[{", 0) ==
+        0);
+  CHECK(line.find("\"total\":{\"queue\":\"all\",\"reads\":102,") < line.find("\"queues\""));
+  CHECK(line.back() == '\n');
+}
