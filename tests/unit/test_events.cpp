@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "blkgate/controller.h"
@@ -245,4 +246,32 @@ TEST_CASE("event bus: a subscriber that does not read loses events, counted, and
   other.reset();
   bus.Publish(Ev("nobody"));
   CHECK(bus.lost() == 21);
+}
+
+TEST_CASE("event bus: a publisher and a subscriber on two threads (TSan: [mutex])", "[mutex]") {
+  EventBus bus;
+  std::uint64_t seq = 0;
+  auto sub = bus.Subscribe(false, &seq);
+  constexpr std::uint64_t kEvents = 20000;
+  std::thread publisher([&] {
+    for (std::uint64_t i = 0; i < kEvents; ++i) bus.Publish(Ev("v"));
+  });
+  std::uint64_t got = 0, lost = 0, last = 0;
+  while (got + lost < kEvents) {
+    std::string wire;
+    sub->Take(&wire);
+    for (const nlohmann::json& m : Messages(wire)) {
+      if (m["type"] == "lost") {
+        lost += m["count"].get<std::uint64_t>();
+        last = m["seq"].get<std::uint64_t>();
+        continue;
+      }
+      REQUIRE(m["seq"].get<std::uint64_t>() > last);  // in order, never twice
+      last = m["seq"].get<std::uint64_t>();
+      ++got;
+    }
+  }
+  publisher.join();
+  CHECK(got + lost == kEvents);
+  CHECK(bus.lost() == lost);
 }
