@@ -1,7 +1,7 @@
 // ctl/live.cpp — the loops of blkgatectl's live views (see live.h): `monitor` subscribes and
 // prints each event as it comes; `stats --watch` asks for a sample every SECS seconds and
 // prints the report against the one before. Output is flushed after every line or report, so
-// a pipe (`blkgatectl monitor | grep ...`) sees each at once.
+// a pipe (`blkgatectl monitor | grep ...`) sees each at once. Threads: blkgatectl's one.
 #include <chrono>
 #include <cstdio>
 #include <memory>
