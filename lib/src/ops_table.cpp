@@ -45,10 +45,6 @@ ArgSpec Local(ArgSpec a) {
   a.local = true;
   return a;
 }
-const ArgSpec kCount =
-    Local(Number("count", "--count", "exit after N events (default: run until interrupted)", 1,
-                 65535, "--count must be 1 to 65535"));
-
 const ArgSpec kWatch = [] {
   ArgSpec a = Local(Number("watch", "--watch", "print rates every SECS seconds until interrupted",
                            1, 3600, "--watch must be 1 to 3600 seconds"));
@@ -633,7 +629,8 @@ const std::vector<OpSpec>& Table() {
        Kind::volume,
        {Flag("--replay",
              "first the events the daemon still keeps (its last 256, its start's among them)"),
-        kCount},
+        Local(Number("count", "--count", "exit after N events (default: run until interrupted)", 1,
+                     65535, "--count must be 1 to 65535"))},
        ClaimRule::none,
        true,
        false,
