@@ -252,7 +252,7 @@ TEST_CASE("event bus: a publisher and a subscriber on two threads (TSan: [mutex]
   EventBus bus;
   std::uint64_t seq = 0;
   auto sub = bus.Subscribe(false, &seq);
-  constexpr std::uint64_t kEvents = 20000;
+  constexpr std::uint64_t kEvents = 5000;
   std::thread publisher([&] {
     for (std::uint64_t i = 0; i < kEvents; ++i) bus.Publish(Ev("v"));
   });
