@@ -289,8 +289,10 @@ Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& r
   json a = json::object();
   std::size_t next = 0;
   for (const ArgSpec* p : verb->pos) {
-    if (next >= positionals.size())
+    if (next >= positionals.size()) {
+      if (!p->required) continue;
       return fail_with(Result::InvalidArgument(at + ": missing " + std::string(p->cli)));
+    }
     if (p->type == ArgType::names) {
       a[std::string(p->key)] = json::array();
       while (next < positionals.size()) {
@@ -307,15 +309,21 @@ Invocation ParseImpl(const std::vector<std::string>& args, const PathResolver& r
         Result::InvalidArgument(at + ": unexpected argument '" + positionals[next] + "'"));
   }
   for (const ArgSpec* o : verb->opts) {
+    json* into = o->local ? &inv.local : &a;  // blkgatectl's own options are never sent
     auto it = given.find(o->cli);
     if (it == given.end()) {
       if (o->required)
         return fail_with(Result::InvalidArgument(at + ": missing " + std::string(o->cli)));
-      if (o->type == ArgType::flag) a[std::string(o->key)] = false;
+      if (o->type == ArgType::flag) (*into)[std::string(o->key)] = false;
       continue;
     }
-    Result r = Convert(at, *o, it->second, resolve, &a);
+    Result r = Convert(at, *o, it->second, resolve, into);
     if (!r.ok()) return fail_with(std::move(r));
+    if (o->local && o->type == ArgType::number) {
+      const std::uint64_t n = (*into)[std::string(o->key)].get<std::uint64_t>();
+      if (n < o->min || n > o->max)
+        return fail_with(Result::InvalidArgument(at + ": " + std::string(o->range_message)));
+    }
   }
   // The daemon's own check, at this edge too: nothing that it would refuse is sent.
   ops::Args checked;

@@ -33,10 +33,13 @@ enum class Action {
 
 struct Invocation {
   Action action = Action::error;
-  bool json = false;                // --json
-  std::string socket;               // --socket PATH; empty: blkgate::DefaultSocketPath()
-  unsigned timeout_s = 60;          // --timeout SECS: connecting, and the call; 0: forever
-  protocol::Request request;        // action == call
+  bool json = false;          // --json
+  std::string socket;         // --socket PATH; empty: blkgate::DefaultSocketPath()
+  unsigned timeout_s = 60;    // --timeout SECS: connecting, and the call; 0: forever
+  protocol::Request request;  // action == call
+  // blkgatectl's own options of the verb (ArgSpec::local, e.g. stats --watch), by key: never
+  // sent. Flags are always present (false when not given).
+  nlohmann::json local = nlohmann::json::object();
   const ops::OpSpec* op = nullptr;  // action == call or local: the registry's entry
   std::string help;                 // action == help
   Result error;                     // action == error
@@ -56,6 +59,10 @@ std::string Usage();
 
 // The reply data of a local verb (`results`: every result name, exit status and meaning).
 nlohmann::json LocalReply(const Invocation& inv);
+
+// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows);
 
 struct Output {
   std::string out;  // for stdout

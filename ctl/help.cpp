@@ -56,6 +56,10 @@ std::string Synopsis(const Verb& v) {
   std::string s = Join(v.words);
   for (const ArgSpec* p : v.pos) {
     s += ' ';
+    if (!p->required) {
+      s += "[" + std::string(p->cli) + "]";
+      continue;
+    }
     s += p->cli;
     if (p->type == ArgType::names) {
       s += " [";

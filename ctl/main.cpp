@@ -1,5 +1,6 @@
 // blkgatectl — the control utility of blkgate. Parses argv (cli.h), makes at most one call to
-// the daemon through blkgate::Client, prints the reply and exits with CodeExitStatus().
+// the daemon through blkgate::Client, prints the reply and exits with CodeExitStatus(); the
+// live views (monitor, stats --watch) run their own loops (live.h).
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "blkgate/client.h"
 #include "cli.h"
+#include "live.h"
 #include "path.h"
 
 namespace {
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   const blkgate::ctl::Invocation inv = blkgate::ctl::Parse(args, blkgate::ctl::ResolvePath);
+
+  if (blkgate::ctl::IsLive(inv))  // monitor, stats --watch: their own loops (live.h)
+    return blkgate::ctl::RunLive(inv,
+                                 inv.socket.empty() ? blkgate::DefaultSocketPath() : inv.socket);
 
   Result r;
   nlohmann::json data = nlohmann::json::object();

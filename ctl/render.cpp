@@ -10,6 +10,7 @@
 #include "blkgate/ops.h"
 #include "blkgate/size.h"
 #include "cli.h"
+#include "live.h"
 
 namespace blkgate::ctl {
 namespace {
@@ -71,7 +72,8 @@ std::string SizeText(const json& j, std::string_view key) {
   return Text(v);
 }
 
-// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
+}  // namespace
+
 std::string Table(const std::vector<std::string>& header,
                   const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size(), 0);
@@ -95,6 +97,8 @@ std::string Table(const std::vector<std::string>& header,
   for (const auto& r : rows) emit(r);
   return s;
 }
+
+namespace {
 
 // The array data[key], or an empty one.
 const json& ArrayOf(const json& data, std::string_view key) {
@@ -198,7 +202,8 @@ std::string Fill(std::string_view tmpl, const json& data, const json& args) {
   return s;
 }
 
-std::string Human(const ops::OpSpec& op, const protocol::Request& req, const json& data) {
+std::string Human(const ops::OpSpec& op, const protocol::Request& req, const json& data,
+                  const json& local) {
   // The object's name: from the reply, else from the request.
   std::string name = Text(data, "name");
   if (name == "?") name = Text(req.args, "name");
@@ -270,6 +275,11 @@ std::string Human(const ops::OpSpec& op, const protocol::Request& req, const jso
                                                      : Text(req.args, "permanent") == "yes";
       return "volume " + name + " dismounted" + (permanent ? " permanently" : "") + "\n";
     }
+    case ops::Printer::stats:
+      return local.value("prometheus", false) ? PrometheusText(data)
+                                              : StatsTable(StatsReport(nullptr, data));
+    case ops::Printer::events:  // the subscription's own reply: the events are RunLive's
+      return "";
     case ops::Printer::mounted: {
       const json& mounts = ArrayOf(data, "mounts");
       return "volume " + name + " mounted" + (mounts.empty() ? "" : " on " + Text(&mounts)) + "\n";
@@ -309,10 +319,14 @@ Output Render(const Invocation& inv, const Result& r, const nlohmann::json& data
       o.err = std::string(kProgram) + ": " + std::string(res.name()) + ": " + res.message() + "\n";
       if (inv.show_usage) o.err += Usage();
     }
-    if (inv.json) {
+    const bool stats = res.ok() && inv.op != nullptr && inv.op->printer == ops::Printer::stats;
+    const bool prometheus = stats && inv.local.value("prometheus", false);
+    if (inv.json && stats && !prometheus) {
+      o.out = StatsJsonLine(StatsReport(nullptr, d));  // the report, not the raw sample
+    } else if (inv.json && !prometheus) {
       o.out = JsonLine(res, d, call ? notes : std::vector<std::string>{});
     } else if (res.ok() && inv.op != nullptr) {
-      o.out = Human(*inv.op, inv.request, d);
+      o.out = Human(*inv.op, inv.request, d, inv.local);
     }
     if (call)
       for (const std::string& n : notes) o.err += std::string(kProgram) + ": note: " + n + "\n";

@@ -1,4 +1,5 @@
-// fuzz/protocol.cpp — libFuzzer target: protocol::Decode of requests and replies on any bytes.
+// fuzz/protocol.cpp — libFuzzer target: protocol::Decode of requests and replies, and
+// DecodeEvent of subscription messages (with events.h FromJson), on any bytes.
 //
 // Beyond "no crash, no leak, no undefined behaviour, no stack overflow": a failed decode leaves
 // its output untouched; whatever decodes encodes to one line that decodes to the same message
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "blkgate/events.h"
 #include "blkgate/protocol.h"
 #include "check.h"
 
@@ -59,5 +61,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   reply.notes = {"untouched"};
   RoundTrip(line, reply);
   FUZZ_CHECK(protocol::IsValidUtf8(line) == NlohmannTakesUtf8(line));
+  // Events: what decodes re-encodes to one line with the same event; a state event that
+  // FromJson takes round-trips through ToJson.
+  nlohmann::json event = "untouched";
+  if (!protocol::DecodeEvent(line, &event).ok()) {
+    FUZZ_CHECK(event == "untouched");
+  } else {
+    const std::string wire = protocol::EncodeEvent(event);
+    FUZZ_CHECK(!wire.empty() && wire.find('\n') == wire.size() - 1);
+    nlohmann::json back;
+    if (wire.size() <= protocol::kMaxMessage)
+      FUZZ_CHECK(protocol::DecodeEvent(wire, &back).ok() && back == event);
+    Event e;
+    if (FromJson(event, &e).ok()) {
+      Event again;
+      FUZZ_CHECK(FromJson(ToJson(e), &again).ok() && ToJson(again) == ToJson(e));
+    }
+  }
   return 0;
 }

@@ -371,7 +371,8 @@ void ControlServer::ServeLines(Connection* c, int fd) {
     }
     const std::string_view line = std::string_view(buf).substr(start, nl - start);
     start = nl + 1;
-    const Ready sent = SendBy(fd, protocol::Encode(handler_(peer, line)), quit_.get(),
+    std::unique_ptr<MessageStream> stream;
+    const Ready sent = SendBy(fd, protocol::Encode(handler_(peer, line, &stream)), quit_.get(),
                               Clock::now() + o_.send_timeout);
     if (sent == Ready::timeout)
       drops_log_("dropped a client (" + Describe(peer) + "): it did not take its reply within " +
@@ -381,7 +382,39 @@ void ControlServer::ServeLines(Connection* c, int fd) {
       MutexLock lock(&mu_);
       c->busy = false;
     }
+    if (stream) {
+      ServeStream(peer, fd, stream.get());
+      return;
+    }
     deadline = idle_deadline();
+  }
+}
+
+void ControlServer::ServeStream(const Peer& peer, int fd, MessageStream* stream) {
+  char scratch[4096];
+  for (;;) {
+    pollfd fds[3] = {{fd, POLLIN, 0}, {stream->wake_fd(), POLLIN, 0}, {quit_.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[2].revents) return;
+    if (fds[0].revents) {  // the client: anything it sends is ignored; its end ends the stream
+      const ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) return;
+    }
+    if (fds[1].revents) {
+      std::string wire;
+      const bool more = stream->Take(&wire);
+      if (!wire.empty()) {
+        const Ready sent = SendBy(fd, wire, quit_.get(), Clock::now() + o_.send_timeout);
+        if (sent == Ready::timeout)
+          drops_log_("dropped a subscriber (" + Describe(peer) +
+                     "): it did not take its events within " + FormatSeconds(o_.send_timeout));
+        if (sent != Ready::yes) return;
+      }
+      if (!more) return;
+    }
   }
 }
 

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <functional>
 #include <list>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -71,10 +72,26 @@ struct ControlServerOptions {
   std::chrono::milliseconds send_timeout{10'000};  // for a client to take a reply
 };
 
+// A connection turned into a one-way stream (a subscription: monitor). The handler returns one
+// with its ok reply; the server then sends what Take yields whenever wake_fd is readable, until
+// the client closes the connection (anything it sends is read and ignored), Take returns false,
+// the client takes a message no faster than --send-timeout (dropped), or the server stops. A
+// subscribed connection is never idle-closed; it counts towards --max-clients and may be closed
+// to make room for root like any idle connection. Methods are called on its connection thread.
+class MessageStream {
+ public:
+  virtual ~MessageStream() = default;
+  virtual int wake_fd() const = 0;
+  // Appends the messages waiting (whole lines) to *wire; false when the stream has ended.
+  virtual bool Take(std::string* wire) = 0;
+};
+
 class ControlServer {
  public:
-  // Answers one request line (already framed, without '\n') from peer.
-  using Handler = std::function<protocol::Reply(const Peer& peer, std::string_view line)>;
+  // Answers one request line (already framed, without '\n') from peer; may set *stream (only
+  // with an ok reply) to turn the connection into that stream after the reply.
+  using Handler = std::function<protocol::Reply(const Peer& peer, std::string_view line,
+                                                std::unique_ptr<MessageStream>* stream)>;
 
   ControlServer(ControlServerOptions o, Handler handler)
       : o_(std::move(o)), handler_(std::move(handler)) {}
@@ -117,6 +134,8 @@ class ControlServer {
   bool EvictForRoot() REQUIRES(mu_);
   void Serve(Connection* c) EXCLUDES(mu_);
   void ServeLines(Connection* c, int fd) EXCLUDES(mu_);
+  // Sends the stream's messages until it ends, the client leaves or the server stops.
+  void ServeStream(const Peer& peer, int fd, MessageStream* stream) EXCLUDES(mu_);
   Peer Identify(int fd) const;
   // Joins finished connection threads.
   void Reap() EXCLUDES(mu_);

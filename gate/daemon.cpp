@@ -120,6 +120,9 @@ Result Daemon::Start() {
   });
   controller_ = std::make_unique<Controller>(platform_.get(), &catalog_);
   dispatcher_ = std::make_unique<Dispatcher>(controller_.get(), &tokens_);
+  events_ = std::make_unique<EventBus>();  // events: the start's (replayable), then each call's
+  controller_->SetEventSink(events_.get());
+  dispatcher_->SetEventBus(events_.get());
 
   TestRestoreDelay();  // test-only (fault_point.h): a slow restore, for the readiness test
   // Devices of ours no volume claims (a crash between the steps of a create or a delete) go
@@ -149,8 +152,9 @@ Result Daemon::Start() {
   so.idle_timeout = std::chrono::seconds(opts_.idle_timeout_s);
   so.send_timeout = std::chrono::seconds(opts_.send_timeout_s);
   server_ = std::make_unique<ControlServer>(
-      so, [d = dispatcher_.get()](const Peer& peer, std::string_view line) {
-        return d->HandleLine(peer, line);
+      so, [d = dispatcher_.get()](const Peer& peer, std::string_view line,
+                                  std::unique_ptr<MessageStream>* stream) {
+        return d->HandleLine(peer, line, stream);
       });
   BLKGATE_TRY(server_->Start());
   ArmFaultPoints();  // test-only crash points count the calls' steps from here (no-op otherwise)
@@ -180,6 +184,7 @@ std::string Daemon::Summary() {
 
 void Daemon::HandleBackendErrors() {
   dispatcher_->Locked([this](Controller& ctl) {
+    ctl.SetEventCause(EventCause::backend_error);  // the events of the drives marked failed
     std::vector<std::string> failed;
     for (const auto& [volume, bits] : volumes_->TakeFailedDrives()) {
       const Volume* v = ctl.catalog().volume(volume);

@@ -108,6 +108,8 @@ class Daemon {
   std::unique_ptr<VolumeRegistry> volumes_;
   std::unique_ptr<HookRunner> hooks_;
   std::unique_ptr<LinuxPlatform> platform_;
+  // State-change events to `monitor` subscribers; outlives the controller and the server.
+  std::unique_ptr<EventBus> events_;
   Catalog catalog_;  // only through controller_, under the dispatcher's control lock
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<Dispatcher> dispatcher_;

@@ -1,6 +1,7 @@
 // gate/dispatch.cpp — requests to replies through the operation registry (see dispatch.h).
 #include "dispatch.h"
 
+#include <cerrno>
 #include <exception>
 #include <new>
 
@@ -8,7 +9,8 @@
 
 namespace blkgate {
 
-protocol::Reply Dispatcher::HandleLine(const Peer& peer, std::string_view line) {
+protocol::Reply Dispatcher::HandleLine(const Peer& peer, std::string_view line,
+                                       std::unique_ptr<MessageStream>* stream) {
   protocol::Reply reply;
   protocol::Request req;
   if (peer.role == ops::Role::none) {
@@ -16,7 +18,7 @@ protocol::Reply Dispatcher::HandleLine(const Peer& peer, std::string_view line) 
   } else if (Result r = protocol::Decode(line, &req); !r.ok()) {
     reply.result = r;
   } else {
-    reply = Handle(peer, req);
+    reply = Handle(peer, req, stream);
   }
   return reply;
 }
@@ -27,7 +29,8 @@ void Dispatcher::Snapshot() {
   snapshot_ = now;
 }
 
-protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& req) {
+protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& req,
+                                   std::unique_ptr<MessageStream>* stream) {
   protocol::Reply reply;
   // A call from inside a hook would wait for the call that runs the hook: refuse it.
   if (!req.hook.empty()) {
@@ -58,6 +61,20 @@ protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& re
     reply.result = r;
     return reply;
   }
+  if (op->stream) {
+    if (!bus_ || !stream) {
+      reply.result = Result::NotSupported("operation '" + req.op + "' needs a stream connection");
+      return reply;
+    }
+    std::uint64_t next_seq = 0;
+    *stream = bus_->Subscribe(args.Flag("replay"), &next_seq);
+    if (!*stream) {
+      reply.result = Result::FromErrno(errno, "subscribe: eventfd");
+      return reply;
+    }
+    reply.data = {{"seq", next_seq}};
+    return reply;
+  }
   // Claim the objects the call works on, or refuse at once.
   std::vector<std::string> claims;
   {
@@ -79,6 +96,7 @@ protocol::Reply Dispatcher::Handle(const Peer& peer, const protocol::Request& re
       reply.result = Result::NotReady("the daemon is stopping");
     } else {
       ops::Call call{args, *ctl_, &reply.data};
+      ctl_->SetEventCause(EventCause::call, std::string(op->name));
       try {
         reply.result = op->run(call);
       } catch (const std::bad_alloc&) {

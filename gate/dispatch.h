@@ -10,6 +10,10 @@
 // for a resource call: the object is pending), and a call from inside a running hook is
 // refused (reentrant-call): never a wait, never a deadlock. Queue threads take neither lock.
 //
+// Events: before each call the Controller is told its cause (the call and its op), so the
+// state changes it commits are published as such (event_bus.h). A subscription (monitor) takes
+// no lock but the bus's: it claims nothing and never waits for a call.
+//
 // Threads: Handle() on connection threads, concurrently; Locked() on the main thread (start,
 // stop) and the daemon's backend-error thread.
 #pragma once
@@ -22,6 +26,7 @@
 #include "blkgate/mutex.h"
 #include "blkgate/protocol.h"
 #include "control_server.h"
+#include "event_bus.h"
 #include "hooks.h"
 
 namespace blkgate {
@@ -31,9 +36,18 @@ class Dispatcher {
   // ctl and its catalog are used only under the control lock from now on.
   Dispatcher(Controller* ctl, const HookTokens* tokens) : ctl_(ctl), tokens_(tokens) {}
 
-  // Decodes and answers one request line. Never throws.
-  protocol::Reply HandleLine(const Peer& peer, std::string_view line) EXCLUDES(mu_, claims_mu_);
-  protocol::Reply Handle(const Peer& peer, const protocol::Request& req) EXCLUDES(mu_, claims_mu_);
+  // Where subscriptions (OpSpec::stream: monitor) are made; without one they get
+  // not-supported. Set before the first call.
+  void SetEventBus(EventBus* bus) { bus_ = bus; }
+
+  // Decodes and answers one request line. Never throws. A subscription's ok reply comes with
+  // its stream in *stream (ControlServer::Handler); without `stream` it gets not-supported.
+  protocol::Reply HandleLine(const Peer& peer, std::string_view line,
+                             std::unique_ptr<MessageStream>* stream = nullptr)
+      EXCLUDES(mu_, claims_mu_);
+  protocol::Reply Handle(const Peer& peer, const protocol::Request& req,
+                         std::unique_ptr<MessageStream>* stream = nullptr)
+      EXCLUDES(mu_, claims_mu_);
 
   // Runs fn(controller) under the control lock (start, backend errors, shutdown), then
   // refreshes the snapshot the claims are computed from.
@@ -56,6 +70,7 @@ class Dispatcher {
   Controller* const ctl_ PT_GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   const HookTokens* const tokens_;
+  EventBus* bus_ = nullptr;
 
   Mutex claims_mu_ ACQUIRED_AFTER(mu_);
   std::set<std::string> claimed_ GUARDED_BY(claims_mu_);

@@ -32,6 +32,7 @@ void IoHandler::Submit(const IoRequest& r) noexcept {
   assert(!t.busy);
   t.busy = true;
   t.admitted = false;
+  t.start_ns = MonotonicNs();  // the request's FETCH completion (or the source's submit)
   t.req = r;
   t.result = 0;
   ++busy_;
@@ -177,12 +178,17 @@ void IoHandler::Finish(std::uint16_t tag, int res) noexcept {
   Tag& t = tags_[tag];
   QueueStats& s = *cfg_.stats;
   if (t.admitted) {
+    const std::uint64_t bytes = std::uint64_t{t.req.nr_sectors} << 9;
     switch (t.req.op) {
       case ublk::kOpRead:
         QueueStats::bump(s.reads);
+        QueueStats::bump(s.read_bytes, bytes);
+        QueueStats::record(s.read_latency, MonotonicNs() - t.start_ns);
         break;
       case ublk::kOpWrite:
         QueueStats::bump(s.writes);
+        QueueStats::bump(s.write_bytes, bytes);
+        QueueStats::record(s.write_latency, MonotonicNs() - t.start_ns);
         break;
       case ublk::kOpFlush:
         QueueStats::bump(s.flushes);

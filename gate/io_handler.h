@@ -23,6 +23,9 @@
 // WRITE_ZEROES the store can't do natively falls back to writing zeros; DISCARD the store
 // can't do is treated as done (discard is advisory).
 //
+// Statistics (io_stats.h): counters and, for admitted READ/WRITE, bytes and the latency from
+// Submit (the FETCH completion) to the commit (Complete), one clock read at each (MonotonicNs).
+//
 // Grace periods: the handler calls sync->io_started() for every SQE it queues and io_done()
 // for every backing CQE. The loop owns enter()/leave().
 //
@@ -138,6 +141,7 @@ class IoHandler {
     int result = 0;  // first error, else 0
     std::uint16_t park_pos = 0;
     std::uint64_t park_deadline_ns = 0;
+    std::uint64_t start_ns = 0;  // MonotonicNs() when submitted: the latency's start
     PieceOp op[kMaxPieces];
     PieceRange piece[kMaxPieces];
   };
@@ -166,7 +170,10 @@ class IoHandler {
   __kernel_timespec timer_ts_{};
 };
 
-// CLOCK_MONOTONIC in nanoseconds.
+// CLOCK_MONOTONIC in nanoseconds. The latency clock: read through the vDSO (no system call
+// where the clocksource is the TSC, ~20 ns), in nanoseconds, never stepped by NTP or settimeofday
+// (CLOCK_REALTIME would be; CLOCK_MONOTONIC_COARSE is a jiffy, 1-4 ms: coarser than the latencies
+// it would measure; a raw TSC read would need calibration and trust in an invariant TSC).
 std::uint64_t MonotonicNs() noexcept;
 
 }  // namespace blkgate::io

@@ -168,6 +168,10 @@ Result LinuxPlatform::ProbeDeviceUnused(const Volume& v) {
   return Result::Ok();
 }
 
+Result LinuxPlatform::SampleIo(const Volume& v, std::vector<QueueIoSample>* queues) {
+  return volumes_->SampleIo(v.name, queues);
+}
+
 DeviceInfo LinuxPlatform::Describe(const Volume& v) {
   DeviceInfo info = volumes_->Describe(v);
   std::string path;

@@ -42,6 +42,7 @@ class LinuxPlatform final : public Platform {
   void StopDevice(const Volume& v) override;
   Result ProbeDeviceUnused(const Volume& v) override;
   DeviceInfo Describe(const Volume& v) override;
+  Result SampleIo(const Volume& v, std::vector<QueueIoSample>* queues) override;
   bool IsSystemDevice(const Volume& v) override;
   Result RunHooks(HookEvent e, Kind kind, const std::string& name, ResourceState state) override;
   Result Persist(const Catalog& next) override;

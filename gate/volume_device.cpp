@@ -111,6 +111,7 @@ class UblkVolumeDevice final : public VolumeDevice {
   }
   DeviceStats stats() const override;
   DeviceStats queue_stats(std::size_t q) const override;
+  std::vector<QueueIoSample> SampleIo() const override;
   Result FlushBacking() override { return backend_ ? backend_->FlushAll() : Result::Ok(); }
   Result Stop() override;
   Result Leave() override;
@@ -429,6 +430,12 @@ DeviceStats UblkVolumeDevice::queue_stats(std::size_t q) const {
   d.backend_errors = s.backend_errors.load(r);
   d.parked = s.parked.load(r);
   return d;
+}
+
+std::vector<QueueIoSample> UblkVolumeDevice::SampleIo() const {
+  std::vector<QueueIoSample> out;
+  for (std::size_t q = 0; stats_ && q < nr_queues_; ++q) out.push_back(stats_[q].Snapshot());
+  return out;
 }
 
 DeviceStats UblkVolumeDevice::stats() const {

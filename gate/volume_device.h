@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "blkgate/gate.h"
+#include "blkgate/io_sample.h"
 #include "blkgate/model.h"
 #include "blkgate/result.h"
 #include "recovery_plan.h"
@@ -87,6 +88,8 @@ class VolumeDevice {
   // The counters of queue q alone (0 <= q < queue_syncs().size()); for tests that check
   // every queue carries load. Added by the data path; the default suits a single queue.
   virtual DeviceStats queue_stats(std::size_t q) const { return q == 0 ? stats() : DeviceStats{}; }
+  // Every counter and latency histogram of each queue (io_stats.h Snapshot), for `stats`.
+  virtual std::vector<QueueIoSample> SampleIo() const { return {}; }
   // Flush every backing store of the volume (fdatasync / BLKFLSBUF). Control plane only.
   virtual Result FlushBacking() = 0;
   // STOP_DEV (in-flight requests complete first), join queue threads, DEL_DEV. Idempotent.

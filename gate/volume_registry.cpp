@@ -188,6 +188,14 @@ void VolumeRegistry::PublishGate(const std::string& volume, std::uint64_t word, 
   if (wait && rt->device) gate::synchronize(rt->device->queue_syncs());
 }
 
+Result VolumeRegistry::SampleIo(const std::string& volume, std::vector<QueueIoSample>* out) {
+  MutexLock lock(&mu_);
+  Runtime* rt = Find(volume);
+  if (!rt || !rt->device) return Result::NotReady("volume '" + volume + "' has no running device");
+  *out = rt->device->SampleIo();
+  return Result::Ok();
+}
+
 DeviceInfo VolumeRegistry::Describe(const Volume& v) {
   MutexLock lock(&mu_);
   DeviceInfo info;

@@ -72,6 +72,9 @@ class VolumeRegistry {
   void PublishGate(const std::string& volume, std::uint64_t word, bool wait) EXCLUDES(mu_);
   // Device facts for views (mounts are the caller's to add).
   DeviceInfo Describe(const Volume& v) EXCLUDES(mu_);
+  // Every queue's counters and latency histograms (VolumeDevice::SampleIo); not_ready when the
+  // volume has no running device.
+  Result SampleIo(const std::string& volume, std::vector<QueueIoSample>* out) EXCLUDES(mu_);
   // (volume, drive-position bits) of every volume whose queues reported a backend error since
   // the last call; the bits are cleared.
   std::vector<std::pair<std::string, std::uint32_t>> TakeFailedDrives() EXCLUDES(mu_);

@@ -91,6 +91,16 @@ Result Client::Connect(const std::string& path, std::unique_ptr<Client>* out,
   return Result::Ok();
 }
 
+Result Client::NextEvent(nlohmann::json* event, std::chrono::milliseconds wait) {
+  if (!fd_.valid()) return Result::ProtocolError("connection closed");
+  std::string line;
+  Result r = ReadLine(wait.count() > 0 ? Clock::now() + wait : kNever, &line);
+  if (r.ok()) return protocol::DecodeEvent(line, event);
+  if (wait.count() > 0 && r.message().starts_with("no reply within"))
+    return Result::ProtocolError("no event within " + FormatSeconds(wait));
+  return r;
+}
+
 Result Client::ReadLine(Clock::time_point deadline, std::string* line) {
   std::size_t nl;
   while ((nl = buffer_.find('\n')) == std::string::npos) {

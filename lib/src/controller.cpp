@@ -5,6 +5,7 @@
 #include "blkgate/controller.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "enum_names.h"
 
@@ -73,7 +74,10 @@ Result Controller::FindDrive(const std::string& name, Drive** d) {
 
 Result Controller::Commit(Catalog next) {
   BLKGATE_TRY(p_->Persist(next));
+  std::optional<Catalog> before;
+  if (events_) before = *c_;     // only when someone listens
   c_->Replace(std::move(next));  // objects keep their address: pointers stay valid
+  if (before) EmitChanges(*before);
   return Result::Ok();
 }
 
@@ -120,6 +124,7 @@ Result Controller::MountAccessPaths(const Volume& v) {
 
 Result Controller::PreHooks(HookEvent e, Kind kind, const std::string& name) {
   Result veto = p_->RunHooks(e, kind, name, StateOf(kind, name));
+  if (!veto.ok()) EmitVeto(e, kind, name, veto);
   if (veto.ok() || veto.code() == Code::permission_denied) return veto;
   return Result::DeviceInUse(std::string(ToString(e)) + " hook refused: " + veto.message());
 }

@@ -151,6 +151,7 @@ void Controller::Restore(std::vector<std::string>* notes) {
     notes->push_back("volume " + n + " not started: " + why);
   }
   StartVolumes(names, notes);
+  EmitRestored();
 }
 
 void Controller::StartVolumes(const std::vector<std::string>& names,

@@ -8,7 +8,7 @@ namespace blkgate {
 
 // ---- resources ------------------------------------------------------------------------------
 
-ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
+ResourceState StateIn(const Catalog& c, Kind kind, const std::string& name) {
   auto drive_state = [](const Drive& d) {
     switch (d.status) {
       case DriveStatus::online:
@@ -26,7 +26,7 @@ ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
   auto combine = [&](const std::vector<std::string>& drives) {
     ResourceState s = ResourceState::online;
     for (const auto& dn : drives) {
-      const Drive* d = c_->drive(dn);
+      const Drive* d = c.drive(dn);
       if (!d) continue;
       ResourceState ds = drive_state(*d);
       if (ds == ResourceState::failed) return ResourceState::failed;
@@ -36,20 +36,20 @@ ResourceState Controller::StateOf(Kind kind, const std::string& name) const {
   };
   switch (kind) {
     case Kind::drive:
-      if (const Drive* d = c_->drive(name)) return drive_state(*d);
+      if (const Drive* d = c.drive(name)) return drive_state(*d);
       return ResourceState::offline;
     case Kind::disk: {
-      const Disk* k = c_->disk(name);
+      const Disk* k = c.disk(name);
       if (!k || k->offline) return ResourceState::offline;
       return combine(k->drives);
     }
     case Kind::volume: {
-      const Volume* v = c_->volume(name);
+      const Volume* v = c.volume(name);
       if (!v) return ResourceState::offline;
-      const Disk* k = c_->disk(v->disk);
+      const Disk* k = c.disk(v->disk);
       if (v->offline || (k && k->offline)) return ResourceState::offline;
       std::vector<std::string> drives;
-      for (const Segment& s : c_->Segments(*v)) drives.push_back(s.drive);
+      for (const Segment& s : c.Segments(*v)) drives.push_back(s.drive);
       return combine(drives);
     }
   }

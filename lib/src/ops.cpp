@@ -131,6 +131,7 @@ Result Validate(const OpSpec& op, const nlohmann::json& in, Args* out) {
   if (!in.is_object()) return Result::InvalidArgument("arguments must be an object");
   Args args;
   for (const ArgSpec& a : op.args) {
+    if (a.local) continue;  // blkgatectl's own: never on the wire
     auto it = in.find(std::string(a.key));
     const bool present = it != in.end() && !it->is_null();
     if (a.type == ArgType::object_ref) {
@@ -158,7 +159,7 @@ Result Validate(const OpSpec& op, const nlohmann::json& in, Args* out) {
   for (const auto& item : in.items()) {
     const std::string& key = item.key();  // not a structured binding: clang 14's lambdas
     const bool known = std::any_of(op.args.begin(), op.args.end(), [&](const ArgSpec& a) {
-      return a.key == key || (a.type == ArgType::object_ref && key == "kind");
+      return !a.local && (a.key == key || (a.type == ArgType::object_ref && key == "kind"));
     });
     if (!known)
       return Result::InvalidArgument("unknown argument '" + key + "' for " + std::string(op.name));
@@ -230,6 +231,7 @@ std::string OpsMarkdown() {
   for (const OpSpec& op : Table()) {
     std::string args;
     for (const ArgSpec& a : op.args) {
+      if (a.local) continue;
       if (!args.empty()) args += ", ";
       if (a.type == ArgType::object_ref) args += "`kind`: drive/disk/volume, ";
       args += "`" + std::string(a.key) + "`";

@@ -4,6 +4,8 @@
 // immutable after.
 #include <unistd.h>
 
+#include <chrono>
+
 #include "blkgate/views.h"
 #include "ops_table.h"
 
@@ -38,6 +40,18 @@ ArgSpec Number(std::string_view key, std::string_view name, std::string_view hel
 const ArgSpec kDriveName = Pos("name", ArgType::name, "NAME", "drive");
 const ArgSpec kDiskName = Pos("name", ArgType::name, "NAME", "disk");
 const ArgSpec kVolumeName = Pos("name", ArgType::name, "NAME", "volume");
+// blkgatectl's own options (ArgSpec::local).
+ArgSpec Local(ArgSpec a) {
+  a.local = true;
+  return a;
+}
+const ArgSpec kWatch = [] {
+  ArgSpec a = Local(Number("watch", "--watch", "print rates every SECS seconds until interrupted",
+                           1, 3600, "--watch must be 1 to 3600 seconds"));
+  a.meta = "SECS";
+  return a;
+}();
+
 const ArgSpec kForceOffline =
     Flag("--force", "take it offline even when it is in use (open files are shut down)");
 
@@ -79,6 +93,32 @@ Result Resource(Call& c, bool online) {
   BLKGATE_TRY(online ? c.ctl.ResourceOnline(kind, name, &changed)
                      : c.ctl.ResourceOffline(kind, name, &changed));
   *c.data = {{"changed", ChangesJson(changed)}};
+  return Result::Ok();
+}
+
+// `stats`: a sample of every running volume (or the one named) with the time it was taken.
+Result Stats(Call& c) {
+  std::vector<const Volume*> vols;
+  if (c.args.Has("name")) {
+    const std::string& name = c.args.Str("name");
+    BLKGATE_TRY(c.ctl.CheckExists(Kind::volume, name));
+    vols.push_back(c.ctl.catalog().volume(name));
+  } else {
+    for (const auto& [n, v] : c.ctl.catalog().volumes()) vols.push_back(&v);
+  }
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  Json out = Json::array();
+  for (const Volume* v : vols) {
+    std::vector<QueueIoSample> queues;
+    Result r = c.ctl.SampleIo(*v, &queues);
+    if (!r.ok() && c.args.Has("name")) return r;
+    Json qs = Json::array();
+    for (std::size_t q = 0; q < queues.size(); ++q)
+      qs.push_back(ToJson(queues[q], static_cast<unsigned>(q)));
+    out.push_back({{"name", v->name}, {"running", r.ok()}, {"queues", std::move(qs)}});
+  }
+  *c.data = {{"time_ns", std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()},
+             {"volumes", std::move(out)}};
   return Result::Ok();
 }
 
@@ -564,6 +604,51 @@ const std::vector<OpSpec>& Table() {
        {},
        nullptr,
        Role::operator_},
+      {"stats",
+       "stats",
+       Kind::volume,
+       {ArgSpec{"name", ArgType::name, ArgForm::positional, false, "NAME", {}, {}, "volume"},
+        kWatch,
+        Local(Number("count", "--count", "with --watch: exit after N reports", 1, 65535,
+                     "--count must be 1 to 65535")),
+        Local(Flag("--prometheus", "print Prometheus' text exposition format instead"))},
+       ClaimRule::none,
+       true,
+       false,
+       "I/O statistics per volume and queue (iostat -x style, or Prometheus text)",
+       "Prints, for every running volume (or NAME) and each of its queues, reads and writes per\n"
+       "second, their bandwidth, latency percentiles (p50, p99, p99.9), and refused and parked\n"
+       "requests. The first report counts since the device started; with --watch SECS each\n"
+       "later one covers the SECS since the one before (rates from two samples, as iostat).\n"
+       "--prometheus prints the counters and latency histograms in Prometheus' text format,\n"
+       "for node_exporter's textfile collector. --json prints the same report as JSON.",
+       "`{\"time_ns\", \"volumes\": [{\"name\", \"running\", \"queues\": [queue sample]}]}`",
+       Printer::stats,
+       {},
+       Stats,
+       Role::operator_},
+      {"monitor",
+       "monitor",
+       Kind::volume,
+       {Flag("--replay",
+             "first the events the daemon still keeps (its last 256, its start's among them)"),
+        Local(Number("count", "--count", "exit after N events (default: run until interrupted)", 1,
+                     65535, "--count must be 1 to 65535"))},
+       ClaimRule::none,
+       true,
+       false,
+       "print every state change as it happens (udevadm monitor style)",
+       "Subscribes to the daemon's events and prints one line per state change of a drive,\n"
+       "disk or volume: its old and new state and the cause (a call and its operation, a\n"
+       "backend error, a hook's veto, the daemon's start). Runs until interrupted, or until\n"
+       "--count events were printed. A subscriber too slow to take its events loses them and\n"
+       "is told how many (a \"lost\" line).",
+       "`{\"seq\"}`, then one `{\"v\": 1, \"event\": {...}}` line per event",
+       Printer::events,
+       {},
+       nullptr,
+       Role::operator_,
+       true},
       {"ping",
        "ping",
        Kind::volume,

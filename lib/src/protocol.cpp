@@ -71,6 +71,24 @@ std::string Encode(const Reply& r) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+std::string EncodeEvent(const json& event) {
+  const json j = {{"v", kVersion}, {"event", event}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result DecodeEvent(std::string_view line, json* event) {
+  json j;
+  BLKGATE_TRY(ParseObject(line, &j));
+  auto e = j.find("event");
+  if (e == j.end() || !e->is_object())
+    return Result::ProtocolError("message has no \"event\" object");
+  auto type = e->find("type");
+  if (type == e->end() || !type->is_string())
+    return Result::ProtocolError("event has no \"type\" string");
+  *event = std::move(*e);
+  return Result::Ok();
+}
+
 Result Decode(std::string_view line, Request* out) {
   json j;
   BLKGATE_TRY(ParseObject(line, &j));

@@ -28,6 +28,9 @@
 #   json_field JSON KEY      a scalar member of a compact JSON object
 #   no_ublk_devices          nothing ublk left in /dev or sysfs
 #   dd_err DD-ARGS           a dd's error text (empty on success)
+#   monitor_start FILE ARGS  `blkgatectl monitor ARGS` in the background, stdout to FILE and
+#                            stderr to FILE.err, returning once it is subscribed (pid in MON);
+#                            monitor_wait: its exit status once it ended (its --count), 20 s at most
 # Exit codes: 0 every check passed, 1 one failed, 77 skipped (a prerequisite is missing).
 export LC_ALL=C
 # shellcheck disable=SC2034 # used by the scripts that source this
@@ -371,4 +374,29 @@ remove_volume() {
 	ctl disk delete "k-$1" >/dev/null 2>&1
 	ctl drive remove "d-$1" >/dev/null 2>&1
 	rm -f "$W/data/$1.img"
+}
+
+# monitor_start FILE ARGS...: see the header. Subscribed once its header line is on stderr (at
+# most 20 s under emulation); 1 otherwise.
+# shellcheck disable=SC2317  # called through check
+monitor_start() {
+	local out=$1 i
+	shift
+	blkgatectl --socket "$SOCK" monitor "$@" >"$out" 2>"$out.err" &
+	MON=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q "monitoring blkgate events" "$out.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# shellcheck disable=SC2317  # called through check
+monitor_wait() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$MON" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$MON" 2>/dev/null
+	wait "$MON"
 }

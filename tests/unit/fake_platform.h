@@ -163,6 +163,14 @@ struct FakePlatform : Platform {
     info.stats = {{"reads", 1}, {"writes", 2}};
     return info;
   }
+  // Per volume, the samples SampleIo returns (default: one queue, all zero).
+  std::map<std::string, std::vector<QueueIoSample>> io;
+  Result SampleIo(const Volume& v, std::vector<QueueIoSample>* queues) override {
+    if (!devices.count(v.name)) return Result::NotReady("volume '" + v.name + "' is not running");
+    auto it = io.find(v.name);
+    *queues = it == io.end() ? std::vector<QueueIoSample>(1) : it->second;
+    return Result::Ok();
+  }
   bool IsSystemDevice(const Volume& v) override { return system.count(v.name) != 0; }
   Result RunHooks(HookEvent e, Kind k, const std::string& n, ResourceState) override {
     std::string what = std::string(ToString(e)) + " " + std::string(ToString(k)) + "/" + n;

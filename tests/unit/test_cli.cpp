@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "cli.h"
+#include "live.h"
 #include "path.h"
+#include "verbs.h"
 
 using blkgate::Code;
 using blkgate::Result;
@@ -775,4 +777,41 @@ TEST_CASE("cli: ResolvePath makes paths absolute") {
 
   std::filesystem::current_path(old);
   std::filesystem::remove_all(root);
+}
+
+TEST_CASE("cli: stats and monitor: blkgatectl's own options are checked and never sent") {
+  ctl::Invocation inv = parse({"stats", "v0", "--watch", "2", "--count", "3"});
+  REQUIRE(inv.action == ctl::Action::call);
+  CHECK(inv.request.op == "stats");
+  CHECK(inv.request.args == json{{"name", "v0"}});
+  CHECK(inv.local["watch"] == 2);
+  CHECK(inv.local["count"] == 3);
+  CHECK(inv.local["prometheus"] == false);
+  CHECK(ctl::IsLive(inv));
+  inv = parse({"stats"});  // NAME is optional
+  REQUIRE(inv.action == ctl::Action::call);
+  CHECK(inv.request.args == json::object());
+  CHECK_FALSE(ctl::IsLive(inv));
+  inv = parse({"stats", "--prometheus"});
+  CHECK(inv.local["prometheus"] == true);
+  CHECK(inv.request.args == json::object());
+  inv = parse({"stats", "--watch", "0"});
+  REQUIRE(inv.action == ctl::Action::error);
+  CHECK(inv.error.message() == "stats: --watch must be 1 to 3600 seconds");
+  CHECK(parse({"stats", "a", "b"}).action == ctl::Action::error);
+  inv = parse({"monitor", "--replay", "--count", "1", "--json"});
+  REQUIRE(inv.action == ctl::Action::call);
+  CHECK(inv.request.args == json{{"replay", true}});
+  CHECK(inv.local["count"] == 1);
+  CHECK(ctl::IsLive(inv));
+  CHECK(parse({"monitor", "--count", "0"}).action == ctl::Action::error);
+  CHECK(ctl::VerbHelp(ctl::Verbs()[0]).find("usage:") == 0);
+  bool found = false;
+  for (const ctl::Verb& v : ctl::Verbs())
+    if (v.op->name == "stats") {
+      found = true;
+      CHECK(ctl::VerbHelp(v).find("stats [NAME] [--watch SECS] [--count N] [--prometheus]") !=
+            std::string::npos);
+    }
+  CHECK(found);
 }

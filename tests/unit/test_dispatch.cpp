@@ -216,12 +216,13 @@ TEST_CASE("control server: calls, an over-long line answered before the close, S
   o.group = ::getegid();  // so that the test is served when it does not run as root
   o.connection_priority = ThreadPriority::OfCallingThread();
   std::atomic<int> calls{0};
-  ControlServer server(o, [&](const Peer& peer, std::string_view line) {
-    ++calls;
-    protocol::Reply r;
-    r.data = {{"uid", peer.uid}, {"len", line.size()}};
-    return r;
-  });
+  ControlServer server(
+      o, [&](const Peer& peer, std::string_view line, std::unique_ptr<MessageStream>*) {
+        ++calls;
+        protocol::Reply r;
+        r.data = {{"uid", peer.uid}, {"len", line.size()}};
+        return r;
+      });
   REQUIRE(server.Start().ok());
 
   std::unique_ptr<Client> c;
@@ -272,12 +273,13 @@ struct EchoServer {
     o.group = ::geteuid() == 0 ? kGroup : ::getegid();
     o.group_name = "test";
     o.connection_priority = ThreadPriority::OfCallingThread();
-    server = std::make_unique<ControlServer>(o, [pad](const Peer& peer, std::string_view) {
-      protocol::Reply r;
-      r.data = {{"uid", peer.uid}, {"role", ops::ToString(peer.role)}};
-      if (pad) r.data["pad"] = std::string(pad, 'p');
-      return r;
-    });
+    server = std::make_unique<ControlServer>(
+        o, [pad](const Peer& peer, std::string_view, std::unique_ptr<MessageStream>*) {
+          protocol::Reply r;
+          r.data = {{"uid", peer.uid}, {"role", ops::ToString(peer.role)}};
+          if (pad) r.data["pad"] = std::string(pad, 'p');
+          return r;
+        });
     REQUIRE(server->Start().ok());
     REQUIRE(::chmod(path.c_str(), 0666) == 0);  // so that other uids reach the server's checks
   }
@@ -500,4 +502,59 @@ TEST_CASE("control server: connections leave the top eighth of the descriptors t
     more.emplace_back(::dup(0));
     CHECK(more.back().valid());
   }
+}
+
+TEST_CASE(
+    "monitor: a subscription over the socket gets each call's events, in order, with its op") {
+  Daemonless w;
+  EventBus bus;
+  w.ctl.SetEventSink(&bus);
+  w.d.SetEventBus(&bus);
+  // Without a stream connection (a plain Handle), a subscription is refused by name.
+  CHECK(w.Call("monitor", json::object()).result.code() == Code::not_supported);
+  const std::string path = TempSocket();
+  ControlServerOptions o;
+  o.socket_path = path;
+  o.group = ::getegid();
+  o.connection_priority = ThreadPriority::OfCallingThread();
+  o.idle_timeout = std::chrono::milliseconds(300);  // a subscriber is never idle-closed
+  ControlServer server(
+      o, [&](const Peer& peer, std::string_view line, std::unique_ptr<MessageStream>* stream) {
+        Peer as_root = peer;
+        as_root.role = ops::Role::root;
+        return w.d.HandleLine(as_root, line, stream);
+      });
+  REQUIRE(server.Start().ok());
+  std::unique_ptr<Client> sub, caller;
+  REQUIRE(Client::Connect(path, &sub, std::chrono::seconds(10)).ok());
+  json data;
+  REQUIRE(sub->Call("monitor", json::object(), &data).ok());
+  CHECK(data["seq"] == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // past the idle timeout
+  REQUIRE(Client::Connect(path, &caller, std::chrono::seconds(10)).ok());
+  REQUIRE(caller->Call("volume.offline", {{"name", "v"}}).ok());
+  REQUIRE(caller->Call("volume.online", {{"name", "v"}}).ok());
+  json e;
+  REQUIRE(sub->NextEvent(&e, std::chrono::seconds(5)).ok());
+  CHECK(e["type"] == "state");
+  CHECK(e["name"] == "v");
+  CHECK(e["old"] == "online");
+  CHECK(e["new"] == "offline");
+  CHECK(e["op"] == "volume.offline");
+  CHECK(e["seq"] == 1);
+  REQUIRE(sub->NextEvent(&e, std::chrono::seconds(5)).ok());
+  CHECK(e["new"] == "online");
+  CHECK(e["op"] == "volume.online");
+  // Nothing else: the wait passes.
+  CHECK(sub->NextEvent(&e, std::chrono::milliseconds(200)).message() == "no event within 0.2 s");
+  // stats on the same server: one sample per queue of the fake's volume.
+  REQUIRE(caller->Call("stats", json::object(), &data).ok());
+  REQUIRE(data["volumes"].size() == 1);
+  CHECK(data["volumes"][0]["name"] == "v");
+  CHECK(data["volumes"][0]["running"] == true);
+  CHECK(data["volumes"][0]["queues"].size() == 1);
+  CHECK(caller->Call("stats", {{"name", "nope"}}).code() == Code::not_found);
+  CHECK(caller->Call("stats", {{"watch", 1}}).code() == Code::invalid_argument);  // blkgatectl's
+  sub.reset();
+  server.Stop();
 }

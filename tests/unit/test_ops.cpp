@@ -30,12 +30,17 @@ std::string Between(const std::string& text, const std::string& begin, const std
 
 }  // namespace
 
-TEST_CASE("ops: every op is found by name, has a handler (or is local) and unique CLI words") {
+TEST_CASE(
+    "ops: every op is found by name, has a handler (or is local, or a stream the daemon answers) "
+    "and unique CLI words") {
   std::set<std::string_view> names, words;
   for (const ops::OpSpec& op : ops::All()) {
     INFO(op.name);
     REQUIRE(ops::Find(op.name) == &op);
-    REQUIRE((op.run != nullptr) != op.local);
+    REQUIRE((op.run != nullptr) != (op.local || op.stream));
+    REQUIRE_FALSE((op.local && op.stream));
+    for (const ops::ArgSpec& a : op.args)  // blkgatectl's own options are options
+      if (a.local) REQUIRE(a.form == ops::ArgForm::option);
     REQUIRE(names.insert(op.name).second);
     REQUIRE(words.insert(op.words).second);
     REQUIRE_FALSE(op.summary.empty());
@@ -175,6 +180,8 @@ TEST_CASE("ops: group members (the operator role) read and change states, nothin
                                                    "resource.online",
                                                    "list",
                                                    "results",
+                                                   "stats",
+                                                   "monitor",
                                                    "ping"};
   for (const ops::OpSpec& op : ops::All()) {
     INFO(op.name);

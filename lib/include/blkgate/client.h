@@ -45,6 +45,16 @@ class Client {
   Result Call(std::string_view op, const nlohmann::json& args, nlohmann::json* data = nullptr,
               std::vector<std::string>* notes = nullptr);
 
+  // Subscriptions (an operation whose OpSpec::stream is set: "monitor"). After Call(op, ...)
+  // returned ok, the connection carries only events: NextEvent waits for the next one (at
+  // most `wait`; zero waits forever) and stores its "event" object: {"type": "state", ...}
+  // (events.h FromJson reads it) or {"type": "lost", "count", "seq"}. protocol_error when the
+  // daemon closes the connection (it stopped) or the wait passes ("no event within N s").
+  //   c->Call("monitor", {}, &data);
+  //   for (nlohmann::json e; c->NextEvent(&e).ok();) ...
+  Result NextEvent(nlohmann::json* event,
+                   std::chrono::milliseconds wait = std::chrono::milliseconds::zero());
+
  private:
   Client(UniqueFd fd, std::chrono::milliseconds timeout) : fd_(std::move(fd)), timeout_(timeout) {}
   // Sends all of wire by deadline; protocol_error naming the problem otherwise.

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "blkgate/events.h"
+#include "blkgate/io_sample.h"
 #include "blkgate/model.h"
 #include "blkgate/result.h"
 
@@ -114,6 +116,9 @@ class Platform {
   // exclusively by anyone. Changes nothing.
   virtual Result ProbeDeviceUnused(const Volume& v) = 0;
   virtual DeviceInfo Describe(const Volume& v) = 0;
+  // One sample of the I/O counters of each of v's queues (io_sample.h), read without stopping
+  // them; not_ready when v has no running device.
+  virtual Result SampleIo(const Volume& v, std::vector<QueueIoSample>* queues) = 0;
   // Whether the volume's device backs /, /boot, /boot/efi or active swap.
   virtual bool IsSystemDevice(const Volume& v) = 0;
   // Run the hooks for an event. For pre_* events a non-ok Result vetoes (message names the hook):
@@ -130,6 +135,9 @@ class Platform {
 // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
 // object itself plus its dependents (a disk's volumes; a drive's disk and its volumes).
 std::vector<std::string> Footprint(const Catalog& c, Kind kind, const std::string& name);
+
+// The resource state of an object of catalog c (offline for one that does not exist).
+ResourceState StateIn(const Catalog& c, Kind kind, const std::string& name);
 
 struct Change {
   Kind kind;
@@ -211,8 +219,21 @@ class Controller {
   // remounted). The dispatcher takes them into the reply's "notes".
   std::vector<std::string> TakeNotes() { return std::exchange(notes_, {}); }
 
+  // --- events (events.h; controller_events.cpp)
+  // Where state-change events go; nullptr (the default): none are made.
+  void SetEventSink(EventSink* sink) { events_ = sink; }
+  // The cause of the events the next calls make, until set again: the dispatcher sets
+  // (call, op) before each call, the daemon (backend_error) before it marks drives failed.
+  // Restore sets recovery itself.
+  void SetEventCause(EventCause cause, std::string op = {}) {
+    cause_ = cause;
+    cause_op_ = std::move(op);
+  }
+
   // --- queries
-  ResourceState StateOf(Kind kind, const std::string& name) const;
+  ResourceState StateOf(Kind kind, const std::string& name) const {
+    return StateIn(*c_, kind, name);
+  }
   // Kind/name pairs an operation on (kind, name) works on, for the daemon's busy claims: the
   // object itself plus its dependents (a disk's volumes; a drive's disk and its volumes).
   std::vector<std::string> Footprint(Kind kind, const std::string& name) const {
@@ -221,6 +242,10 @@ class Controller {
   bool IsDeleted(const std::string& drive) const { return deleted_drives_.count(drive) != 0; }
   bool IsCorrupt(const std::string& drive) const { return corrupt_drives_.count(drive) != 0; }
   const Catalog& catalog() const { return *c_; }
+  // One sample of the I/O counters of each of v's queues (Platform::SampleIo).
+  Result SampleIo(const Volume& v, std::vector<QueueIoSample>* queues) {
+    return p_->SampleIo(v, queues);
+  }
   // The platform's view, with the reason a held-back volume was not started as its error.
   DeviceInfo Describe(const Volume& v);
   // The object kind/name, or the error a call naming it gets (not-found, object-deleted).
@@ -240,7 +265,16 @@ class Controller {
   // Best effort: mount v again where a failed call unmounted it (an access path with its
   // options; any other mount point with the default ones).
   void Remount(const Volume& v, const std::vector<std::string>& targets);
+  // Persists next, makes it current, and publishes an event for every object whose state it
+  // changed.
   Result Commit(Catalog next);
+  // The events of a commit: every object whose state differs between `before` and now.
+  void EmitChanges(const Catalog& before);
+  // A pre-* hook (or the hooks' safety check) refused the transition of kind/name.
+  void EmitVeto(HookEvent e, Kind kind, const std::string& name, const Result& veto);
+  // The start's events: every object as Restore left it (old "unknown", cause recovery).
+  void EmitRestored();
+  void Emit(Event e);
   void PublishVolumesOf(std::string_view disk, bool wait);
   // Whether a store inspected now (id, size) is the one recorded for d: the same identity, and
   // the same size (or larger, for a drive of a disk: the disk keeps the size it was built with).
@@ -257,6 +291,9 @@ class Controller {
   std::set<std::string, std::less<>> corrupt_drives_;
   // Volumes Restore did not start because a drive under them changed: name -> why.
   std::map<std::string, std::string, std::less<>> held_volumes_;
+  EventSink* events_ = nullptr;
+  EventCause cause_ = EventCause::call;
+  std::string cause_op_;
 };
 
 }  // namespace blkgate

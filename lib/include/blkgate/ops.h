@@ -54,6 +54,10 @@ struct ArgSpec {
   std::uint64_t min = 0;       // number: inclusive range
   std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
   std::string_view range_message = {};  // number: the message when out of range
+  // blkgatectl's own option (how it prints, how often it asks): parsed and checked by
+  // blkgatectl, never sent; the daemon does not accept it. Shown by --help, not in the
+  // protocol reference.
+  bool local = false;
 };
 
 // The objects a call claims before it runs (another-call-in-progress / invalid-state).
@@ -97,6 +101,8 @@ enum class Printer : std::uint8_t {
   created,     // "volume NAME created: DEVICE" (or "no device (STATE)")
   dismounted,  // "volume NAME dismounted[ permanently]"
   mounted,     // "volume NAME mounted[ on MOUNTS]"
+  stats,       // the iostat-like table (ctl/stats_render.cpp), or Prometheus text
+  events,      // one line per event as they come (ctl/event_render.cpp)
 };
 
 class Args;
@@ -122,6 +128,10 @@ struct OpSpec {
   // The least role that may call it. Root unless the entry says otherwise, so an operation
   // added without a decision is closed to group members.
   Role role = Role::root;
+  // A subscription: after its ok reply the connection carries only the stream's messages
+  // (monitor: {"v": 1, "event": {...}} lines) until either side closes it. The daemon answers
+  // it itself (gate/dispatch.cpp); `run` is nullptr.
+  bool stream = false;
 };
 
 // Every operation, in the order of the documentation.

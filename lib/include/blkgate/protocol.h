@@ -3,9 +3,11 @@
 // Transport: a SOCK_STREAM unix socket; each message is one line of JSON ending in '\n'.
 //   request: {"v": 1, "op": "volume.offline", "args": {...}, "hook": "<token>"?}
 //   reply:   {"v": 1, "result": "ok", "message": "...", "data": {...}, "notes": [...]?}
-// One request, one reply, in order; a connection may carry many. "hook" is set automatically by
-// the client library when it runs inside a gate hook (BLKGATE_HOOK_TOKEN in the environment), so
-// the daemon can refuse the call with reentrant-call instead of deadlocking.
+//   event:   {"v": 1, "event": {"type": "state"|"lost", ...}}   (events.h)
+// One request, one reply, in order; a connection may carry many. After the ok reply to a
+// stream operation (monitor), the connection carries only event messages. "hook" is set
+// automatically by the client library when it runs inside a gate hook (BLKGATE_HOOK_TOKEN in the
+// environment), so the daemon can refuse the call with reentrant-call instead of deadlocking.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -49,5 +51,9 @@ std::string Encode(const Reply& r);
 // failure. Never recurses deeper than kMaxDepth, whatever the input.
 Result Decode(std::string_view line, Request* out);
 Result Decode(std::string_view line, Reply* out);
+// A message of a subscription: its "event" object (events.h ToJson, LostNotice).
+std::string EncodeEvent(const nlohmann::json& event);
+// protocol_error as Decode, also when "event" is missing or not an object with a string "type".
+Result DecodeEvent(std::string_view line, nlohmann::json* event);
 
 }  // namespace blkgate::protocol
