@@ -17,6 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 for agent in "$@"; do
+	agent=$(realpath "$agent")
 	name=$(basename "$agent")
 	md=$tmp/$name.xml
 	if ! env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$agent" meta-data >"$md" 2>"$tmp/err"; then

@@ -1,0 +1,95 @@
+#!/bin/bash
+# tests/cluster/node.sh — one node of the cluster test, run inside a tests/vm/sysvm VM by
+# tests/cluster/run (the host driver): --name is the node's name (a, b, c), --net its address,
+# --disk the shared store as /dev/disk/by-id/virtio-shared.
+#
+# It sets the node up as README.md's "Running in a Pacemaker cluster" says: blkgate (this
+# build's binaries, the daemon as a systemd service that restarts), the OCF agent, drive
+# `shared`, disk `ks`, volume v0 at offset 1 MiB (offline); corosync (config and key written by
+# the driver) and pacemaker. Then it serves the driver's commands until told to stop.
+#
+# The command channel (sysvm has none: the driver and the node share $VM_SHARE over 9p,
+# uncached): in /share/cluster/NODE/, the driver creates cmd.N (bash code, written to a temp
+# name and renamed); the node runs them in order, one at a time, output to out.N, and writes
+# its exit status to rc.N (renamed into place, so rc.N complete means done). A command that
+# must outlive its call (a load generator) starts itself with setsid. cmd.N containing `exit`
+# ends the loop, and the node's script with status 0. A watcher also keeps
+# /share/cluster/NODE/mounted present exactly while /srv/v0 is mounted on this node, so the
+# driver sees failovers with its own clock.
+set -u
+N=${BLKGATE_VM_NAME:?run by tests/cluster/run through tests/vm/sysvm}
+C=/share/cluster
+ND=$C/$N
+B=${BLKGATE_VM_BUILD_DIR:-/repo/build}
+say() { echo "[node $N] $*"; }
+die() {
+	say "setup failed: $*"
+	echo "$*" >"$ND/failed"
+	exit 1
+}
+mkdir -p "$ND" || exit 1
+rm -f "$ND"/cmd.* "$ND"/out.* "$ND"/rc.* "$ND/ready" "$ND/failed" "$ND/mounted"
+
+# blkgate, the agent and the test's fence stand-in, where a package would put them.
+install -m 755 "$B/gate/blkgate" "$B/ctl/blkgatectl" /usr/bin/ || die "no blkgate build in $B"
+install -D -m 755 /repo/ocf/volume /usr/lib/ocf/resource.d/blkgate/volume || die "agent"
+install -m 755 /repo/tests/cluster/fence_delay /usr/sbin/fence_delay || die "fence_delay"
+modprobe ublk_drv || die "no ublk_drv"
+systemd-run --quiet --unit=blkgate -p Restart=always -p RestartSec=1 \
+	/usr/bin/blkgate --state-dir /var/lib/blkgate || die "cannot start blkgate"
+for _ in $(seq 100); do
+	blkgatectl --timeout 2 ping >/dev/null 2>&1 && break
+	sleep 0.2
+done
+if ! { blkgatectl drive add shared /dev/disk/by-id/virtio-shared &&
+	blkgatectl disk create ks shared &&
+	blkgatectl volume create v0 --disk ks --size 192M --offset 1M --queues 1; } >/dev/null; then
+	die "blkgate objects: $(blkgatectl list 2>&1)"
+fi
+[ "$(blkgatectl --json volume show v0 | jq -r .device)" = /dev/ublkb0 ] || die "v0 is not /dev/ublkb0"
+if [ -e "$C/format-on-$N" ]; then
+	udevadm settle
+	mkfs.ext4 -q -F /dev/ublkb0 || die "mkfs"
+	sync
+fi
+blkgatectl volume offline v0 >/dev/null || die "volume offline"
+mkdir -p /srv/v0
+
+# corosync + pacemaker
+install -m 400 "$C/authkey" /etc/corosync/authkey || die "corosync key"
+install -m 644 "$C/corosync.conf" /etc/corosync/corosync.conf || die "corosync config"
+systemctl start corosync pacemaker || die "cannot start the cluster: $(journalctl -n 20 --no-pager)"
+
+(
+	up=
+	while :; do
+		if mountpoint -q /srv/v0; then now=1; else now=0; fi
+		if [ "$now" != "$up" ]; then
+			if [ "$now" = 1 ]; then : >"$ND/mounted"; else rm -f "$ND/mounted"; fi
+			up=$now
+		fi
+		sleep 0.1
+	done
+) &
+watcher=$!
+: >"$ND/ready"
+say "ready"
+
+n=1
+while :; do
+	if [ -e "$ND/cmd.$n" ]; then
+		if [ "$(cat "$ND/cmd.$n")" = exit ]; then
+			: >"$ND/rc.$n"
+			break
+		fi
+		bash "$ND/cmd.$n" >"$ND/out.$n" 2>&1 </dev/null
+		echo $? >"$ND/rc.$n.tmp"
+		mv "$ND/rc.$n.tmp" "$ND/rc.$n"
+		n=$((n + 1))
+	else
+		sleep 0.1
+	fi
+done
+kill "$watcher"
+say "told to stop"
+exit 0
