@@ -20,7 +20,6 @@ set -u
 N=${BLKGATE_VM_NAME:?run by tests/cluster/run through tests/vm/sysvm}
 C=/share/cluster
 ND=$C/$N
-B=${BLKGATE_VM_BUILD_DIR:-/repo/build}
 say() { echo "[node $N] $*"; }
 die() {
 	say "setup failed: $*"
@@ -31,10 +30,8 @@ mkdir -p "$ND" || exit 1
 rm -f "$ND"/cmd.* "$ND"/out.* "$ND"/rc.* "$ND/ready" "$ND/failed" "$ND/mounted"
 
 # blkgate, the agent and the test's fence stand-in, where a package would put them.
-install -m 755 "$B/gate/blkgate" "$B/ctl/blkgatectl" /usr/bin/ || die "no blkgate build in $B"
-install -D -m 755 /repo/ocf/volume /usr/lib/ocf/resource.d/blkgate/volume || die "agent"
+/repo/tests/ocf/vm-install || die "cannot install blkgate (tests/ocf/vm-install)"
 install -m 755 /repo/tests/cluster/fence_delay /usr/sbin/fence_delay || die "fence_delay"
-modprobe ublk_drv || die "no ublk_drv"
 systemd-run --quiet --unit=blkgate -p Restart=always -p RestartSec=1 \
 	/usr/bin/blkgate --state-dir /var/lib/blkgate || die "cannot start blkgate"
 for _ in $(seq 100); do
