@@ -76,7 +76,8 @@ n=1
 while :; do
 	if [ -e "$ND/cmd.$n" ]; then
 		if [ "$(cat "$ND/cmd.$n")" = exit ]; then
-			: >"$ND/rc.$n"
+			: >"$ND/out.$n"
+			echo 0 >"$ND/rc.$n"
 			break
 		fi
 		bash "$ND/cmd.$n" >"$ND/out.$n" 2>&1 </dev/null
