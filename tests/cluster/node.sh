@@ -13,9 +13,10 @@
 # name and renamed); the node runs them in order, one at a time, output to out.N, and writes
 # its exit status to rc.N (renamed into place, so rc.N complete means done). A command that
 # must outlive its call (a load generator) starts itself with setsid. cmd.N containing `exit`
-# ends the loop, and the node's script with status 0. A watcher also keeps
-# /share/cluster/NODE/mounted present exactly while /srv/v0 is mounted on this node, so the
-# driver sees failovers with its own clock.
+# ends the loop, and the node's script with status 0. Between commands the same loop keeps
+# /share/cluster/NODE/mounted present exactly while /srv/v0 is mounted on this node (checked
+# every 0.2 s; not while a command runs, so the driver gives a node it times no command), so
+# the driver times failovers with its own clock.
 set -u
 N=${BLKGATE_VM_NAME:?run by tests/cluster/run through tests/vm/sysvm}
 C=/share/cluster
