@@ -68,6 +68,16 @@ fresh_service() { # [DROPIN LINES]
 
 prop() { systemctl show -P "$1" "$UNIT"; }
 
+# mounted_volume NAME TEXT: a 64 MiB volume NAME of the service with ext4 on it, mounted at its
+# access path $W/mnt, holding $W/mnt/file with TEXT. Fails the test if a step does.
+mounted_volume() {
+	mkvol "$1" 64M >/dev/null || fail "mkvol $1"
+	mkfs.ext4 -q "$(dev_of "$1")" || fail "mkfs"
+	mkdir -p "$W/mnt"
+	ctl volume path add "$1" "$W/mnt" >/dev/null || fail "path add"
+	echo "$2" >"$W/mnt/file"
+}
+
 wait_for() { # SECS CMD...
 	local end=$((SECONDS + $1))
 	shift

@@ -12,12 +12,8 @@ require_system
 install_deb
 require mkfs.ext4 findmnt
 fresh_service ""
-mkvol v0 64M >/dev/null || fail "mkvol v0"
+mounted_volume v0 before
 dev=$(dev_of v0)
-mkfs.ext4 -q "$dev" || fail "mkfs"
-mkdir -p "$W/mnt"
-ctl volume path add v0 "$W/mnt" >/dev/null || fail "path add"
-echo before >"$W/mnt/file"
 mount_id() { awk -v m="$W/mnt" '$5 == m { print $1 }' /proc/self/mountinfo; }
 id=$(mount_id)
 exec 9>>"$W/mnt/file" # a file open on the volume through the restart

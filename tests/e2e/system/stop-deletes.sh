@@ -12,11 +12,7 @@ require_system
 install_deb
 require mkfs.ext4 findmnt
 fresh_service ""
-mkvol v0 64M >/dev/null || fail "mkvol v0"
-mkfs.ext4 -q "$(dev_of v0)" || fail "mkfs"
-mkdir -p "$W/mnt"
-ctl volume path add v0 "$W/mnt" >/dev/null || fail "path add"
-echo kept >"$W/mnt/file"
+mounted_volume v0 kept
 
 systemctl stop "$UNIT"
 check "inactive" test "$(prop ActiveState)" = inactive
