@@ -32,7 +32,7 @@ touch "$stuck"
 check "a queue thread took the fault" wait_for 10 test ! -e "$stuck"
 check "the watchdog killed and restarted the daemon" wait_for 30 sh -c \
 	"[ \"\$(systemctl show -P NRestarts $UNIT)\" = 1 ] && [ \"\$(systemctl show -P MainPID $UNIT)\" != $pid ]"
-check "active again" wait_for 30 test "$(prop ActiveState)" = active
+check "active again" wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState $UNIT)\" = active ]"
 check "the daemon named the silent queue" sh -c \
 	"journalctl -b -u $UNIT -o cat | grep -q 'watchdog: queue threads not answering: ublk[0-9]*-q[0-9]'"
 check "systemd saw the watchdog timeout" sh -c \
