@@ -15,7 +15,7 @@ mkvol v0 16M >/dev/null || fail "mkvol v0"
 systemctl stop "$UNIT"
 check "the clean stop deleted the device" no_ublk_devices
 systemctl start --no-block "$UNIT"
-check "activating while the restore waits" wait_for 3 test "$(prop ActiveState)" = activating
+check "activating while the restore waits" wait_for 3 sh -c "[ \"\$(systemctl show -P ActiveState $UNIT)\" = activating ]"
 check "no device yet" no_ublk_devices
 state=
 while :; do
