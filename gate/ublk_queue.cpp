@@ -34,12 +34,13 @@ unsigned RoundUpPow2(unsigned v) {
   return p;
 }
 
-// BLKGATE_TEST_ZC_BUSY_TAGS (tests only): how many of the auto-registration indexes to occupy.
-unsigned TestBusyTags(unsigned depth) {
-  const char* v = std::getenv("BLKGATE_TEST_ZC_BUSY_TAGS");
+// BLKGATE_TEST_ZC_BUSY_EVERY (tests only): occupy the auto-registration index of every Nth
+// tag; 0 (unset, empty or not a number): none.
+unsigned TestBusyEvery() {
+  const char* v = std::getenv("BLKGATE_TEST_ZC_BUSY_EVERY");
   if (!v || !*v) return 0;
   const unsigned long n = std::strtoul(v, nullptr, 10);
-  return n < depth ? static_cast<unsigned>(n) : depth;
+  return n <= 0xffff ? static_cast<unsigned>(n) : 0;
 }
 
 }  // namespace
@@ -183,16 +184,20 @@ class QueueRunner final : public io::IoCompletionSink {
     int r = io_uring_register_buffers_sparse(ring_.get(), 2u * cfg_.depth);
     if (r < 0) return Fail(r, "zero copy: sparse buffer table");
     by_hand_.assign(cfg_.depth, false);
-    const unsigned busy = TestBusyTags(cfg_.depth);
-    if (busy == 0) return 0;
+    const unsigned every = TestBusyEvery();
+    if (every == 0) return 0;
     test_buf_ = io::Mapping::Anonymous(4096);
     if (!test_buf_.valid()) return Fail(-errno, "test buffer");
-    std::vector<iovec> iov(busy, iovec{test_buf_.get(), 4096});
-    std::vector<__u64> tags(busy, 0);
-    r = io_uring_register_buffers_update_tag(ring_.get(), 0, iov.data(), tags.data(), busy);
+    // One update over [0, depth): a {nullptr, 0} entry leaves its index empty.
+    std::vector<iovec> iov(cfg_.depth, iovec{nullptr, 0});
+    for (unsigned t = 0; t < cfg_.depth; t += every) iov[t] = iovec{test_buf_.get(), 4096};
+    std::vector<__u64> tags(cfg_.depth, 0);
+    r = io_uring_register_buffers_update_tag(ring_.get(), 0, iov.data(), tags.data(), cfg_.depth);
     if (r < 0) return Fail(r, "zero copy: occupy test indexes");
-    io::LogLine("queue %u: zero copy: indexes 0..%u occupied (BLKGATE_TEST_ZC_BUSY_TAGS)",
-                cfg_.q_id, busy - 1);
+    io::LogLine(
+        "queue %u: zero copy: the indexes of tags 0, %u, %u, ... occupied "
+        "(BLKGATE_TEST_ZC_BUSY_EVERY)",
+        cfg_.q_id, every, 2 * every);
     return 0;
   }
 

@@ -13,11 +13,13 @@
 //              When that registration fails the kernel still delivers the request, flagged
 //              NEED_REG_BUF (we ask for that fallback; the device also has
 //              UBLK_F_SUPPORT_ZERO_COPY, which manual registration needs): the queue registers
-//              the pages by hand
-//              at index depth + tag (REGISTER_IO_BUF), serves the request the same way, and
-//              unregisters them (UNREGISTER_IO_BUF, hard-linked before the commit). Logged
-//              once per queue. BLKGATE_TEST_ZC_BUSY_TAGS=N (tests only) occupies indexes
-//              0..N-1 with a buffer of ours at setup, so tags below N always take the fallback.
+//              the pages by hand at index depth + tag (REGISTER_IO_BUF), serves the request
+//              the same way, and unregisters them (UNREGISTER_IO_BUF, hard-linked before the
+//              commit). Logged once per queue. BLKGATE_TEST_ZC_BUSY_EVERY=N (tests only)
+//              occupies the index of every Nth tag (0, N, 2N, ...) with a buffer of ours at
+//              setup, so those tags always take the fallback. Every Nth rather than a block of
+//              low tags: blk-mq starts each CPU's tag search at a random hint, so a short run
+//              may never touch a given block, but any N consecutive tags hold one of these.
 //
 // Loop: submit + wait for >= 1 CQE -> sync.enter() -> every CQE: a ublk command completion
 // (a request: hand it to the handler; -ENODEV: the tag is aborted, the device is stopping),

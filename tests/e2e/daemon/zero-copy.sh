@@ -4,8 +4,8 @@
 # pages) and behaves exactly as the copy path: a volume across a drive boundary writes the
 # right bytes of each file and verifies under fio with mixed block sizes, FLUSH / DISCARD /
 # WRITE_ZEROES work, the gate refuses I/O of an offline volume; requests whose automatic
-# registration fails are served through the fallback (BLKGATE_TEST_ZC_BUSY_TAGS occupies the
-# indexes of half the tags); `--data-path copy` gives a copying device; a zero-copy device
+# registration fails are served through the fallback (BLKGATE_TEST_ZC_BUSY_EVERY=2 occupies
+# the indexes of every other tag); `--data-path copy` gives a copying device; a zero-copy device
 # recovered after kill -9 stays zero copy with its data. On a kernel without it (6.12) the
 # device copies, as before.
 #   VM_KERNEL=unstable tests/vm/run tests/e2e/daemon/zero-copy.sh
@@ -61,11 +61,13 @@ check "reads work again" dd if="$V0" of=/dev/null bs=4k count=1 iflag=direct sta
 s=$(json_field "$(ctl --json volume show v0)" backend_errors)
 check "no backend errors (${s:-?})" test "${s:-0}" = 0
 
-# The fallback: tags 0..63 of each queue get no automatic registration.
+# The fallback: every other tag of each queue gets no automatic registration. (A block of low
+# tags is not enough: blk-mq's tag search starts at a random hint per CPU, and a whole fio run
+# at QD 32 can stay above 64: seen on 7.2.13.)
 stop_gate
-BLKGATE_TEST_ZC_BUSY_TAGS=64 start_gate
+BLKGATE_TEST_ZC_BUSY_EVERY=2 start_gate
 V0=$(dev_of v0)
-check "restarted with half the indexes occupied: still zero copy" test "$(served zero-copy)" = 2
+check "restarted with every other index occupied: still zero copy" test "$(served zero-copy)" = 2
 check "fio randwrite + verify through the fallback" verify fallback
 check "the fallback was taken and logged" grep -q "registering them by hand" "$W/gate.log"
 
