@@ -24,6 +24,7 @@
 #include "service_notify.h"
 #include "strict_modes.h"
 #include "ublk_features.h"
+#include "ublk_survey.h"
 
 namespace blkgate {
 

@@ -42,10 +42,6 @@ std::string NewToken() {
   return s;
 }
 
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-
 // The hooks of `dir` in name order: its entries but directories and regular files without an
 // execute bit, each judged by strict modes (JudgeHook), as is the dir itself. Empty when there
 // is no hooks dir; permission_denied naming the dir or the first unsafe hook.
@@ -58,7 +54,7 @@ Result FindHooks(const std::string& dir, uid_t owner, std::vector<std::string>* 
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) return Result::Ok();
   BLKGATE_TRY(CheckSafeDirectory(dir, owner, "hooks dir"));
-  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  UniqueDir d(::opendir(dir.c_str()));
   if (!d) return Result::FromErrno(errno, "open hooks dir " + dir);
   std::vector<std::string> names;
   while (dirent* ent = ::readdir(d.get()))

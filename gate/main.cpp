@@ -14,7 +14,7 @@
 #include "log.h"
 #include "service_notify.h"
 #include "ublk_features.h"
-#include "volume_device.h"
+#include "ublk_survey.h"
 
 namespace {
 

@@ -35,11 +35,6 @@ std::string CommOf(const std::string& proc_dir) {
   return comm;
 }
 
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using UniqueDir = std::unique_ptr<DIR, DirCloser>;
-
 // Does any process hold a file, cwd or root on the file system of device `dev`? Read-only scan
 // of /proc (like fuser -m). Kernel users (loop files, swap) are caught later by umount's EBUSY.
 bool AnyProcessUses(dev_t dev, std::string* who) {

@@ -11,9 +11,7 @@
 // quiesces the device for the next daemon.
 #include "volume_device.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -33,6 +31,7 @@
 #include "ublk_ctrl.h"
 #include "ublk_features.h"
 #include "ublk_queue.h"
+#include "ublk_survey.h"
 #include "ublk_udev.h"
 
 namespace blkgate {
@@ -43,45 +42,12 @@ constexpr std::uint32_t kMaxIoBytes = 512 * 1024;       // per request (max_sect
 constexpr std::uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per DISCARD / WRITE_ZEROES
 constexpr int kStartTimeoutMs = 30000;
 constexpr int kNodeTimeoutMs = 10000;
-constexpr int kDelTimeoutMs = 10000;
 // How long a start waits for the previous daemon's devices to settle: a device of ours still
 // LIVE (its server is exiting) to become quiesced, and START_USER_RECOVERY's -EBUSY (the old
 // char device not yet released: its io_uring contexts are torn down asynchronously) to clear.
 // The kernel signals neither, so we look again every kSettlePollMs.
 constexpr int kSettleMs = 10000;
 constexpr int kSettlePollMs = 20;
-
-bool ProcessExists(pid_t pid) {
-  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-}
-
-// GET_DEV_INFO and GET_PARAMS of device `id` as facts; *exists false when no device has the id.
-Result Probe(ublk::UblkControl& ctrl, std::uint32_t id, FoundDevice* out, bool* exists,
-             std::uint32_t* max_io = nullptr) {
-  ublksrv_ctrl_dev_info info;
-  std::memset(&info, 0, sizeof info);
-  Result r = ctrl.GetDevInfo(id, &info);
-  *exists = r.code() != Code::not_found;
-  if (!*exists) return Result::Ok();
-  BLKGATE_TRY(r);
-  FoundDevice d;
-  d.dev_id = id;
-  d.state = info.state;
-  d.server_pid = info.ublksrv_pid;
-  d.server_alive = ProcessExists(info.ublksrv_pid);
-  d.flags = info.flags;
-  d.owner = info.ublksrv_flags;
-  d.queues = info.nr_hw_queues;
-  d.depth = info.queue_depth;
-  ublk_params p;
-  if (ctrl.GetParams(id, &p).ok() && (p.types & UBLK_PARAM_TYPE_BASIC)) {
-    d.size = p.basic.dev_sectors << 9;
-    d.logical_block = 1u << p.basic.logical_bs_shift;
-  }
-  if (max_io) *max_io = info.max_io_buf_bytes;
-  *out = d;
-  return Result::Ok();
-}
 
 // The queues ADD_DEV grants for `asked`: at most one per possible CPU.
 std::uint16_t GrantedQueues(std::uint16_t asked) {
@@ -232,7 +198,7 @@ Result UblkVolumeDevice::Plan(std::uint32_t id, DevicePlan* plan, FoundDevice* f
   want.owner = spec_.owner;
   for (int waited = 0;; waited += kSettlePollMs) {
     bool exists = false;
-    BLKGATE_TRY(Probe(*ctrl_, id, found, &exists));
+    BLKGATE_TRY(ProbeUblkDevice(*ctrl_, id, found, &exists));
     *plan = PlanVolumeDevice(exists ? found : nullptr, want);
     if (plan->action != DeviceAction::wait || waited >= kSettleMs) return Result::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(kSettlePollMs));
@@ -256,7 +222,7 @@ Result UblkVolumeDevice::Recover(const FoundDevice& found) {
   }
   FoundDevice now;
   bool exists = false;
-  BLKGATE_TRY(Probe(*ctrl_, id, &now, &exists, &max_io_));
+  BLKGATE_TRY(ProbeUblkDevice(*ctrl_, id, &now, &exists, &max_io_));
   if (!exists || max_io_ < 4096) return Result::IoError("ublk device vanished or unusable");
 
   BLKGATE_TRY(StartQueues());
@@ -409,7 +375,7 @@ Result UblkVolumeDevice::Dismantle(bool keep) {
   for (auto& q : queues_) q->Join();
   queues_.clear();
   char_fd_.reset();
-  if (added_ && ctrl_ && !keep) note(ctrl_->DelDev(id, kDelTimeoutMs));
+  if (added_ && ctrl_ && !keep) note(ctrl_->DelDev(id, kDelDevTimeoutMs));
   added_ = false;
   // Completed writes on buffered drives are in the page cache: make them durable too.
   if (backend_) note(backend_->FlushAll());
@@ -462,43 +428,6 @@ Result VolumeDevice::Create(const DeviceSpec& spec, std::unique_ptr<VolumeDevice
   if (!r.ok()) return r;  // ~UblkVolumeDevice stops, joins and deletes what Init made
   *out = std::move(dev);
   return Result::Ok();
-}
-
-Result ProbeUblk(std::uint64_t* features) {
-  std::unique_ptr<ublk::UblkControl> ctrl;
-  BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
-  return ctrl->GetFeatures(features);
-}
-
-Result SurveyUblkDevices(std::vector<FoundDevice>* out) {
-  out->clear();
-  std::unique_ptr<ublk::UblkControl> ctrl;
-  BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
-  DIR* dir = ::opendir("/sys/class/ublk-char");
-  if (!dir)
-    return errno == ENOENT ? Result::Ok() : Result::FromErrno(errno, "/sys/class/ublk-char");
-  std::vector<std::uint32_t> ids;
-  while (dirent* e = ::readdir(dir)) {
-    unsigned id = 0;
-    char tail = 0;
-    if (std::sscanf(e->d_name, "ublkc%u%c", &id, &tail) == 1) ids.push_back(id);
-  }
-  ::closedir(dir);
-  std::sort(ids.begin(), ids.end());
-  for (std::uint32_t id : ids) {
-    FoundDevice d;
-    bool exists = false;
-    BLKGATE_TRY(Probe(*ctrl, id, &d, &exists));
-    if (exists) out->push_back(d);
-  }
-  return Result::Ok();
-}
-
-Result RemoveUblkDevice(std::uint32_t dev_id) {
-  std::unique_ptr<ublk::UblkControl> ctrl;
-  BLKGATE_TRY(ublk::UblkControl::Open(&ctrl));
-  BLKGATE_TRY(ctrl->StopDev(dev_id));
-  return ctrl->DelDev(dev_id, kDelTimeoutMs);
 }
 
 }  // namespace blkgate

@@ -112,13 +112,4 @@ class VolumeDevice {
   VolumeDevice() = default;
 };
 
-// ublk features the running kernel reports (GET_FEATURES), or an error when ublk is absent.
-Result ProbeUblk(std::uint64_t* features);
-
-// Every ublk device of this kernel (the ids of /sys/class/ublk-char), as GET_DEV_INFO and
-// GET_PARAMS describe them.
-Result SurveyUblkDevices(std::vector<FoundDevice>* out);
-// STOP_DEV then DEL_DEV (waiting up to 10 s for its last user) of a device nobody serves.
-Result RemoveUblkDevice(std::uint32_t dev_id);
-
 }  // namespace blkgate

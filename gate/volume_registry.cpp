@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "log.h"
+#include "ublk_survey.h"
 
 namespace blkgate {
 

@@ -7,13 +7,15 @@
 //
 // Move-only; a moved-from UniqueFd holds no descriptor (-1). The error of close() is ignored:
 // callers that must see it (a durable write) fsync first. This is the only place in lib/, gate/,
-// ctl/ and tests/ that calls close().
+// ctl/ and tests/ that calls close() or closedir(): a directory stream is a UniqueDir.
 //
 // Thread-safety: none; each handle has one owner.
 #pragma once
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <memory>
 #include <utility>
 
 namespace blkgate {
@@ -45,5 +47,11 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// The one owner of a directory stream: UniqueDir d(::opendir(path)); closedir'd on every path.
+struct DirCloser {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
 }  // namespace blkgate
