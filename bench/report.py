@@ -219,12 +219,14 @@ def vm(res):
                     "toggle_failures": sum(t.get("failures", 0) for t in togs),
                 }
                 continue
-            ours = next((t for t in agg if t.startswith("blkgate")), None)
+            # ours: blkgate, or (feat-*: kublk against itself) the pair's first target
+            ours = next((t for t in agg if t.startswith("blkgate")), next(iter(agg), None))
             # the peer: a kernel device or another server, else blkgate in another mode (zc)
-            ref = next((t for t in agg if not t.startswith("blkgate")),
+            ref = next((t for t in agg if t != ours and not t.startswith("blkgate")),
                        next((t for t in agg if t != ours), None))
             out["pairs"].setdefault(kind, {})[wl] = {
                 "blkgate": agg.get(ours),
+                "name": ours,
                 "reference": agg.get(ref),
                 "reference_name": ref,
                 "iops_ratio": paired_ratio(targets.get(ours), targets.get(ref), "iops"),
@@ -387,13 +389,19 @@ def markdown(r):
                         ("kublk-loop", "blkgate `file` volume vs kublk loop (copy), same file"),
                         ("kublk-zc", "blkgate `file` volume vs kublk loop with zero copy (--auto_zc), same file"),
                         ("kublk-null", "blkgate `null` volume vs kublk null"),
-                        ("zc", "blkgate `file` volume, zero copy vs copy (second daemon, --data-path copy), same file")):
+                        ("zc", "blkgate `file` volume, zero copy vs copy (second daemon, --data-path copy), same file"),
+                        ("feat-batch", "kublk null with UBLK_F_BATCH_IO (--batch) vs without"),
+                        ("feat-batch-zc", "kublk loop zero copy (--auto_zc) with UBLK_F_BATCH_IO (--batch) vs without, same file"),
+                        ("feat-perio", "kublk null with per-I/O daemons (--per_io_tasks --nthreads 4) vs one thread per queue")):
         if kind not in pairs:
             continue
         ref = next((p["reference_name"] for p in pairs[kind].values() if p.get("reference_name")), "reference")
         L.append(f"### {title}")
         L.append("")
-        L.append(f"| workload | blkgate IOPS | {ref} IOPS | ratio | blkgate p50 / p99 (us) | {ref} p50 / p99 (us) |")
+        ours = next((p["name"] for p in pairs[kind].values() if p.get("name")), "blkgate")
+        if ours.startswith("blkgate"):
+            ours = "blkgate"
+        L.append(f"| workload | {ours} IOPS | {ref} IOPS | ratio | {ours} p50 / p99 (us) | {ref} p50 / p99 (us) |")
         L.append("|---|---:|---:|---:|---:|---:|")
         for wl in WL_ORDER:
             p = pairs[kind].get(wl)
@@ -403,6 +411,25 @@ def markdown(r):
             L.append(f"| {WL_LABEL[wl]} | {fmt(a.get('iops'))} | {fmt(b.get('iops'))} | "
                      f"{fmt(p['iops_ratio'], 2, 'x')} | {fmt(a.get('p50_us'))} / {fmt(a.get('p99_us'))} | "
                      f"{fmt(b.get('p50_us'))} / {fmt(b.get('p99_us'))} |")
+        L.append("")
+    for kind, c in sorted((v.get("cpu_us_per_request") or {}).items()):
+        if not kind.startswith("feat-"):
+            continue
+        names = [p.get("name") for p in pairs.get(kind, {}).values() if p.get("name")]
+        refs = [p.get("reference_name") for p in pairs.get(kind, {}).values() if p.get("reference_name")]
+        if not names or not refs:
+            continue
+        a_name, b_name = names[0], refs[0]
+        L.append(f"### Daemon CPU time per request, {a_name} vs {b_name} (utime + stime / requests, us)")
+        L.append("")
+        L.append(f"| workload | {a_name} | {b_name} | {b_name} - {a_name} |")
+        L.append("|---|---:|---:|---:|")
+        for wl in WL_ORDER:
+            if wl not in c:
+                continue
+            a, b = c[wl].get(a_name), c[wl].get(b_name)
+            diff = b - a if a is not None and b is not None else None
+            L.append(f"| {WL_LABEL[wl]} | {fmt(a, 1)} | {fmt(b, 1)} | {fmt(diff, 1)} |")
         L.append("")
     cpu = (v.get("cpu_us_per_request") or {}).get("zc")
     if cpu:

@@ -14,6 +14,13 @@
 #     kublk-zc    blkgate `file`  vs  kublk -t loop --auto_zc (zero copy, automatic buffer
 #                 registration)
 #     kublk-null  blkgate `null`  vs  kublk -t null
+#   feat (with kublk): what two of the newest kernel features are worth before blkgate builds
+#   them, measured on their reference implementation against itself, same workloads:
+#     feat-batch     kublk -t null --batch (UBLK_F_BATCH_IO)  vs  kublk -t null
+#     feat-batch-zc  kublk -t loop --auto_zc --batch          vs  kublk -t loop --auto_zc
+#     feat-perio     kublk -t null --per_io_tasks --nthreads 4 (UBLK_F_PER_IO_DAEMON) vs
+#                    kublk -t null
+#     with each kublk daemon's CPU time per request in cpu.tsv
 #   zc (where the kernel has UBLK_F_AUTO_BUF_REG): blkgate `file` (zero copy) vs a second
 #   daemon's `file` volume on the same file with --data-path copy, same workloads as kublk;
 #   for both, the daemon's CPU time (utime + stime from /proc/PID/stat) per request is
@@ -29,7 +36,7 @@
 #   BENCH_RUNTIME  seconds per fio run (default 4)      BENCH_RAMP    ramp seconds (default 1)
 #   BENCH_REPS     repetitions of each pair (3)         BENCH_QUEUES  queues of every device (2)
 #   BENCH_TOGGLE_RATE  toggles/s of volume B (100)      BENCH_OFFLINE_COUNT  offline calls (50)
-#   BENCH_ONLY     space-separated subset of: file null kublk zc toggle offline (default: all)
+#   BENCH_ONLY     space-separated subset of: file null kublk feat zc toggle offline (default: all)
 set -uo pipefail
 export LC_ALL=C
 export E2E_WORKDIR=/tmp/bench
@@ -44,7 +51,7 @@ Q=${BENCH_QUEUES:-2}
 DEPTH=128
 RATE=${BENCH_TOGGLE_RATE:-100}
 OFFLINE_COUNT=${BENCH_OFFLINE_COUNT:-50}
-ONLY=${BENCH_ONLY:-file null kublk zc toggle offline}
+ONLY=${BENCH_ONLY:-file null kublk feat zc toggle offline}
 ONLY=${ONLY//,/ } # VM_ENV values have no spaces: commas then
 SIZE_MB=256
 MNT=/mnt/bench
@@ -126,11 +133,18 @@ progress "blkgate volumes: vf (file) $DEV_F, vn (null) $DEV_N, vb (null, toggled
 # ---- A/B pairs ---------------------------------------------------------------------------------
 KUBLK_WORKLOADS=(rr4k-qd32 rw4k-qd32 sr128k-qd32 sw128k-qd32)
 KUBLK=$(command -v kublk || true)
-if wants kublk && { [ -z "$KUBLK" ] || ! blkgate --version | grep -q UBLK_F_AUTO_BUF_REG; }; then
+# has_feature UBLK_F_NAME: the kernel reports it (--version's "ublk features" line; other lines
+# name features the kernel lacks too: "kernel has zero copy (UBLK_F_AUTO_BUF_REG): no")
+has_feature() { blkgate --version | grep '^ublk features' | grep -qw -- "$1"; }
+if wants kublk && { [ -z "$KUBLK" ] || ! has_feature UBLK_F_AUTO_BUF_REG; }; then
 	progress "kublk: skipped (needs the kublk binary, bench/build-kublk, and a kernel with UBLK_F_AUTO_BUF_REG)"
 	ONLY=${ONLY/kublk/}
 fi
-if wants zc && ! blkgate --version | grep -q UBLK_F_AUTO_BUF_REG; then
+if wants feat && { [ -z "$KUBLK" ] || ! has_feature UBLK_F_BATCH_IO; }; then
+	progress "feat: skipped (needs the kublk binary and a kernel with UBLK_F_BATCH_IO)"
+	ONLY=${ONLY/feat/}
+fi
+if wants zc && ! has_feature UBLK_F_AUTO_BUF_REG; then
 	progress "zc: skipped (the kernel has no UBLK_F_AUTO_BUF_REG)"
 	ONLY=${ONLY/zc/}
 fi
@@ -138,6 +152,7 @@ total=0
 for k in file null; do wants $k && total=$((total + ${#WORKLOADS[@]} * REPS * 2)); done
 wants kublk && total=$((total + 3 * ${#KUBLK_WORKLOADS[@]} * REPS * 2))
 wants zc && total=$((total + ${#KUBLK_WORKLOADS[@]} * REPS * 2))
+wants feat && total=$((total + 3 * ${#KUBLK_WORKLOADS[@]} * REPS * 2))
 n=0
 # warm DEV...: touch every tag of every hardware queue once (a queue's request buffers are
 # faulted in on first use, under THP as 2 MiB pages that TCG zeroes slowly), from each CPU so
@@ -248,6 +263,31 @@ if wants kublk; then
 	progress "kublk null /dev/ublkb102"
 	pair kublk-null blkgate-null "$DEV_N" kublk-null /dev/ublkb102 "${KUBLK_WORKLOADS[@]}"
 	kublk_del 102
+fi
+
+# kublk_pid ID: the pid of the daemon serving kublk device ID (its `list` says)
+kublk_pid() { "$KUBLK" list -n "$1" 2>/dev/null | sed -n 's/.*daemon pid \([0-9]*\).*/\1/p' | head -n 1; }
+# feat_pair KIND NAME_A "ARGS_A" NAME_B "ARGS_B": two kublk devices at once, paired, with CPU
+feat_pair() {
+	local kind=$1 na=$2 nb=$4
+	local -a aa bb
+	read -ra aa <<<"$3"
+	read -ra bb <<<"$5"
+	kublk_add 110 "${aa[@]}"
+	kublk_add 111 "${bb[@]}"
+	CPU_PID[$na]=$(kublk_pid 110)
+	CPU_PID[$nb]=$(kublk_pid 111)
+	progress "$kind: $na (kublk ${aa[*]}, pid ${CPU_PID[$na]:-?}) vs $nb (kublk ${bb[*]}, pid ${CPU_PID[$nb]:-?})"
+	pair "$kind" "$na" /dev/ublkb110 "$nb" /dev/ublkb111 "${KUBLK_WORKLOADS[@]}"
+	CPU_PID=()
+	kublk_del 110
+	kublk_del 111
+}
+if wants feat; then
+	feat_pair feat-batch kublk-null-batch "-t null --batch" kublk-null "-t null"
+	feat_pair feat-batch-zc kublk-zc-batch "-t loop --auto_zc --batch $MNT/file.img" \
+		kublk-zc "-t loop --auto_zc $MNT/file.img"
+	feat_pair feat-perio kublk-null-perio "-t null --per_io_tasks --nthreads 4" kublk-null "-t null"
 fi
 
 if wants zc; then
