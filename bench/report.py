@@ -345,6 +345,29 @@ WL_LABEL = {
 WL_ORDER = list(WL_LABEL)
 
 
+def pair_names(kind_pairs):
+    """(ours, reference): the two targets' names of one kind's pairs (None where unknown)."""
+    ours = next((p["name"] for p in kind_pairs.values() if p.get("name")), None)
+    ref = next((p["reference_name"] for p in kind_pairs.values() if p.get("reference_name")), None)
+    return ours, ref
+
+
+def cpu_table(L, per_wl, a, b, a_label, b_label):
+    """Appends the daemon-CPU-per-request table of targets a and b (per_wl: workload -> target -> us)."""
+    L.append(f"### Daemon CPU time per request, {a_label} vs {b_label} (utime + stime / requests, us)")
+    L.append("")
+    L.append(f"| workload | {a_label} | {b_label} | {b_label} - {a_label} |")
+    L.append("|---|---:|---:|---:|")
+    for wl in WL_ORDER:
+        c = per_wl.get(wl)
+        if not c:
+            continue
+        x, y = c.get(a), c.get(b)
+        diff = y - x if x is not None and y is not None else None
+        L.append(f"| {WL_LABEL[wl]} | {fmt(x, 1)} | {fmt(y, 1)} | {fmt(diff, 1)} |")
+    L.append("")
+
+
 def markdown(r):
     L = []
     host = r.get("host", {})
@@ -395,12 +418,11 @@ def markdown(r):
                         ("feat-perio", "kublk null with per-I/O daemons (--per_io_tasks --nthreads 4) vs one thread per queue")):
         if kind not in pairs:
             continue
-        ref = next((p["reference_name"] for p in pairs[kind].values() if p.get("reference_name")), "reference")
+        ours, ref = pair_names(pairs[kind])
+        ours = "blkgate" if not ours or ours.startswith("blkgate") else ours
+        ref = ref or "reference"
         L.append(f"### {title}")
         L.append("")
-        ours = next((p["name"] for p in pairs[kind].values() if p.get("name")), "blkgate")
-        if ours.startswith("blkgate"):
-            ours = "blkgate"
         L.append(f"| workload | {ours} IOPS | {ref} IOPS | ratio | {ours} p50 / p99 (us) | {ref} p50 / p99 (us) |")
         L.append("|---|---:|---:|---:|---:|---:|")
         for wl in WL_ORDER:
@@ -412,39 +434,15 @@ def markdown(r):
                      f"{fmt(p['iops_ratio'], 2, 'x')} | {fmt(a.get('p50_us'))} / {fmt(a.get('p99_us'))} | "
                      f"{fmt(b.get('p50_us'))} / {fmt(b.get('p99_us'))} |")
         L.append("")
-    for kind, c in sorted((v.get("cpu_us_per_request") or {}).items()):
-        if not kind.startswith("feat-"):
-            continue
-        names = [p.get("name") for p in pairs.get(kind, {}).values() if p.get("name")]
-        refs = [p.get("reference_name") for p in pairs.get(kind, {}).values() if p.get("reference_name")]
-        if not names or not refs:
-            continue
-        a_name, b_name = names[0], refs[0]
-        L.append(f"### Daemon CPU time per request, {a_name} vs {b_name} (utime + stime / requests, us)")
-        L.append("")
-        L.append(f"| workload | {a_name} | {b_name} | {b_name} - {a_name} |")
-        L.append("|---|---:|---:|---:|")
-        for wl in WL_ORDER:
-            if wl not in c:
-                continue
-            a, b = c[wl].get(a_name), c[wl].get(b_name)
-            diff = b - a if a is not None and b is not None else None
-            L.append(f"| {WL_LABEL[wl]} | {fmt(a, 1)} | {fmt(b, 1)} | {fmt(diff, 1)} |")
-        L.append("")
-    cpu = (v.get("cpu_us_per_request") or {}).get("zc")
-    if cpu:
-        L.append("### Daemon CPU time per request, zero copy vs copy (utime + stime / requests, us)")
-        L.append("")
-        L.append("| workload | zero copy | copy | copy - zero copy |")
-        L.append("|---|---:|---:|---:|")
-        for wl in WL_ORDER:
-            c = cpu.get(wl)
-            if not c:
-                continue
-            a, b = c.get("blkgate-file"), c.get("blkgate-copy")
-            diff = b - a if a is not None and b is not None else None
-            L.append(f"| {WL_LABEL[wl]} | {fmt(a, 1)} | {fmt(b, 1)} | {fmt(diff, 1)} |")
-        L.append("")
+    # Daemon CPU per request of the pairs that record it: ours (zero copy vs copy) and kublk's
+    # feature pairs, each target under its own label.
+    cpu = v.get("cpu_us_per_request") or {}
+    for kind in sorted(k for k in cpu if k.startswith("feat-")):
+        a_name, b_name = pair_names(pairs.get(kind, {}))
+        if a_name and b_name:
+            cpu_table(L, cpu[kind], a_name, b_name, a_name, b_name)
+    if cpu.get("zc"):
+        cpu_table(L, cpu["zc"], "blkgate-file", "blkgate-copy", "zero copy", "copy")
     tgl = v.get("toggle") or {}
     if tgl:
         L.append("### Volume A while volume B is toggled offline/online")
