@@ -20,7 +20,6 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <thread>
 
 #include "backend.h"
