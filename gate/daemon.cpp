@@ -108,7 +108,7 @@ Result Daemon::Start() {
 
   volumes_ = std::make_unique<VolumeRegistry>(
       VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags,
-                            OwnerTag(dir), opts_.zero_copy, opts_.names_dir});
+                            OwnerTag(dir), opts_.zero_copy, opts_.names_dir, opts_.queue_cpus});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);

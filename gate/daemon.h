@@ -29,6 +29,7 @@
 #include "dispatch.h"
 #include "hooks.h"
 #include "platform_linux.h"
+#include "queue_cpus.h"
 #include "recovery_plan.h"
 #include "thread_priority.h"
 #include "volume_registry.h"
@@ -59,6 +60,8 @@ struct DaemonOptions {
   unsigned send_timeout_s = 10;
   // Zero copy where the kernel and the backend allow it (false: --data-path copy).
   bool zero_copy = true;
+  // Where queue threads run (queue_cpus.h; --queue-cpus).
+  QueueCpus queue_cpus = QueueCpus::spread;
   // Where each device's volume name is published for the udev rule (device_names.h); empty:
   // nowhere.
   std::string names_dir = "/run/blkgate/devices";

@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
-    "               [--data-path auto|copy] [--names-dir DIR]\n"
+    "               [--data-path auto|copy] [--queue-cpus spread|own|any] [--names-dir DIR]\n"
     "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
@@ -66,6 +66,11 @@ constexpr const char* kUsage =
     "                      Linux 6.16+: the backing file is read and written straight from\n"
     "                      the request's pages), copy always copies through a buffer of ours;\n"
     "                      a recovered device keeps the data path it was created with\n"
+    "  --queue-cpus spread|own|any\n"
+    "                      where each queue thread runs: spread (default) keeps it off the\n"
+    "                      CPUs whose requests its queue serves (so it does not take turns\n"
+    "                      with the program submitting them), own pins it to those CPUs\n"
+    "                      (ublksrv's choice), any leaves it to the scheduler\n"
     "  --names-dir DIR     where each running device's volume name is written for udev\n"
     "                      (DIR/ublkbN: BLKGATE_VOLUME=NAME), which the installed rule turns\n"
     "                      into /dev/blkgate/NAME and /dev/disk/by-id/blkgate-NAME (default\n"
@@ -185,6 +190,11 @@ int main(int argc, char** argv) {
         return 11;
       }
       opts.zero_copy = v == "auto";
+    } else if (TakeValue(argc, argv, &i, "--queue-cpus", &v)) {
+      if (blkgate::Result r = blkgate::ParseQueueCpus(v, &opts.queue_cpus); !r.ok()) {
+        std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
+        return 11;
+      }
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);

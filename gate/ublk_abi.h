@@ -27,6 +27,9 @@ static_assert(sizeof(ublk_param_basic) == 32);
 static_assert(sizeof(ublk_param_discard) == 20);
 
 // ---- ioctl-encoded control commands (sent to /dev/ublk-control on an SQE128 ring) -----------
+// GET_QUEUE_AFFINITY: data[0] = queue; writes the CPUs blk-mq maps to that queue (a CPU mask of
+// len bytes, len a multiple of 8 covering every possible CPU) to addr.
+inline constexpr std::uint32_t kCmdGetQueueAffinity = _IOR('u', 0x01, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdGetDevInfo = _IOR('u', 0x02, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdAddDev = _IOWR('u', 0x04, struct ublksrv_ctrl_cmd);
 inline constexpr std::uint32_t kCmdDelDev = _IOWR('u', 0x05, struct ublksrv_ctrl_cmd);
@@ -101,6 +104,7 @@ static_assert(kDevDead == 0 && kDevLive == 1 && kDevQuiesced == 2);
 static_assert(UBLK_F_USER_RECOVERY == kFeatUserRecovery);
 static_assert(UBLK_F_USER_RECOVERY_REISSUE == kFeatUserRecoveryReissue);
 static_assert(UBLK_CMD_START_USER_RECOVERY == 0x10 && UBLK_CMD_END_USER_RECOVERY == 0x11);
+static_assert(UBLK_CMD_GET_QUEUE_AFFINITY == 0x01);
 // ublksrv_flags: "for the server's own use", stored by ADD_DEV and returned by GET_DEV_INFO
 // unchanged. blkgate stamps its devices there (recovery_plan.h: OwnerTag).
 static_assert(offsetof(ublksrv_ctrl_dev_info, ublksrv_flags) == 32);

@@ -146,6 +146,13 @@ Result UblkControl::GetParams(std::uint32_t dev_id, ublk_params* params) {
   return Run(kCmdGetParams, WithBuffer(dev_id, params, sizeof *params), "GET_PARAMS");
 }
 
+Result UblkControl::GetQueueAffinity(std::uint32_t dev_id, std::uint16_t q_id, cpu_set_t* cpus) {
+  CPU_ZERO(cpus);
+  ublksrv_ctrl_cmd c = WithBuffer(dev_id, cpus, sizeof *cpus);
+  c.data[0] = q_id;
+  return Run(kCmdGetQueueAffinity, c, "GET_QUEUE_AFFINITY");
+}
+
 Result UblkControl::GetDevInfo(std::uint32_t dev_id, ublksrv_ctrl_dev_info* info) {
   return Run(kCmdGetDevInfo, WithBuffer(dev_id, info, sizeof *info), "GET_DEV_INFO");
 }

@@ -9,6 +9,7 @@
 // Thread-safety: one UblkControl per control-plane caller; never used on a queue thread.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -38,6 +39,8 @@ class UblkControl {
   Result SetParams(std::uint32_t dev_id, const ublk_params& params);
   // GET_PARAMS: what SET_PARAMS stored (basic, discard), plus the device numbers.
   Result GetParams(std::uint32_t dev_id, ublk_params* params);
+  // GET_QUEUE_AFFINITY: the CPUs whose requests blk-mq sends to queue `q_id` of the device.
+  Result GetQueueAffinity(std::uint32_t dev_id, std::uint16_t q_id, cpu_set_t* cpus);
   // GET_DEV_INFO. not_found when no device has that id.
   Result GetDevInfo(std::uint32_t dev_id, ublksrv_ctrl_dev_info* info);
   // START_DEV: returns once every tag of every queue has a FETCH_REQ outstanding and the disk

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -410,6 +411,9 @@ void UblkQueue::Run() noexcept {
     io::LogLine("queue %u: cannot set the data path's scheduling priority: %s", cfg_.q_id,
                 std::strerror(-r));
 
+  if (cfg_.pin && ::sched_setaffinity(0, sizeof cfg_.cpus, &cfg_.cpus) != 0)
+    io::LogLine("queue %u: cannot set the queue thread's CPUs: %s", cfg_.q_id,
+                std::strerror(errno));
   runner_ = std::make_unique<QueueRunner>(cfg_, wake_fd_.get(), exit_mode_);
   QueueRunner& q = *runner_;
   int r = q.Setup();

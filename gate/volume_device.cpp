@@ -291,8 +291,22 @@ Result UblkVolumeDevice::StartQueues() {
   stats_.reset(new io::QueueStats[nr_queues_]);
   sync_ptrs_.clear();
   for (std::uint16_t q = 0; q < nr_queues_; ++q) sync_ptrs_.push_back(&syncs_[q]);
+  cpu_set_t allowed;
+  const bool place =
+      s.queue_cpus != QueueCpus::any && ::sched_getaffinity(0, sizeof allowed, &allowed) == 0;
+  std::string placed;  // "q0 1, q1 0" for the log
   for (std::uint16_t q = 0; q < nr_queues_; ++q) {
     ublk::UblkQueueConfig qc;
+    cpu_set_t mine;
+    if (place) {
+      if (Result r = ctrl_->GetQueueAffinity(static_cast<std::uint32_t>(dev_id_), q, &mine);
+          !r.ok())
+        io::LogLine("volume %s: queue %u: %s; its thread runs anywhere", s.name.c_str(), q,
+                    r.ToString().c_str());
+      else if (QueueThreadCpus(s.queue_cpus, allowed, mine, &qc.cpus))
+        qc.pin = true;
+      placed += (q ? ", q" : "q") + std::to_string(q) + " " + (qc.pin ? CpuList(qc.cpus) : "any");
+    }
     qc.char_fd = char_fd_.get();
     qc.q_id = q;
     qc.dev_id = dev_id_;
@@ -313,6 +327,9 @@ Result UblkVolumeDevice::StartQueues() {
     BLKGATE_TRY(queue->Start());
     queues_.push_back(std::move(queue));
   }
+  if (place)
+    io::LogLine("volume %s: queue threads on CPUs %s (--queue-cpus %s)", s.name.c_str(),
+                placed.c_str(), std::string(ToString(s.queue_cpus)).c_str());
   return Result::Ok();
 }
 

@@ -25,6 +25,7 @@
 #include "blkgate/io_sample.h"
 #include "blkgate/model.h"
 #include "blkgate/result.h"
+#include "queue_cpus.h"
 #include "recovery_plan.h"
 #include "thread_priority.h"
 
@@ -49,8 +50,9 @@ struct DeviceSpec {
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;
-  ThreadPriority priority;         // the queue threads' (whoever calls Create)
-  gate::GateWord* gate = nullptr;  // owned by the daemon, outlives the device. REQUIRED.
+  ThreadPriority priority;                   // the queue threads' (whoever calls Create)
+  QueueCpus queue_cpus = QueueCpus::spread;  // where the queue threads run (queue_cpus.h)
+  gate::GateWord* gate = nullptr;            // owned by the daemon, outlives the device. REQUIRED.
   // Called on a queue thread when backing I/O of segment `index` fails with -err (not for
   // gate-refused requests). Must not block: the daemon sets a flag and wakes itself.
   std::function<void(int segment_index, int err)> on_backend_error;

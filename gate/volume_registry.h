@@ -34,6 +34,7 @@ struct VolumeRegistryOptions {
   std::uint64_t owner = 0;           // OwnerTag of the state dir, stamped on every new device
   bool zero_copy = true;             // new devices may use zero copy (DeviceSpec::zero_copy)
   std::string names_dir;             // device_names.h: where udev learns each device's volume
+  QueueCpus queue_cpus = QueueCpus::spread;  // DeviceSpec::queue_cpus
 };
 
 class VolumeRegistry {

@@ -1,0 +1,63 @@
+// gate/queue_cpus.cpp — see queue_cpus.h.
+#include "queue_cpus.h"
+
+namespace blkgate {
+namespace {
+
+struct ModeName {
+  QueueCpus mode;
+  std::string_view name;
+};
+constexpr ModeName kModes[] = {
+    {QueueCpus::spread, "spread"},
+    {QueueCpus::own, "own"},
+    {QueueCpus::any, "any"},
+};
+
+}  // namespace
+
+std::string_view ToString(QueueCpus m) noexcept {
+  for (const ModeName& n : kModes)
+    if (n.mode == m) return n.name;
+  return "spread";
+}
+
+Result ParseQueueCpus(std::string_view s, QueueCpus* out) {
+  for (const ModeName& n : kModes) {
+    if (n.name == s) {
+      *out = n.mode;
+      return Result::Ok();
+    }
+  }
+  return Result::InvalidArgument("bad --queue-cpus '" + std::string(s) + "' (spread, own or any)");
+}
+
+std::string CpuList(const cpu_set_t& set) {
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    int last = c;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+    if (last > c) out += '-' + std::to_string(last);
+    c = last;
+  }
+  return out;
+}
+
+bool QueueThreadCpus(QueueCpus mode, const cpu_set_t& allowed, const cpu_set_t& queue,
+                     cpu_set_t* out) noexcept {
+  if (mode == QueueCpus::any) return false;
+  CPU_ZERO(out);
+  if (mode == QueueCpus::own) {
+    CPU_AND(out, &allowed, &queue);
+  } else {
+    CPU_XOR(out, &allowed, &queue);  // allowed minus queue: XOR, then keep what allowed has
+    CPU_AND(out, out, &allowed);
+    if (CPU_COUNT(out) == 0) *out = allowed;  // the queue has every CPU: run anywhere
+  }
+  return CPU_COUNT(out) > 0;
+}
+
+}  // namespace blkgate
