@@ -334,6 +334,41 @@ ublk_threads_of() {
 		case $(cat "$t/comm") in "ublk$n-q"*) echo "${t##*/}" ;; esac
 	done
 }
+# task_ticks: every task's CPU time so far, one "TID NAME TICKS START" line each (utime + stime
+# and start time, in clock ticks), the machine's busy and idle ticks as cpu:busy and cpu:idle,
+# and the uptime in ticks. NAME is the thread's comm (blanks as _), "blkgate:" before the
+# daemon's threads, kworkers as just "kworker" (they come and go).
+task_ticks() {
+	awk -v gpid="$GPID" '
+		FILENAME == "/proc/uptime" { print "uptime", "-", int($1 * 100), 0; nextfile }
+		FILENAME == "/proc/stat" { if ($1 == "cpu") { idle = $5 + $6; busy = 0
+			for (i = 2; i <= NF; i++) busy += $i; busy -= idle
+			print "cpu:busy", "cpu:busy", busy, 0; print "cpu:idle", "cpu:idle", idle, 0 }; nextfile }
+		{ o = index($0, "("); c = 0
+		  for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
+		  name = substr($0, o + 1, c - o - 1); gsub(/ /, "_", name); split(substr($0, c + 2), f, " ")
+		  if (name ~ /^kworker\//) name = "kworker"
+		  split(FILENAME, p, "/"); if (p[3] == gpid) name = "blkgate:" name
+		  print p[5], name, f[12] + f[13], f[20] }' /proc/uptime /proc/stat /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null
+}
+# ticks_delta BEFORE AFTER: the ticks between the two snapshots, summed by name: a task in both
+# counts AFTER - BEFORE, one started after BEFORE all its ticks; one BEFORE missed (a task that
+# was there but not read) is left out rather than counted since boot.
+ticks_delta() {
+	awk 'NR == FNR { if ($1 == "uptime") up = $3; else b[$1] = $3; next }
+		$1 == "uptime" { next }
+		($1 in b) { d[$2] += $3 - b[$1]; next }
+		$4 >= up { d[$2] += $3 }
+		END { for (n in d) if (d[n]) print n, d[n] }' "$1" "$2"
+}
+# ticks_summary VARIANT: where the CPU went in the toggling phases vs the alone phases, summed
+# over the repetitions: every name whose ticks differ by 3 or more, biggest difference first.
+ticks_summary() {
+	awk '{ np = split(FILENAME, p, "-"); ph = p[np - 1]; d[$1, ph] += $2; n[$1] = 1 }
+		END { for (k in n) { x = d[k, "toggling"] - d[k, "alone"]
+			if (x >= 3 || x <= -3) printf "%s %d %d %+d\n", k, d[k, "alone"], d[k, "toggling"], x } }' \
+		"$OUT"/toggle/ticks-"$1"-*.txt | sort -k4,4nr | head -n 12
+}
 # restart_gate [ARGS]: the daemon again with ARGS; it restores every volume on the same device.
 restart_gate() {
 	stop_gate || progress "WARNING: blkgate exited with an error"
@@ -373,7 +408,10 @@ toggle_variant() {
 					>"$OUT/toggle/$id.json" 2>"$W/toggle.err" &
 				tp=$!
 			fi
+			task_ticks >"$W/ticks-before"
 			res=$(fio_run "$id" "$DEV_N" "${TW[1]}" "${TW[2]}" "${TW[3]}" "${fio_cpu[@]}")
+			task_ticks >"$W/ticks-after"
+			ticks_delta "$W/ticks-before" "$W/ticks-after" >"$OUT/toggle/ticks-$variant-$phase-$rep.txt"
 			extra=
 			if [ "$phase" = toggling ]; then
 				wait $tp || progress "toggler: $(tail -n 2 "$W/toggle.err" | tr '\n' ' ')"
@@ -385,6 +423,8 @@ toggle_variant() {
 			progress "toggle ($variant) $phase rep $rep: A ${res% *} IOPS, p99 ${res#* } us$extra"
 		done
 	done
+	progress "toggle ($variant): CPU ticks by task, alone vs toggling over $REPS reps (name alone toggling diff):"
+	ticks_summary "$variant" | while read -r l; do progress "  $l"; done
 	if [ "$variant" = isolated ]; then
 		taskset -a -p -c 0-$(($(nproc) - 1)) "$GPID" >/dev/null
 		for t in "${kthreads[@]}"; do taskset -p -c 0-$(($(nproc) - 1)) "$t" >/dev/null 2>&1; done
