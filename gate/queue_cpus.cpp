@@ -46,18 +46,19 @@ std::string CpuList(const cpu_set_t& set) {
   return out;
 }
 
-bool QueueThreadCpus(QueueCpus mode, const cpu_set_t& allowed, const cpu_set_t& queue,
-                     cpu_set_t* out) noexcept {
-  if (mode == QueueCpus::any) return false;
-  CPU_ZERO(out);
+std::optional<cpu_set_t> QueueThreadCpus(QueueCpus mode, const cpu_set_t& allowed,
+                                         const cpu_set_t& queue) noexcept {
+  if (mode == QueueCpus::any) return std::nullopt;
+  cpu_set_t out;
   if (mode == QueueCpus::own) {
-    CPU_AND(out, &allowed, &queue);
+    CPU_AND(&out, &allowed, &queue);
   } else {
-    CPU_XOR(out, &allowed, &queue);  // allowed minus queue: XOR, then keep what allowed has
-    CPU_AND(out, out, &allowed);
-    if (CPU_COUNT(out) == 0) *out = allowed;  // the queue has every CPU: run anywhere
+    CPU_XOR(&out, &allowed, &queue);  // allowed minus queue: XOR, then keep what allowed has
+    CPU_AND(&out, &out, &allowed);
+    if (CPU_COUNT(&out) == 0) out = allowed;  // the queue has every CPU: run anywhere
   }
-  return CPU_COUNT(out) > 0;
+  if (CPU_COUNT(&out) == 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace blkgate

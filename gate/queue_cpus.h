@@ -15,6 +15,7 @@
 #include <sched.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,9 +37,9 @@ Result ParseQueueCpus(std::string_view s, QueueCpus* out);
 std::string CpuList(const cpu_set_t& set);
 
 // The CPUs a queue thread gets under `mode`, from the daemon's (`allowed`) and the queue's
-// (`queue`: the CPUs whose requests it serves). Returns false when the thread is best left
-// as it is: mode any, or no CPU of `allowed` would be left.
-bool QueueThreadCpus(QueueCpus mode, const cpu_set_t& allowed, const cpu_set_t& queue,
-                     cpu_set_t* out) noexcept;
+// (`queue`: the CPUs whose requests it serves). None when the thread is best left as it is:
+// mode any, or no CPU of `allowed` would be left.
+std::optional<cpu_set_t> QueueThreadCpus(QueueCpus mode, const cpu_set_t& allowed,
+                                         const cpu_set_t& queue) noexcept;
 
 }  // namespace blkgate

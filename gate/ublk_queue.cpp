@@ -411,7 +411,7 @@ void UblkQueue::Run() noexcept {
     io::LogLine("queue %u: cannot set the data path's scheduling priority: %s", cfg_.q_id,
                 std::strerror(-r));
 
-  if (cfg_.pin && ::sched_setaffinity(0, sizeof cfg_.cpus, &cfg_.cpus) != 0)
+  if (cfg_.cpus && ::sched_setaffinity(0, sizeof *cfg_.cpus, &*cfg_.cpus) != 0)
     io::LogLine("queue %u: cannot set the queue thread's CPUs: %s", cfg_.q_id,
                 std::strerror(errno));
   runner_ = std::make_unique<QueueRunner>(cfg_, wake_fd_.get(), exit_mode_);

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "blkgate/result.h"
@@ -58,10 +59,9 @@ struct UblkQueueConfig {
   // thread inherits its creator's, and the daemon creates devices from control threads that
   // run at a lower priority.
   ThreadPriority priority;
-  // The CPUs the queue thread runs on (queue_cpus.h), set by the thread itself; pin false:
-  // left as inherited.
-  bool pin = false;
-  cpu_set_t cpus{};
+  // The CPUs the queue thread runs on (queue_cpus.h), set by the thread itself; none: left as
+  // inherited.
+  std::optional<cpu_set_t> cpus;
   io::HandlerConfig handler;  // layout, backend, gate, sync, stats, park, callbacks, stopping
 };
 

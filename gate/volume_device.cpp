@@ -297,15 +297,15 @@ Result UblkVolumeDevice::StartQueues() {
   std::string placed;  // "q0 1, q1 0" for the log
   for (std::uint16_t q = 0; q < nr_queues_; ++q) {
     ublk::UblkQueueConfig qc;
-    cpu_set_t mine;
     if (place) {
+      cpu_set_t mine;
       if (Result r = ctrl_->GetQueueAffinity(static_cast<std::uint32_t>(dev_id_), q, &mine);
           !r.ok())
         io::LogLine("volume %s: queue %u: %s; its thread runs anywhere", s.name.c_str(), q,
                     r.ToString().c_str());
-      else if (QueueThreadCpus(s.queue_cpus, allowed, mine, &qc.cpus))
-        qc.pin = true;
-      placed += (q ? ", q" : "q") + std::to_string(q) + " " + (qc.pin ? CpuList(qc.cpus) : "any");
+      else
+        qc.cpus = QueueThreadCpus(s.queue_cpus, allowed, mine);
+      placed += (q ? ", q" : "q") + std::to_string(q) + " " + (qc.cpus ? CpuList(*qc.cpus) : "any");
     }
     qc.char_fd = char_fd_.get();
     qc.q_id = q;

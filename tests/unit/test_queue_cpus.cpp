@@ -15,34 +15,30 @@ cpu_set_t Cpus(std::initializer_list<int> cpus) {
   return s;
 }
 
+// The set a placement gives as a CPU list; "none" when the thread is left alone.
+std::string Placed(const std::optional<cpu_set_t>& cpus) {
+  return cpus ? CpuList(*cpus) : "none";
+}
+
 TEST_CASE("spread: the daemon's CPUs but the queue's own", "[queue_cpus]") {
-  cpu_set_t out;
   // Two CPUs, two queues (blk-mq: queue 0 serves CPU 1 on 7.2, CPU 0 on 6.12): the other one.
-  REQUIRE(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({1}), &out));
-  CHECK(CpuList(out) == "0");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({1}))) == "0");
   // The queue's CPUs outside the daemon's (taskset) do not matter; only allowed CPUs are given.
-  REQUIRE(QueueThreadCpus(QueueCpus::spread, Cpus({2, 3, 4}), Cpus({0, 3}), &out));
-  CHECK(CpuList(out) == "2,4");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::spread, Cpus({2, 3, 4}), Cpus({0, 3}))) == "2,4");
   // One queue serving every CPU (or a daemon confined to the queue's CPUs): run anywhere.
-  REQUIRE(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({0, 1}), &out));
-  CHECK(CpuList(out) == "0-1");
-  REQUIRE(QueueThreadCpus(QueueCpus::spread, Cpus({5}), Cpus({5, 6}), &out));
-  CHECK(CpuList(out) == "5");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({0, 1}))) == "0-1");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::spread, Cpus({5}), Cpus({5, 6}))) == "5");
 }
 
 TEST_CASE("own: the queue's CPUs the daemon may use; any: left alone", "[queue_cpus]") {
-  cpu_set_t out;
-  REQUIRE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1, 2, 3}), Cpus({1, 3}), &out));
-  CHECK(CpuList(out) == "1,3");
-  REQUIRE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({1, 7}), &out));
-  CHECK(CpuList(out) == "1");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::own, Cpus({0, 1, 2, 3}), Cpus({1, 3}))) == "1,3");
+  CHECK(Placed(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({1, 7}))) == "1");
   // None of the queue's CPUs is the daemon's: nothing to pin to.
-  CHECK_FALSE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({4}), &out));
-  CHECK_FALSE(QueueThreadCpus(QueueCpus::any, Cpus({0, 1}), Cpus({1}), &out));
+  CHECK_FALSE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({4})));
+  CHECK_FALSE(QueueThreadCpus(QueueCpus::any, Cpus({0, 1}), Cpus({1})));
   // No CPU known for the queue: own has nothing, spread keeps the daemon's.
-  CHECK_FALSE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({}), &out));
-  REQUIRE(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({}), &out));
-  CHECK(CpuList(out) == "0-1");
+  CHECK_FALSE(QueueThreadCpus(QueueCpus::own, Cpus({0, 1}), Cpus({})));
+  CHECK(Placed(QueueThreadCpus(QueueCpus::spread, Cpus({0, 1}), Cpus({}))) == "0-1");
 }
 
 TEST_CASE("--queue-cpus names: each mode by name; anything else refused, nothing changed",
