@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "blkgate/enum_names.h"
 #include "daemon.h"
 #include "log.h"
 #include "service_notify.h"
@@ -131,6 +134,17 @@ bool TakeNumber(std::string_view name, const std::string& v, unsigned long min, 
   return true;
 }
 
+// An option parser's verdict: true when `r` is ok; otherwise prints it and returns false.
+bool Accepted(const blkgate::Result& r) {
+  if (r.ok()) return true;
+  std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
+  return false;
+}
+
+// --data-path's values, named in value order.
+enum class DataPathChoice : std::uint8_t { automatic, copy };
+constexpr std::array<std::string_view, 2> kDataPathNames = {"auto", "copy"};
+
 // Raises the soft limit on open descriptors towards the hard one (at most 65536): the control
 // socket's connections and every volume's rings and files count against it. An administrator's
 // lower hard limit (ulimit -n) is kept.
@@ -173,10 +187,7 @@ int main(int argc, char** argv) {
     } else if (TakeValue(argc, argv, &i, "--hook-timeout", &v)) {
       if (!TakeNumber("--hook-timeout", v, 1, 3600, &opts.hook_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--on-crash", &v)) {
-      if (blkgate::Result r = blkgate::ParseCrashMode(v, &opts.on_crash); !r.ok()) {
-        std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
-        return 11;
-      }
+      if (!Accepted(blkgate::ParseCrashMode(v, &opts.on_crash))) return 11;
     } else if (TakeValue(argc, argv, &i, "--max-clients", &v)) {
       if (!TakeNumber("--max-clients", v, 1, 4096, &opts.max_clients)) return 11;
     } else if (TakeValue(argc, argv, &i, "--idle-timeout", &v)) {
@@ -184,17 +195,11 @@ int main(int argc, char** argv) {
     } else if (TakeValue(argc, argv, &i, "--send-timeout", &v)) {
       if (!TakeNumber("--send-timeout", v, 1, 3600, &opts.send_timeout_s)) return 11;
     } else if (TakeValue(argc, argv, &i, "--data-path", &v)) {
-      if (v != "auto" && v != "copy") {
-        std::fprintf(stderr, "blkgate: invalid-argument: bad --data-path '%s' (auto or copy)\n",
-                     v.c_str());
-        return 11;
-      }
-      opts.zero_copy = v == "auto";
+      DataPathChoice choice{};
+      if (!Accepted(blkgate::ParseByName(v, kDataPathNames, "--data-path", &choice))) return 11;
+      opts.zero_copy = choice == DataPathChoice::automatic;
     } else if (TakeValue(argc, argv, &i, "--queue-cpus", &v)) {
-      if (blkgate::Result r = blkgate::ParseQueueCpus(v, &opts.queue_cpus); !r.ok()) {
-        std::fprintf(stderr, "blkgate: %s\n", r.ToString().c_str());
-        return 11;
-      }
+      if (!Accepted(blkgate::ParseQueueCpus(v, &opts.queue_cpus))) return 11;
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);

@@ -1,35 +1,21 @@
 // gate/queue_cpus.cpp — see queue_cpus.h.
 #include "queue_cpus.h"
 
+#include <array>
+
+#include "blkgate/enum_names.h"
+
 namespace blkgate {
 namespace {
-
-struct ModeName {
-  QueueCpus mode;
-  std::string_view name;
-};
-constexpr ModeName kModes[] = {
-    {QueueCpus::spread, "spread"},
-    {QueueCpus::own, "own"},
-    {QueueCpus::any, "any"},
-};
-
+constexpr std::array<std::string_view, 3> kQueueCpusNames = {"spread", "own", "any"};  // by value
 }  // namespace
 
 std::string_view ToString(QueueCpus m) noexcept {
-  for (const ModeName& n : kModes)
-    if (n.mode == m) return n.name;
-  return "spread";
+  return NameOf(kQueueCpusNames, m);
 }
 
 Result ParseQueueCpus(std::string_view s, QueueCpus* out) {
-  for (const ModeName& n : kModes) {
-    if (n.name == s) {
-      *out = n.mode;
-      return Result::Ok();
-    }
-  }
-  return Result::InvalidArgument("bad --queue-cpus '" + std::string(s) + "' (spread, own or any)");
+  return ParseByName(s, kQueueCpusNames, "--queue-cpus", out);
 }
 
 std::string CpuList(const cpu_set_t& set) {

@@ -1,6 +1,9 @@
 // gate/recovery_plan.cpp — see recovery_plan.h.
 #include "recovery_plan.h"
 
+#include <array>
+
+#include "blkgate/enum_names.h"
 #include "ublk_abi.h"
 
 namespace blkgate {
@@ -44,6 +47,8 @@ std::string GeometryDiffers(const FoundDevice& d, const WantedDevice& want) {
   return {};
 }
 
+constexpr std::array<std::string_view, 2> kCrashModeNames = {"hold", "fail"};  // by value
+
 bool Recoverable(std::uint16_t state) {
   return state == ublk::kDevQuiesced || state == ublk::kDevFailIo;
 }
@@ -51,18 +56,11 @@ bool Recoverable(std::uint16_t state) {
 }  // namespace
 
 std::string_view ToString(CrashMode m) noexcept {
-  return m == CrashMode::fail ? "fail" : "hold";
+  return NameOf(kCrashModeNames, m);
 }
 
 Result ParseCrashMode(std::string_view s, CrashMode* out) {
-  if (s == "hold") {
-    *out = CrashMode::hold;
-  } else if (s == "fail") {
-    *out = CrashMode::fail;
-  } else {
-    return Result::InvalidArgument("bad --on-crash '" + std::string(s) + "' (hold or fail)");
-  }
-  return Result::Ok();
+  return ParseByName(s, kCrashModeNames, "--on-crash", out);
 }
 
 Result RecoveryFlags(CrashMode mode, std::uint64_t features, std::uint64_t* flags) {

@@ -27,7 +27,7 @@ enum class CrashMode : std::uint8_t {
   fail,  // they fail with EIO (USER_RECOVERY + USER_RECOVERY_FAIL_IO, Linux 6.13+)
 };
 std::string_view ToString(CrashMode m) noexcept;
-// "hold" / "fail"; invalid_argument otherwise.
+// "hold" / "fail"; invalid_argument naming them otherwise, *out unchanged then.
 Result ParseCrashMode(std::string_view s, CrashMode* out);
 
 // The recovery flags ADD_DEV gets under `mode` on a kernel reporting `features`: hold =

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "enum_names.h"
+#include "blkgate/enum_names.h"
 
 namespace blkgate {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <array>
 
-#include "enum_names.h"
+#include "blkgate/enum_names.h"
 
 namespace blkgate {
 

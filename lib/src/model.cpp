@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include <set>
+#include "blkgate/enum_names.h"
 #include "blkgate/gate.h"
-#include "enum_names.h"
 
 namespace blkgate {
 namespace {

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "enum_names.h"
+#include "blkgate/enum_names.h"
 #include "ops_table.h"
 
 namespace blkgate::ops {

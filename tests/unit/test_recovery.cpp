@@ -80,7 +80,9 @@ TEST_CASE("crash mode parses hold and fail only", "[recovery]") {
   REQUIRE(m == CrashMode::hold);
   REQUIRE(ParseCrashMode("fail", &m).ok());
   REQUIRE(m == CrashMode::fail);
-  REQUIRE(ParseCrashMode("wait", &m).code() == Code::invalid_argument);
+  const Result bad = ParseCrashMode("wait", &m);
+  REQUIRE(bad.code() == Code::invalid_argument);
+  REQUIRE(bad.message() == "bad --on-crash 'wait': expected hold or fail");
   REQUIRE(m == CrashMode::fail);
   REQUIRE(ToString(CrashMode::hold) == "hold");
 }

@@ -71,6 +71,6 @@ timeout 60 blkgate --state-dir "$W/bad-state" --queue-cpus nearby 2>"$W/bad.err"
 rc=$?
 check "a bad --queue-cpus exits 11 ($(cat "$W/bad.err"))" test $rc = 11
 check "... naming the accepted values" \
-	grep -q "invalid-argument: bad --queue-cpus 'nearby' (spread, own or any)" "$W/bad.err"
+	grep -q "invalid-argument: bad --queue-cpus 'nearby': expected spread, own or any" "$W/bad.err"
 check "... and creates nothing" test ! -e "$W/bad-state"
 summary

@@ -51,6 +51,14 @@ check "--data-path copy: the file backend copies" \
 	test "$(json_field "$(blkgate --version --json --data-path copy)" file)" = copy
 check "... recovery hold-reissue by default" test "$(json_field "$json" recovery)" = hold-reissue
 
+# A bad value of any of the daemon's named options: exit 11, naming what it accepts.
+for opt in --data-path --on-crash --queue-cpus; do
+	blkgate --version $opt bogus >/dev/null 2>"$W/bad.err"
+	check "$opt bogus exits 11" test $? = 11
+	check "... naming the accepted values ($(cat "$W/bad.err"))" \
+		grep -Eq "^blkgate: invalid-argument: bad $opt 'bogus': expected [a-z-]+(, [a-z-]+)* or [a-z-]+$" "$W/bad.err"
+done
+
 fail_json=$(blkgate --version --json --on-crash fail)
 if [ "$kv" -ge 613 ]; then
 	check "--on-crash fail: names UBLK_F_USER_RECOVERY_FAIL_IO (6.13+)" has "$fail_json" UBLK_F_USER_RECOVERY_FAIL_IO

@@ -1,4 +1,4 @@
-// lib/src/enum_names.h — enum <-> name through one table per enum (private to lib/).
+// blkgate/enum_names.h — enum <-> name through one table per enum (lib/ and the daemon).
 //
 // Each enum whose values are 0..N-1 has one constexpr array of names in value order; ToString
 // and the parser of that enum both read it, so a name is written once.
