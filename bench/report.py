@@ -277,8 +277,9 @@ def kernel_series(v):
 def targets(r):
     t = []
 
-    def add(name, value, ok, detail):
-        t.append({"target": name, "measured": value, "met": ok, "detail": detail})
+    def add(name, value, ok, detail, threshold=None):
+        t.append({"target": name, "measured": value, "met": ok, "detail": detail,
+                  "threshold": threshold})
 
     v = r.get("vm") or {}
     pairs = v.get("pairs", {})
@@ -289,35 +290,36 @@ def targets(r):
             peer = "loop" if kind == "file" else "null_blk"
             add(f"blkgate {kind} >= {floor:.1f}x {peer} IOPS, {wl}", p["iops_ratio"],
                 p["iops_ratio"] is not None and p["iops_ratio"] >= floor,
-                "VM, same backing file" if kind == "file" else "VM, same queue count")
+                "VM, same backing file" if kind == "file" else "VM, same queue count", floor)
     for kind, peer in (("kublk-zc", "kublk loop zero copy"), ("kublk-null", "kublk null")):
         for wl in ("rr4k-qd32", "rw4k-qd32", "sr128k-qd32", "sw128k-qd32"):
             p = pairs.get(kind, {}).get(wl)
             if p:
                 add(f"blkgate {'null' if kind == 'kublk-null' else 'file'} >= 1.0x {peer} IOPS, {wl}",
                     p["iops_ratio"], p["iops_ratio"] is not None and p["iops_ratio"] >= 1.0,
-                    "VM (7.x), same backing file / queue count")
+                    "VM (7.x), same backing file / queue count", 1.0)
     zc_cpu = (v.get("cpu_us_per_request") or {}).get("zc", {})
     for wl in ("sr128k-qd32", "sw128k-qd32"):
         c = zc_cpu.get(wl, {})
         a, b = c.get("blkgate-file"), c.get("blkgate-copy")
         if a is not None and b:
             add(f"zero copy: daemon CPU per request < copy's, {wl}", a / b, a < b,
-                "VM (7.x), CPU us per request, zero copy / copy")
+                "VM (7.x), CPU us per request, zero copy / copy", 1.0)
     e = r.get("engine") or {}
     for rw in ("randread", "randwrite"):
         if rw in e:
             x = e[rw]["ratio_each"]
             add(f"native handler (file) >= 0.95x fio io_uring IOPS, 4k {rw} QD 32", x,
-                x is not None and x >= 0.95, "both submitting each request at once (fio's default)")
+                x is not None and x >= 0.95, "both submitting each request at once (fio's default)",
+                0.95)
     for variant, tg in (v.get("toggle") or {}).items():
         if variant == "equal":
             continue  # a comparison (control work at the data path's priority), not a setup to meet it
         add(f"A's IOPS while B toggles >= 0.98x A alone ({variant})", tg["iops_ratio"],
             tg["iops_ratio"] is not None and tg["iops_ratio"] >= 0.98,
-            f"B toggled at {tg['toggle_rate_hz']}/s")
+            f"B toggled at {tg['toggle_rate_hz']}/s", 0.98)
         add(f"A's p99 while B toggles within 10% of A alone ({variant})", tg["p99_ratio"],
-            tg["p99_ratio"] is not None and tg["p99_ratio"] <= 1.10, "p99 ratio")
+            tg["p99_ratio"] is not None and tg["p99_ratio"] <= 1.10, "p99 ratio", 1.10)
     m = r.get("micro") or {}
     g = m.get("gate") or {}
     if g.get("check_ns") is not None:
@@ -419,7 +421,8 @@ def markdown(r):
             else:
                 s = f"{val:.2f}x"
                 # A ratio that rounds onto its threshold: one more digit, so a miss reads as one.
-                if f"{val:.2f}" in ("0.98", "0.95", "1.00", "0.70", "0.90", "1.10"):
+                th = t.get("threshold")
+                if th is not None and f"{val:.2f}" == f"{th:.2f}":
                     s = f"{val:.3f}x"
             L.append(f"| {t['target']} | {s} | {'met' if t['met'] else '**missed**'} |")
         L.append("")
