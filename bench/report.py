@@ -11,6 +11,7 @@ Every figure is the median over the repetitions; every ratio is the median over 
 repetitions of blkgate / reference, each from two runs made one right after the other.
 """
 import json
+import operator
 import os
 import re
 import statistics
@@ -29,10 +30,16 @@ def ratio(a, b):
 def paired_ratio(a, b, key=None):
     """Median over the repetitions of a[rep] / b[rep]: each ratio compares two runs made one
     right after the other, so drifting host load cancels out better than in a ratio of medians."""
+    return median(rep_ratios(a, b, key))
+
+
+def rep_ratios(a, b, key=None):
+    """a[rep] / b[rep] for each repetition both have, in repetition order."""
     if not a or not b:
-        return None
+        return []
     get = (lambda x: x) if key is None else (lambda x: x[key])
-    return median([ratio(get(a[r]), get(b[r])) for r in a if r in b])
+    rs = [ratio(get(a[r]), get(b[r])) for r in sorted(a) if r in b]
+    return [x for x in rs if x is not None]
 
 
 def read_kv(path):
@@ -171,6 +178,7 @@ def engine(res):
             "iops": med,
             "runs": {who: [round(v[r]) for r in sorted(v)] for who, v in d.items()},
             "ratio_each": paired_ratio(d.get("engine-each"), d.get("fio")),
+            "ratio_each_reps": rep_ratios(d.get("engine-each"), d.get("fio")),
             "ratio_batch": paired_ratio(d.get("engine-batch"), d.get("fio-batch")),
         }
     return out
@@ -213,6 +221,8 @@ def vm(res):
                     "toggling": a,
                     "iops_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "iops"),
                     "p99_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "p99_us"),
+                    "iops_ratio_reps": rep_ratios(targets.get("toggling"), targets.get("alone"), "iops"),
+                    "p99_ratio_reps": rep_ratios(targets.get("toggling"), targets.get("alone"), "p99_us"),
                     "toggle_rate_hz": median([t["rate_hz"] for t in togs]),
                     "toggle_offline_p50_us": median([t["offline_us"]["p50"] for t in togs]),
                     "toggle_online_p50_us": median([t["online_us"]["p50"] for t in togs]),
@@ -231,6 +241,7 @@ def vm(res):
                 "reference_name": ref,
                 "iops_ratio": paired_ratio(targets.get(ours), targets.get(ref), "iops"),
                 "p99_ratio": paired_ratio(targets.get(ours), targets.get(ref), "p99_us"),
+                "iops_ratio_reps": rep_ratios(targets.get(ours), targets.get(ref), "iops"),
             }
     # daemon CPU per request (zc: zero copy vs copy), median over the repetitions
     cpu_idx = os.path.join(d, "cpu.tsv")
@@ -274,12 +285,23 @@ def kernel_series(v):
         return "6"
 
 
+# How a target compares its measure with its threshold.
+COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
+
+
 def targets(r):
     t = []
 
-    def add(name, value, ok, detail, threshold=None):
-        t.append({"target": name, "measured": value, "met": ok, "detail": detail,
-                  "threshold": threshold})
+    def add(name, value, detail, cmp, threshold, reps=None):
+        """A target met when `value cmp threshold`; reps: the per-repetition values whose median
+        is `value` (paired ratios), to say how many repetitions met it on their own."""
+        met = COMPARE[cmp]
+        entry = {"target": name, "measured": value, "detail": detail, "compare": cmp,
+                 "threshold": threshold, "met": value is not None and met(value, threshold)}
+        if reps:
+            entry["reps"] = [round(x, 4) for x in reps]
+            entry["reps_met"] = sum(1 for x in reps if met(x, threshold))
+        t.append(entry)
 
     v = r.get("vm") or {}
     pairs = v.get("pairs", {})
@@ -289,41 +311,40 @@ def targets(r):
         if p:
             peer = "loop" if kind == "file" else "null_blk"
             add(f"blkgate {kind} >= {floor:.1f}x {peer} IOPS, {wl}", p["iops_ratio"],
-                p["iops_ratio"] is not None and p["iops_ratio"] >= floor,
-                "VM, same backing file" if kind == "file" else "VM, same queue count", floor)
+                "VM, same backing file" if kind == "file" else "VM, same queue count", ">=", floor,
+                p.get("iops_ratio_reps"))
     for kind, peer in (("kublk-zc", "kublk loop zero copy"), ("kublk-null", "kublk null")):
         for wl in ("rr4k-qd32", "rw4k-qd32", "sr128k-qd32", "sw128k-qd32"):
             p = pairs.get(kind, {}).get(wl)
             if p:
                 add(f"blkgate {'null' if kind == 'kublk-null' else 'file'} >= 1.0x {peer} IOPS, {wl}",
-                    p["iops_ratio"], p["iops_ratio"] is not None and p["iops_ratio"] >= 1.0,
-                    "VM (7.x), same backing file / queue count", 1.0)
+                    p["iops_ratio"], "VM (7.x), same backing file / queue count", ">=", 1.0,
+                    p.get("iops_ratio_reps"))
     zc_cpu = (v.get("cpu_us_per_request") or {}).get("zc", {})
     for wl in ("sr128k-qd32", "sw128k-qd32"):
         c = zc_cpu.get(wl, {})
         a, b = c.get("blkgate-file"), c.get("blkgate-copy")
         if a is not None and b:
-            add(f"zero copy: daemon CPU per request < copy's, {wl}", a / b, a < b,
-                "VM (7.x), CPU us per request, zero copy / copy", 1.0)
+            add(f"zero copy: daemon CPU per request < copy's, {wl}", a / b,
+                "VM (7.x), CPU us per request, zero copy / copy", "<", 1.0)
     e = r.get("engine") or {}
     for rw in ("randread", "randwrite"):
         if rw in e:
             x = e[rw]["ratio_each"]
             add(f"native handler (file) >= 0.95x fio io_uring IOPS, 4k {rw} QD 32", x,
-                x is not None and x >= 0.95, "both submitting each request at once (fio's default)",
-                0.95)
+                "both submitting each request at once (fio's default)", ">=", 0.95,
+                e[rw].get("ratio_each_reps"))
     for variant, tg in (v.get("toggle") or {}).items():
         if variant == "equal":
             continue  # a comparison (control work at the data path's priority), not a setup to meet it
         add(f"A's IOPS while B toggles >= 0.98x A alone ({variant})", tg["iops_ratio"],
-            tg["iops_ratio"] is not None and tg["iops_ratio"] >= 0.98,
-            f"B toggled at {tg['toggle_rate_hz']}/s", 0.98)
+            f"B toggled at {tg['toggle_rate_hz']}/s", ">=", 0.98, tg.get("iops_ratio_reps"))
         add(f"A's p99 while B toggles within 10% of A alone ({variant})", tg["p99_ratio"],
-            tg["p99_ratio"] is not None and tg["p99_ratio"] <= 1.10, "p99 ratio", 1.10)
+            "p99 ratio", "<=", 1.10, tg.get("p99_ratio_reps"))
     m = r.get("micro") or {}
     g = m.get("gate") or {}
     if g.get("check_ns") is not None:
-        add("gate check < 2 ns per request", g["check_ns"], g["check_ns"] < 2.0, "ns, one thread")
+        add("gate check < 2 ns per request", g["check_ns"], "ns, one thread", "<", 2.0)
     # A cache line written by both threads per request shows as extra CPU time per request when
     # two threads share a volume instead of each having its own (same work, same machine, same
     # hyperthread or memory-bandwidth effects). The counterexample (one atomic add per request
@@ -339,15 +360,25 @@ def targets(r):
     extras = {k: v for k, v in extras.items() if v is not None}
     if extras and shared_write:
         worst = max(extras.values()) / shared_write
-        add("no shared cache line written per request", worst, worst < 0.5,
+        add("no shared cache line written per request", worst,
             "CPU ns per request, 2 threads on one volume minus 2 threads on a volume each ("
             + ", ".join(f"{k} {v:+.2f}" for k, v in extras.items())
             + f"), as a fraction of what one shared write per request adds ({shared_write:+.2f} ns);"
-            " the handler also runs with the volume's gate word and layout mprotect()ed read-only")
+            " the handler also runs with the volume's gate word and layout mprotect()ed read-only",
+            "<", 0.5)
     return t
 
 
 # ---- output ------------------------------------------------------------------------------------
+def reps_cell(t):
+    """"k of n (lowest-highest)" for a target measured as the median of paired repetitions: how
+    many of them alone would have met it, and their spread; "–" for a single figure."""
+    reps = t.get("reps")
+    if not reps:
+        return "–"
+    return f"{t['reps_met']} of {len(reps)} ({min(reps):.2f}–{max(reps):.2f}x)"
+
+
 def fmt(x, nd=0, suffix=""):
     if x is None:
         return "–"
@@ -408,8 +439,8 @@ def markdown(r):
     if tg:
         L.append("### Targets")
         L.append("")
-        L.append("| target | measured | |")
-        L.append("|---|---:|---|")
+        L.append("| target | measured | | repetitions that met it on their own |")
+        L.append("|---|---:|---|---|")
         for t in tg:
             val = t["measured"]
             if val is None:
@@ -424,7 +455,7 @@ def markdown(r):
                 th = t.get("threshold")
                 if th is not None and f"{val:.2f}" == f"{th:.2f}":
                     s = f"{val:.3f}x"
-            L.append(f"| {t['target']} | {s} | {'met' if t['met'] else '**missed**'} |")
+            L.append(f"| {t['target']} | {s} | {'met' if t['met'] else '**missed**'} | {reps_cell(t)} |")
         L.append("")
     pairs = v.get("pairs", {})
     for kind, title in (("file", "blkgate `file` volume vs loop device (direct-io=on), same file on ext4 on brd"),
@@ -576,7 +607,8 @@ def main():
     plot_data(r, res)
     for t in r["targets"]:
         val = t["measured"]
-        print(f"  {'met   ' if t['met'] else 'MISSED'}  {t['target']}: {'-' if val is None else f'{val:.2f}'}")
+        print(f"  {'met   ' if t['met'] else 'MISSED'}  {t['target']}: {'-' if val is None else f'{val:.2f}'}"
+              + (f"; repetitions: {reps_cell(t)}" if t.get("reps") else ""))
 
 
 if __name__ == "__main__":
