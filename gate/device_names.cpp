@@ -1,6 +1,7 @@
 // gate/device_names.cpp — see device_names.h.
 #include "device_names.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,30 @@ namespace {
 
 bool WriteWhole(int fd, const std::string& s) {
   return ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+}
+
+std::string Line(const std::string& volume) {
+  return "BLKGATE_VOLUME=" + volume + "\n";
+}
+
+// N of a file named exactly "ublkbN", else -1.
+int DeviceIdOf(const char* name) {
+  if (std::strncmp(name, "ublkb", 5) != 0 || name[5] == '\0') return -1;
+  long id = 0;
+  for (const char* c = name + 5; *c; ++c) {
+    if (*c < '0' || *c > '9' || id > 1000000) return -1;
+    id = id * 10 + (*c - '0');
+  }
+  return static_cast<int>(id);
+}
+
+// The whole of a small file (a name file is one short line), or "" when unreadable.
+std::string ReadSmall(int dir_fd, const char* name) {
+  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return {};
+  char buf[512];
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
 }  // namespace
@@ -59,24 +84,52 @@ std::string DeviceNames::FileOf(int dev_id) const {
   return dir_ + "/ublkb" + std::to_string(dev_id);
 }
 
-void DeviceNames::Publish(int dev_id, const std::string& volume) {
-  if (!usable_ || dev_id < 0) return;
+int DeviceNames::HolderOf(const std::string& volume, int except) const {
+  if (!usable_) return -1;
+  UniqueDir d(::opendir(dir_.c_str()));
+  if (!d) return -1;
+  const std::string want = Line(volume);
+  while (const dirent* e = ::readdir(d.get())) {
+    const int id = DeviceIdOf(e->d_name);
+    if (id < 0 || id == except) continue;
+    if (ReadSmall(::dirfd(d.get()), e->d_name) != want) continue;
+    const std::string dev = sys_block_ + "/ublkb" + std::to_string(id);
+    if (::access(dev.c_str(), F_OK) == 0) return id;
+  }
+  return -1;
+}
+
+bool DeviceNames::Publish(int dev_id, const std::string& volume) {
+  if (!usable_ || dev_id < 0) return false;
+  if (const int holder = HolderOf(volume, dev_id); holder >= 0) {
+    Log("device names: /dev/blkgate/" + volume + " is already /dev/ublkb" + std::to_string(holder) +
+        "'s (a volume of that name served by another daemon); " + "/dev/ublkb" +
+        std::to_string(dev_id) + " gets no stable name: give the volumes machine-unique names");
+    // An older file of this id must not keep claiming the name, nor udev its old links.
+    if (::unlink(FileOf(dev_id).c_str()) == 0) Retrigger(dev_id);
+    return false;
+  }
   const std::string path = FileOf(dev_id);
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd.valid() || !WriteWhole(fd.get(), "BLKGATE_VOLUME=" + volume + "\n")) {
+    if (!fd.valid() || !WriteWhole(fd.get(), Line(volume))) {
       Log("device names: write " + tmp + ": " + std::strerror(errno));
       ::unlink(tmp.c_str());
-      return;
+      return false;
     }
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Log("device names: rename " + tmp + ": " + std::strerror(errno));
     ::unlink(tmp.c_str());
-    return;
+    return false;
   }
+  Retrigger(dev_id);
+  return true;
+}
+
+void DeviceNames::Retrigger(int dev_id) const {
   // udev applies the rules again, now with the file (what `udevadm trigger` writes).
   const std::string uevent = sys_block_ + "/ublkb" + std::to_string(dev_id) + "/uevent";
   UniqueFd u(::open(uevent.c_str(), O_WRONLY | O_CLOEXEC));

@@ -7,7 +7,11 @@
 // the device's add event may have come before the file). The file is written when a volume's
 // device starts or is recovered, and removed once the device is deleted (its remove event takes
 // udev's symlinks away); a device left for the next daemon keeps its file, so the name stays
-// right across restarts, crashes and handovers. DIR (default /run/blkgate/devices) is created
+// right across restarts, crashes and handovers. The names are one name space per machine: a
+// volume whose name another running device already has (a volume of the same name in another
+// daemon, with another state dir) is not published, so the first device keeps its links and
+// /dev/blkgate/NAME never moves to another daemon's volume; the log names both devices.
+// DIR (default /run/blkgate/devices) is created
 // 0755 when missing and must be safe as the state dir is (strict_modes.h): root's, not
 // writable by others, else nothing is published and the log says why. Failures are logged,
 // never fatal: the names are a convenience, the volume serves without them.
@@ -27,14 +31,22 @@ class DeviceNames {
   // Creates and checks the directory; false (logged) when it cannot be used.
   bool Prepare();
   // Device `dev_id` serves `volume`: its file is written (atomically), then udev is asked to
-  // apply the rules again.
-  void Publish(int dev_id, const std::string& volume);
+  // apply the rules again. Returns false (logged) when nothing was published: the directory is
+  // unusable, the write failed, or another existing device's file names `volume` (the name is
+  // taken on this machine; that device keeps it).
+  bool Publish(int dev_id, const std::string& volume);
+  // The id of an existing device other than `except` whose file names `volume`, or -1. A file
+  // whose device is gone (a crash before its Withdraw) does not count.
+  int HolderOf(const std::string& volume, int except) const;
   // Device `dev_id` is gone: its file is removed.
   void Withdraw(int dev_id);
   // The file of device `dev_id`.
   std::string FileOf(int dev_id) const;
 
  private:
+  // Asks udev to apply its rules to device `dev_id` again (a "change" uevent).
+  void Retrigger(int dev_id) const;
+
   std::string dir_;
   std::string sys_block_;
   bool usable_ = false;

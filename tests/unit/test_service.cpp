@@ -258,3 +258,47 @@ TEST_CASE("device names: a file per running device for the udev rule", "[service
   CHECK_FALSE(off.Prepare());
   std::system(("rm -rf '" + root + "'").c_str());
 }
+
+TEST_CASE("device names: a name another daemon's running device has is not taken", "[service]") {
+  char tmpl[] = "/tmp/blkgate-names.XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl;
+  const std::string dir = root + "/devices";
+  const std::string sys = root + "/sys";
+  auto make_device = [&](int id) {
+    REQUIRE(::mkdir((sys + "/ublkb" + std::to_string(id)).c_str(), 0755) == 0);
+    std::ofstream(sys + "/ublkb" + std::to_string(id) + "/uevent");
+  };
+  REQUIRE(::mkdir(sys.c_str(), 0755) == 0);
+  DeviceNames first(dir, sys), second(dir, sys);  // two daemons, one names dir
+  REQUIRE(first.Prepare());
+  REQUIRE(second.Prepare());
+  make_device(7);
+  make_device(8);
+  CHECK(first.Publish(7, "shared"));
+  CHECK(first.HolderOf("shared", 8) == 7);
+  CHECK(first.HolderOf("shared", 7) == -1);  // its own file is not another holder
+  CHECK(first.HolderOf("other", 8) == -1);
+  // ublkb8 served "shared" before (an older file): refused, and the old file goes, so udev
+  // (asked again) drops its link instead of handing /dev/blkgate/shared to ublkb8.
+  { std::ofstream(dir + "/ublkb8") << "BLKGATE_VOLUME=shared\n"; }
+  std::ofstream(sys + "/ublkb8/uevent", std::ios::trunc).close();
+  CHECK_FALSE(second.Publish(8, "shared"));
+  CHECK(::access((dir + "/ublkb8").c_str(), F_OK) != 0);
+  CHECK(ReadFile(sys + "/ublkb8/uevent") == "change");
+  CHECK(ReadFile(dir + "/ublkb7") == "BLKGATE_VOLUME=shared\n");  // the first keeps it
+  // A temp file or a file not named ublkbN is no holder, nor is a file whose device is gone
+  // (a daemon that crashed before removing it).
+  { std::ofstream(dir + "/ublkb9.tmp") << "BLKGATE_VOLUME=x\n"; }
+  { std::ofstream(dir + "/ublkbz") << "BLKGATE_VOLUME=x\n"; }
+  { std::ofstream(dir + "/ublkb11") << "BLKGATE_VOLUME=x\n"; }  // no ublkb11 in sys
+  make_device(9);
+  CHECK(second.HolderOf("x", 9) == -1);
+  CHECK(second.Publish(9, "x"));
+  // The holder's device goes away: the name is free for the other daemon's volume.
+  REQUIRE(std::system(("rm -rf '" + sys + "/ublkb7'").c_str()) == 0);
+  CHECK(second.HolderOf("shared", 8) == -1);
+  CHECK(second.Publish(8, "shared"));
+  CHECK(ReadFile(dir + "/ublkb8") == "BLKGATE_VOLUME=shared\n");
+  std::system(("rm -rf '" + root + "'").c_str());
+}
