@@ -10,7 +10,10 @@ namespace blkgate {
 Result Controller::SetDriveStatus(Drive* d, DriveStatus s, std::vector<Change>* changed) {
   const std::string name = d->name;
   if (d->status == s) return Result::Ok();
-  if (d->status == DriveStatus::failed && s == DriveStatus::online)
+  // A failed drive leaves that state only by going offline, which acknowledges the failure
+  // (drive-set-status.md: VDS_E_OBJECT_STATUS_FAILED); not-ready would park its requests and
+  // let a later online skip the acknowledgement.
+  if (d->status == DriveStatus::failed && s != DriveStatus::offline)
     return Result::ObjectFailed("drive '" + name +
                                 "' is failed; take it offline, repair it, then online");
   const Disk* k = c_->DiskOfDrive(name);

@@ -22,15 +22,28 @@ ResourceState StateIn(const Catalog& c, Kind kind, const std::string& name) {
     }
     return ResourceState::failed;
   };
-  // Worst state of a set of drives: failed > pending > offline > online.
+  // Worst state of a set of drives: failed > pending > offline > online. (The gate answers a
+  // request touching an offline and a failed drive with -ENODEV; the state reports the failure,
+  // which needs an acknowledgement.)
+  auto rank = [](ResourceState s) {
+    switch (s) {
+      case ResourceState::failed:
+        return 3;
+      case ResourceState::online_pending:
+        return 2;
+      case ResourceState::offline:
+        return 1;
+      default:
+        return 0;
+    }
+  };
   auto combine = [&](const std::vector<std::string>& drives) {
     ResourceState s = ResourceState::online;
     for (const auto& dn : drives) {
       const Drive* d = c.drive(dn);
       if (!d) continue;
-      ResourceState ds = drive_state(*d);
-      if (ds == ResourceState::failed) return ResourceState::failed;
-      if (ds == ResourceState::online_pending) s = ResourceState::online_pending;
+      const ResourceState ds = drive_state(*d);
+      if (rank(ds) > rank(s)) s = ds;
     }
     return s;
   };

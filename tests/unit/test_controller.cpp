@@ -314,6 +314,43 @@ TEST_CASE("drive set-status: results of drive-set-status.md") {
   REQUIRE(w.ctl.StateOf(Kind::drive, "a") == ResourceState::online_pending);
 }
 
+TEST_CASE("drive set-status: a failed drive leaves failed only by going offline") {
+  World w;
+  REQUIRE(w.ctl.DriveFailed("b").ok());
+  // not-ready would park its requests and let the next online skip the acknowledgement.
+  const std::uint64_t failed_word = w.p.words["w"];
+  REQUIRE(w.ctl.DriveSetStatus("b", "not-ready").code() == Code::object_failed);
+  REQUIRE(w.ctl.DriveSetStatus("b", "online").code() == Code::object_failed);
+  REQUIRE(w.c.drive("b")->status == DriveStatus::failed);  // nothing changed
+  REQUIRE(w.p.words["w"] == failed_word);
+  REQUIRE(w.ctl.DriveSetStatus("b", "failed").ok());   // already: ok, as any repeat
+  REQUIRE(w.ctl.DriveSetStatus("b", "offline").ok());  // the acknowledgement
+  REQUIRE(w.ctl.DriveSetStatus("b", "not-ready").ok());
+  REQUIRE(w.ctl.DriveSetStatus("b", "online").ok());
+}
+
+TEST_CASE("an offline drive shows in its disk's and volumes' state") {
+  World w;
+  // v and w lie on disk d (drives a and b); u on disk e (drive x).
+  REQUIRE(w.ctl.DriveSetStatus("a", "offline").ok());
+  CHECK(w.ctl.StateOf(Kind::drive, "a") == ResourceState::offline);
+  CHECK(w.ctl.StateOf(Kind::disk, "d") == ResourceState::offline);
+  CHECK(w.ctl.StateOf(Kind::volume, "v") == ResourceState::offline);  // on a: -ENODEV
+  CHECK(w.ctl.StateOf(Kind::volume, "u") == ResourceState::online);
+  CHECK_FALSE(w.vol("v").offline);  // the volume's own state is unchanged
+  // The worst drive decides: failed > not-ready > offline > online.
+  REQUIRE(w.ctl.DriveSetStatus("b", "not-ready").ok());
+  CHECK(w.ctl.StateOf(Kind::disk, "d") == ResourceState::online_pending);
+  REQUIRE(w.ctl.DriveSetStatus("b", "online").ok());
+  REQUIRE(w.ctl.DriveFailed("b").ok());
+  CHECK(w.ctl.StateOf(Kind::disk, "d") == ResourceState::failed);
+  REQUIRE(w.ctl.DriveSetStatus("b", "offline").ok());
+  REQUIRE(w.ctl.DriveSetStatus("b", "online").ok());
+  REQUIRE(w.ctl.DriveSetStatus("a", "online").ok());
+  CHECK(w.ctl.StateOf(Kind::volume, "v") == ResourceState::online);
+  CHECK(w.ctl.StateOf(Kind::disk, "d") == ResourceState::online);
+}
+
 TEST_CASE("cache-corrupt until refresh; object-deleted after remove") {
   World w;
   w.p.files["/x.img"] = {DriveIdentity{1, 99, false}, 8 * MiB};  // replaced file

@@ -86,6 +86,20 @@ TEST_CASE("events: a backend error fails the drive, and its disk and volume with
                                                   "volume/v online->failed backend-error"});
 }
 
+TEST_CASE("events: a drive offline reports its disk and volume going offline, and back") {
+  World w;
+  w.ctl.SetEventCause(EventCause::call, "drive.set-status");
+  REQUIRE(w.ctl.DriveSetStatus("a", "offline").ok());
+  REQUIRE(w.ctl.DriveSetStatus("a", "online").ok());
+  CHECK(w.rec.Lines() ==
+        std::vector<std::string>{"disk/d online->offline call drive.set-status",
+                                 "drive/a online->offline call drive.set-status",
+                                 "volume/v online->offline call drive.set-status",
+                                 "disk/d offline->online call drive.set-status",
+                                 "drive/a offline->online call drive.set-status",
+                                 "volume/v offline->online call drive.set-status"});
+}
+
 TEST_CASE("events: a hook's veto is an event that changes nothing") {
   World w;
   w.p.veto = "pre-offline volume/v";

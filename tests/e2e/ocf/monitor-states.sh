@@ -1,6 +1,7 @@
 #!/bin/bash
-# ocf/monitor-states.sh — monitor maps the volume's state: online 0, offline 7, a failed drive
-# under it 1 (OCF_ERR_GENERIC, so Pacemaker moves it), a not-ready drive 1; a volume this node's
+# ocf/monitor-states.sh — monitor maps the volume's state: online 0, offline 7 (its own or its
+# drive's), a failed drive under it 1 (OCF_ERR_GENERIC, so Pacemaker moves it), a not-ready
+# drive 1; a volume this node's
 # daemon does not have: probe 7, start 5 (OCF_ERR_INSTALLED).
 #   tests/vm/sysvm tests/e2e/ocf/monitor-states.sh
 set -u
@@ -17,6 +18,9 @@ expect_rc "a failed drive: OCF_ERR_GENERIC" 1 monitor
 expect "drive offline (acknowledged)" ok drive set-status d-v offline
 expect "drive online" ok drive set-status d-v online
 expect_rc "online again: running" 0 monitor
+expect "drive offline" ok drive set-status d-v offline
+expect_rc "an offline drive: not running (nothing is served)" 7 monitor
+expect "drive online" ok drive set-status d-v online
 expect "drive not ready" ok drive set-status d-v not-ready
 expect_rc "a not-ready drive: OCF_ERR_GENERIC" 1 monitor
 expect "drive online" ok drive set-status d-v online
