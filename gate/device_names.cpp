@@ -103,8 +103,8 @@ bool DeviceNames::Publish(int dev_id, const std::string& volume) {
   if (!usable_ || dev_id < 0) return false;
   if (const int holder = HolderOf(volume, dev_id); holder >= 0) {
     Log("device names: /dev/blkgate/" + volume + " is already /dev/ublkb" + std::to_string(holder) +
-        "'s (a volume of that name served by another daemon); " + "/dev/ublkb" +
-        std::to_string(dev_id) + " gets no stable name: give the volumes machine-unique names");
+        "'s (a volume of that name served by another daemon); /dev/ublkb" + std::to_string(dev_id) +
+        " gets no stable name: give the volumes machine-unique names");
     // An older file of this id must not keep claiming the name, nor udev its old links.
     if (::unlink(FileOf(dev_id).c_str()) == 0) Retrigger(dev_id);
     return false;
