@@ -39,14 +39,24 @@ Json VolumeView(Controller& c, const Volume& v) {
   const Disk* k = c.catalog().disk(v.disk);
   Json stats = Json::object();
   for (const auto& [name, n] : dev.stats) stats[name] = n;
+  const ResourceState state = c.StateOf(Kind::volume, v.name);
+  // What holds the volume offline: its own flag, its disk's (both claim the device), or only
+  // an offline drive under its extent (not claimed: its requests fail with ENODEV).
+  Json offline_by = nullptr;
+  if (v.offline)
+    offline_by = "volume";
+  else if (k && k->offline)
+    offline_by = "disk";
+  else if (state == ResourceState::offline)
+    offline_by = "drive";
   Json j = {{"name", v.name},
             {"disk", v.disk},
             {"offset", v.offset},
             {"size", v.size},
             {"device", dev.running ? Json(dev.device) : Json(nullptr)},
             {"dev_id", dev.running ? dev.dev_id : -1},
-            {"state", dev.running ? std::string(ToString(c.StateOf(Kind::volume, v.name)))
-                                  : std::string("stopped")},
+            {"state", dev.running ? std::string(ToString(state)) : std::string("stopped")},
+            {"offline_by", std::move(offline_by)},
             {"read_only", k && k->read_only},
             {"queues", dev.queues},
             {"depth", v.depth},

@@ -275,8 +275,24 @@ TEST_CASE("views: drive, disk, running and stopped volumes") {
   nlohmann::json v = VolumeView(w.ctl, *w.c.volume("a"));
   REQUIRE(v["device"] == "/dev/ublkb0");
   REQUIRE(v["state"] == "online");
+  REQUIRE(v["offline_by"].is_null());
   REQUIRE(v["stats"]["writes"] == 2);
   REQUIRE_FALSE(v.contains("error"));
+  // What holds it offline: only its drive (not claimed), its disk, itself.
+  REQUIRE(w.ctl.DriveSetStatus("d", "offline").ok());
+  v = VolumeView(w.ctl, *w.c.volume("a"));
+  REQUIRE((v["state"] == "offline" && v["offline_by"] == "drive"));
+  REQUIRE(w.p.claimed.count("a") == 0);
+  REQUIRE(w.ctl.DriveSetStatus("d", "online").ok());
+  REQUIRE(w.ctl.DiskOffline("k", false).ok());
+  REQUIRE(VolumeView(w.ctl, *w.c.volume("a"))["offline_by"] == "disk");
+  REQUIRE(w.p.claimed.count("a") == 1);
+  REQUIRE(w.ctl.VolumeOffline("a", false).ok());
+  REQUIRE(VolumeView(w.ctl, *w.c.volume("a"))["offline_by"] == "volume");
+  REQUIRE(w.ctl.DiskOnline("k").ok());
+  REQUIRE(VolumeView(w.ctl, *w.c.volume("a"))["offline_by"] == "volume");
+  REQUIRE(w.ctl.VolumeOnline("a").ok());
+  REQUIRE(VolumeView(w.ctl, *w.c.volume("a"))["offline_by"].is_null());
   w.p.devices.clear();
   v = VolumeView(w.ctl, *w.c.volume("a"));
   REQUIRE(v["state"] == "stopped");

@@ -78,8 +78,10 @@ snapshot() {
 	ctl --json list | sed -e 's/"stats":{[^}]*}//g' -e 's/"recoveries":[0-9]*//g'
 }
 
-# consistent: every volume served, one ublk device per volume, claims as the states say (an
-# offline or permanently dismounted volume is claimed; an online one nothing mounts is not).
+# consistent: every volume served, one ublk device per volume, claims as the states say (a
+# volume offline by its own or its disk's flag, or permanently dismounted, is claimed; one that
+# reads offline only because a drive under it is offline is not, nor is an online one nothing
+# mounts).
 consistent() {
 	local json nvol nrun ndev
 	json=$(ctl --json list) || { echo "list failed"; return 1; }
@@ -88,13 +90,14 @@ consistent() {
 	ndev=$(find /sys/class/ublk-char -mindepth 1 -maxdepth 1 | wc -l)
 	[ "$nvol" = "$nrun" ] || { echo "$nvol volumes, $nrun served"; return 1; }
 	[ "$nvol" = "$ndev" ] || { echo "$nvol volumes, $ndev ublk devices"; return 1; }
-	local name dev state mounts out want
+	local name dev state mounts out want show
 	while read -r name dev _ state _ _ mounts; do
 		[ "$name" = NAME ] && continue
 		[ "$mounts" = - ] || continue # a mount holds it
 		want=ok
-		[ "$state" = offline ] && want=EBUSY
-		[ "$(json_field "$(ctl --json volume show "$name")" dismount)" = permanent ] && want=EBUSY
+		show=$(ctl --json volume show "$name")
+		case $(json_field "$show" offline_by) in volume | disk) want=EBUSY ;; esac
+		[ "$(json_field "$show" dismount)" = permanent ] && want=EBUSY
 		out=$("$BLKCALL" "$dev" open-excl 2>&1)
 		[ "$out" = "$want" ] || { echo "$name ($state): O_EXCL open: $out, wanted $want"; return 1; }
 	done < <(ctl volume list)
