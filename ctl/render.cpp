@@ -180,9 +180,9 @@ const std::vector<std::string_view> kDriveOrder = {"name", "path", "size", "stat
 const std::vector<std::string_view> kDiskOrder = {"name",  "drives",    "size",
                                                   "state", "read_only", "volumes"};
 const std::vector<std::string_view> kVolumeOrder = {
-    "name",     "disk",         "offset", "size",     "device",     "dev_id",
-    "state",    "read_only",    "queues", "depth",    "backend",    "system",
-    "dismount", "access_paths", "mounts", "recovery", "recoveries", "stats"};
+    "name",         "disk",      "offset",   "size",       "device",  "dev_id", "state",
+    "offline_by",   "read_only", "queues",   "depth",      "backend", "system", "dismount",
+    "access_paths", "mounts",    "recovery", "recoveries", "stats"};
 
 // "{field}" replaced by the reply's field, else the request's argument.
 std::string Fill(std::string_view tmpl, const json& data, const json& args) {
