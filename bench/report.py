@@ -174,11 +174,12 @@ def engine(res):
     out = {}
     for rw, d in raw.items():
         med = {who: median(list(v.values())) for who, v in d.items()}
+        each = rep_ratios(d.get("engine-each"), d.get("fio"))
         out[rw] = {
             "iops": med,
             "runs": {who: [round(v[r]) for r in sorted(v)] for who, v in d.items()},
-            "ratio_each": paired_ratio(d.get("engine-each"), d.get("fio")),
-            "ratio_each_reps": rep_ratios(d.get("engine-each"), d.get("fio")),
+            "ratio_each": median(each),
+            "ratio_each_reps": each,
             "ratio_batch": paired_ratio(d.get("engine-batch"), d.get("fio-batch")),
         }
     return out
@@ -207,6 +208,8 @@ def vm(res):
             if kind.startswith("toggle"):
                 variant = kind.split("-", 1)[1] if "-" in kind else "shared"
                 a, b = agg.get("toggling"), agg.get("alone")
+                iops = rep_ratios(targets.get("toggling"), targets.get("alone"), "iops")
+                p99 = rep_ratios(targets.get("toggling"), targets.get("alone"), "p99_us")
                 togs = []
                 for name in sorted(os.listdir(os.path.join(d, "toggle"))):
                     if name.startswith(f"toggle-{variant}-toggling"):
@@ -219,10 +222,10 @@ def vm(res):
                     "workload": wl,
                     "alone": b,
                     "toggling": a,
-                    "iops_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "iops"),
-                    "p99_ratio": paired_ratio(targets.get("toggling"), targets.get("alone"), "p99_us"),
-                    "iops_ratio_reps": rep_ratios(targets.get("toggling"), targets.get("alone"), "iops"),
-                    "p99_ratio_reps": rep_ratios(targets.get("toggling"), targets.get("alone"), "p99_us"),
+                    "iops_ratio": median(iops),
+                    "p99_ratio": median(p99),
+                    "iops_ratio_reps": iops,
+                    "p99_ratio_reps": p99,
                     "toggle_rate_hz": median([t["rate_hz"] for t in togs]),
                     "toggle_offline_p50_us": median([t["offline_us"]["p50"] for t in togs]),
                     "toggle_online_p50_us": median([t["online_us"]["p50"] for t in togs]),
@@ -234,14 +237,15 @@ def vm(res):
             # the peer: a kernel device or another server, else blkgate in another mode (zc)
             ref = next((t for t in agg if t != ours and not t.startswith("blkgate")),
                        next((t for t in agg if t != ours), None))
+            iops = rep_ratios(targets.get(ours), targets.get(ref), "iops")
             out["pairs"].setdefault(kind, {})[wl] = {
                 "blkgate": agg.get(ours),
                 "name": ours,
                 "reference": agg.get(ref),
                 "reference_name": ref,
-                "iops_ratio": paired_ratio(targets.get(ours), targets.get(ref), "iops"),
+                "iops_ratio": median(iops),
                 "p99_ratio": paired_ratio(targets.get(ours), targets.get(ref), "p99_us"),
-                "iops_ratio_reps": rep_ratios(targets.get(ours), targets.get(ref), "iops"),
+                "iops_ratio_reps": iops,
             }
     # daemon CPU per request (zc: zero copy vs copy), median over the repetitions
     cpu_idx = os.path.join(d, "cpu.tsv")
