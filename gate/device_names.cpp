@@ -84,6 +84,10 @@ std::string DeviceNames::FileOf(int dev_id) const {
   return dir_ + "/ublkb" + std::to_string(dev_id);
 }
 
+std::string DeviceNames::SysDirOf(int dev_id) const {
+  return sys_block_ + "/ublkb" + std::to_string(dev_id);
+}
+
 int DeviceNames::HolderOf(const std::string& volume, int except) const {
   if (!usable_) return -1;
   UniqueDir d(::opendir(dir_.c_str()));
@@ -93,8 +97,7 @@ int DeviceNames::HolderOf(const std::string& volume, int except) const {
     const int id = DeviceIdOf(e->d_name);
     if (id < 0 || id == except) continue;
     if (ReadSmall(::dirfd(d.get()), e->d_name) != want) continue;
-    const std::string dev = sys_block_ + "/ublkb" + std::to_string(id);
-    if (::access(dev.c_str(), F_OK) == 0) return id;
+    if (::access(SysDirOf(id).c_str(), F_OK) == 0) return id;
   }
   return -1;
 }
@@ -131,7 +134,7 @@ bool DeviceNames::Publish(int dev_id, const std::string& volume) {
 
 void DeviceNames::Retrigger(int dev_id) const {
   // udev applies the rules again, now with the file (what `udevadm trigger` writes).
-  const std::string uevent = sys_block_ + "/ublkb" + std::to_string(dev_id) + "/uevent";
+  const std::string uevent = SysDirOf(dev_id) + "/uevent";
   UniqueFd u(::open(uevent.c_str(), O_WRONLY | O_CLOEXEC));
   if (!u.valid() || !WriteWhole(u.get(), "change"))
     Log("device names: " + uevent + ": " + std::strerror(errno) +

@@ -44,6 +44,8 @@ class DeviceNames {
   std::string FileOf(int dev_id) const;
 
  private:
+  // Device `dev_id`'s directory under sys_block (it exists while the device does).
+  std::string SysDirOf(int dev_id) const;
   // Asks udev to apply its rules to device `dev_id` again (a "change" uevent).
   void Retrigger(int dev_id) const;
 
