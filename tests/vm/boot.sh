@@ -50,6 +50,13 @@ vm_boot() {
 	return 0
 }
 
+# kernel_log_setting: VM_KERNEL_LOG defaulted (check) and checked (check or ignore; else die).
+kernel_log_setting() {
+	VM_KERNEL_LOG=${VM_KERNEL_LOG:-check}
+	[[ $VM_KERNEL_LOG == check || $VM_KERNEL_LOG == ignore ]] ||
+		die "VM_KERNEL_LOG must be check or ignore: $VM_KERNEL_LOG"
+}
+
 # vm_exit_status: prints N from the last BLKGATE_VM_EXIT=N line of $LOG (the guest prints
 # it after its script; a kernel message may share the line before it), or nothing.
 vm_exit_status() {
