@@ -31,6 +31,12 @@
 #   monitor_start FILE ARGS  `blkgatectl monitor ARGS` in the background, stdout to FILE and
 #                            stderr to FILE.err, returning once it is subscribed (pid in MON);
 #                            monitor_wait: its exit status once it ended (its --count), 20 s at most
+#   check_offline_online_events VOLUME   `monitor --count 2` sees `volume offline`, then
+#                            `volume online` of VOLUME, each with its call, and nothing else
+#   stats_field JSON KEY     the first integer member KEY of `stats --json` (the total's)
+#   fio_randrw DEV           fio randrw (60% reads, O_DIRECT) at 4k, then 64k, on a 64 MiB DEV
+#   check_stats_vs_fio BEFORE AFTER   `stats --json` before/after fio_randrw counted its reads
+#                            and writes (number, bytes) within 1% of fio's own numbers
 # Exit codes: 0 every check passed, 1 one failed, 77 skipped (a prerequisite is missing).
 export LC_ALL=C
 # shellcheck disable=SC2034 # used by the scripts that source this
@@ -399,4 +405,61 @@ monitor_wait() {
 	done
 	kill "$MON" 2>/dev/null
 	wait "$MON"
+}
+
+# check_offline_online_events VOLUME: a `blkgatectl monitor --count 2` (output in
+# $W/monitor.txt), then `volume offline` and `volume online` of VOLUME: the monitor reports
+# both, in that order, each with the call that made it, and nothing else.
+check_offline_online_events() {
+	local v=$1 t=$W/monitor.txt
+	check "monitor subscribes" monitor_start "$t" --count 2
+	expect "volume offline" ok volume offline "$v"
+	expect "volume online" ok volume online "$v"
+	check "monitor exits after 2 events" monitor_wait
+	note "$(cat "$t")"
+	check "first line: offline, by volume.offline" grep -q "^[0-9T:.-]*Z volume/$v online -> offline (call volume.offline)$" <(sed -n 1p "$t")
+	check "second line: online, by volume.online" grep -q "^[0-9T:.-]*Z volume/$v offline -> online (call volume.online)$" <(sed -n 2p "$t")
+	check "nothing else" test "$(wc -l <"$t")" -eq 2
+}
+
+# stats_field JSON KEY: the first integer member KEY (the report's total comes before its
+# queues).
+stats_field() { grep -o "\"$2\":[0-9]*" <<<"$1" | head -1 | cut -d: -f2; }
+# fio_field FILE KEY N: the Nth "KEY" : N of fio's JSON (1 read, 2 write).
+fio_field() { grep -o "\"$2\" : [0-9]*" "$1" | sed -n "${3}p" | awk '{ print $3 }'; }
+# shellcheck disable=SC2317  # called through check
+within_1pct() { # WANT GOT
+	awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d * 100 <= a) }'
+}
+
+# fio_randrw DEV: fio randrw (60% reads, O_DIRECT, io_uring, depth 16, two jobs of 8 MiB over
+# 32 MiB each) on DEV (64 MiB) at bs 4k, then 64k; its reports in $W/fio-4k.json, fio-64k.json.
+fio_randrw() {
+	local bs
+	for bs in 4k 64k; do
+		check "fio randrw bs=$bs" fio --name=mix --filename="$1" --direct=1 --ioengine=io_uring \
+			--rw=randrw --rwmixread=60 --bs=$bs --iodepth=16 --numjobs=2 --size=32M \
+			--offset_increment=32M --io_size=8M --group_reporting --output-format=json \
+			--output="$W/fio-$bs.json"
+	done
+}
+
+# check_stats_vs_fio BEFORE AFTER: `stats --json VOLUME` before and after fio_randrw counted
+# fio's reads and writes, their number and their bytes, each within 1% of fio's own.
+check_stats_vs_fio() {
+	local dir n ios bytes bs got_ios got_bytes
+	for dir in read write; do
+		n=1
+		[ $dir = write ] && n=2
+		ios=0 bytes=0
+		for bs in 4k 64k; do
+			ios=$((ios + $(fio_field "$W/fio-$bs.json" total_ios $n)))
+			bytes=$((bytes + $(fio_field "$W/fio-$bs.json" io_bytes $n)))
+		done
+		got_ios=$(($(stats_field "$2" ${dir}s) - $(stats_field "$1" ${dir}s)))
+		got_bytes=$(($(stats_field "$2" ${dir}_bytes) - $(stats_field "$1" ${dir}_bytes)))
+		note "${dir}s: fio $ios ($bytes bytes), stats $got_ios ($got_bytes bytes)"
+		check "${dir}s counted within 1% of fio's" within_1pct "$ios" "$got_ios"
+		check "${dir} bytes counted within 1% of fio's" within_1pct "$bytes" "$got_bytes"
+	done
 }

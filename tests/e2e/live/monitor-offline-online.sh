@@ -11,14 +11,7 @@ require_ublk
 
 check "daemon starts" start_gate
 check "a volume" mkvol v0 16M
-check "monitor subscribes" monitor_start "$W/text" --count 2
-expect "volume offline" ok volume offline v0
-expect "volume online" ok volume online v0
-check "monitor exits after 2 events" monitor_wait
-note "$(cat "$W/text")"
-check "first line: offline, by volume.offline" grep -q "^[0-9T:.-]*Z volume/v0 online -> offline (call volume.offline)$" <(sed -n 1p "$W/text")
-check "second line: online, by volume.online" grep -q "^[0-9T:.-]*Z volume/v0 offline -> online (call volume.online)$" <(sed -n 2p "$W/text")
-check "nothing else" test "$(wc -l <"$W/text")" -eq 2
+check_offline_online_events v0
 
 check "monitor --json subscribes" monitor_start "$W/json" --json --count 3
 expect "disk offline" ok disk offline k-v0
