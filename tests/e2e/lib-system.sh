@@ -15,6 +15,8 @@
 #   prop NAME                a property of blkgate.service (systemctl show -P)
 #   wait_for SECS CMD...     CMD until it succeeds, at most SECS seconds
 #   link_of NAME             where /dev/blkgate/NAME points (empty: nowhere)
+#   mounted_volume NAME TEXT a volume with ext4 mounted at its access path $W/mnt (below)
+#   mount_id                 the mount id of $W/mnt (/proc/self/mountinfo; one per mount)
 # $SOCK is the service's socket, so ctl and expect talk to it.
 SOCK=/run/blkgate/control.sock
 export BLKGATE_SOCKET=$SOCK
@@ -88,3 +90,4 @@ wait_for() { # SECS CMD...
 }
 
 link_of() { readlink -f "/dev/blkgate/$1" 2>/dev/null; }
+mount_id() { awk -v m="$W/mnt" '$5 == m { print $1 }' /proc/self/mountinfo; }

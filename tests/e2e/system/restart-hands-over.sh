@@ -14,7 +14,6 @@ require mkfs.ext4 findmnt
 fresh_service ""
 mounted_volume v0 before
 dev=$(dev_of v0)
-mount_id() { awk -v m="$W/mnt" '$5 == m { print $1 }' /proc/self/mountinfo; }
 id=$(mount_id)
 exec 9>>"$W/mnt/file" # a file open on the volume through the restart
 on_cleanup "exec 9>&-"
