@@ -31,8 +31,11 @@ check "... and the name file" test ! -e "/run/blkgate/devices/${d0#/dev/}"
 ctl volume create v2 --disk k-v0 --size 16M --queues 2 >/dev/null
 d2=$(dev_of v2)
 udevadm settle
+# The kernel gives a new device the lowest free ublk id, so v2 gets v0's freed id: the same
+# /dev/ublkbN, now v2's, must not still be called v0.
+check "the new volume reuses v0's freed id" test "$d2" = "$d0"
 check "a new volume gets its own name" test "$(link_of v2)" = "$d2"
-check "no stale name on a reused id" test ! -e /dev/blkgate/v0
+check "no stale name on the reused id" test ! -e /dev/blkgate/v0 -a ! -e /dev/disk/by-id/blkgate-v0
 
 systemctl restart "$UNIT"
 udevadm settle
