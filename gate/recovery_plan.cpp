@@ -121,6 +121,9 @@ DevicePlan PlanVolumeDevice(const FoundDevice* found, const WantedDevice& want) 
   const FoundDevice& d = *found;
   const std::string what = Describe(d);
   if (d.owner == want.owner) {
+    if (d.state == ublk::kDevLive && want.self_pid > 0 && d.server_pid == want.self_pid)
+      return {DeviceAction::create_elsewhere,
+              what + " is ours and served by this daemon: another volume's, made at this start"};
     if (d.state == ublk::kDevLive)
       return {DeviceAction::wait, what + " is ours and still live: its server is exiting"};
     if (Recoverable(d.state)) {

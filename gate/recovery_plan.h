@@ -65,6 +65,9 @@ struct WantedDevice {
   std::uint16_t depth = 0;
   std::uint32_t logical_block = 0;
   std::uint64_t owner = 0;  // our OwnerTag
+  // This daemon's pid: a device of ours it serves itself was made in this start for another
+  // volume (given the lowest free id, which may be one the state recorded for this volume).
+  std::int32_t self_pid = 0;
 };
 
 enum class DeviceAction : std::uint8_t {
@@ -72,8 +75,10 @@ enum class DeviceAction : std::uint8_t {
   recover,           // ours, quiesced, same geometry: take it over
   replace,           // ours or a dead server's, and not recoverable: STOP_DEV + DEL_DEV, then
                      // ADD_DEV asking for the id (what was queued on it fails with EIO)
-  create_elsewhere,  // another server's device: never touched; ADD_DEV with any free id
-  wait,              // ours but still LIVE: the previous daemon is still exiting; look again
+  create_elsewhere,  // another server's device, or one this daemon serves for another
+                     // volume: never touched; ADD_DEV with any free id
+  wait,              // ours but still LIVE under another pid: the previous daemon is still
+                     // exiting; look again
 };
 std::string_view ToString(DeviceAction a) noexcept;
 

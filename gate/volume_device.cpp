@@ -195,6 +195,7 @@ Result UblkVolumeDevice::Plan(std::uint32_t id, DevicePlan* plan, FoundDevice* f
   want.depth = spec_.depth;
   want.logical_block = backend_->logical_block_size();
   want.owner = spec_.owner;
+  want.self_pid = static_cast<std::int32_t>(::getpid());
   for (int waited = 0;; waited += kSettlePollMs) {
     bool exists = false;
     BLKGATE_TRY(ProbeUblkDevice(*ctrl_, id, found, &exists));

@@ -156,6 +156,23 @@ TEST_CASE("our device still live: the old daemon is exiting, look again", "[reco
   REQUIRE(Plan(d) == DeviceAction::wait);
 }
 
+TEST_CASE("our live device served by this daemon is another volume's: another id at once",
+          "[recovery]") {
+  // A start gives a volume whose recorded id is taken by another server a new device at the
+  // lowest free id, which can be the id the state recorded for a later volume.
+  FoundDevice d = Left();
+  d.state = ublk::kDevLive;
+  d.server_alive = true;
+  WantedDevice w = Want();
+  w.self_pid = d.server_pid;
+  const DevicePlan p = PlanVolumeDevice(&d, w);
+  REQUIRE(p.action == DeviceAction::create_elsewhere);
+  REQUIRE(p.why.find("served by this daemon") != std::string::npos);
+  // Another pid is the previous daemon, still exiting: wait for it, as before.
+  w.self_pid = d.server_pid + 1;
+  REQUIRE(PlanVolumeDevice(&d, w).action == DeviceAction::wait);
+}
+
 TEST_CASE("another server's device is never touched", "[recovery]") {
   for (std::uint16_t state : {ublk::kDevLive, ublk::kDevQuiesced, ublk::kDevFailIo}) {
     INFO("state " << state);

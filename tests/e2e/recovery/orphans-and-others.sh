@@ -4,7 +4,8 @@
 # device started, as a crash between the device's start and the save of its id leaves it) is
 # deleted and named in the log, and v1 gets a fresh device (the create as after the call); the
 # other volumes' devices are recovered; another ublk server's device, even at the id a
-# volume had, is never touched: the volume takes another id.
+# volume had, is never touched: the volume takes another id, and a later volume whose recorded
+# id that new device took moves on too, at once (not waiting 10 s for itself to exit).
 #   tests/vm/run tests/e2e/recovery/orphans-and-others.sh
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
@@ -58,6 +59,10 @@ check "another server serves ublk device $id" grep -q "DEVICE /dev/ublkb$id" "$W
 check "restart with the other server on v0's id" start_gate
 check "v0 got another device" sh -c "test \"\$(blkgatectl --json volume show v0 | sed -n 's/.*\"device\":\"\\([^\"]*\\)\".*/\\1/p')\" != $V0"
 check "the log says why" grep -q "belongs to another ublk server" "$W/gate.log"
+# v0's new device took the lowest free id, v1's recorded one: v1 moves on at once, it does not
+# wait 10 s for "the previous daemon" (this one) to exit.
+check "v1's recorded id now holds v0's device: v1 takes another id at once" \
+	grep -q "volume v1: create-elsewhere: .* is ours and served by this daemon" "$W/gate.log"
 check "the other server's device still serves" dd if="/dev/ublkb$id" of=/dev/null bs=64k count=4 iflag=direct
 check "v0's data on its new device" cmp "$W/pat" <(dd if="$(dev_of v0)" bs=64k count=16 iflag=direct 2>/dev/null)
 check "SIGTERM" stop_gate
