@@ -58,10 +58,23 @@ kernel_log_setting() {
 }
 
 # vm_exit_status: prints N from the last BLKGATE_VM_EXIT=N line of $LOG (the guest prints
-# it after its script; a kernel message may share the line before it), or nothing.
+# it after its script, on the console and through the kernel log: a kernel message may share
+# the console's line before it, the kernel log's copy has its timestamp there), or nothing.
 vm_exit_status() {
 	local marker
 	marker=$(grep -a -o -E 'BLKGATE_VM_EXIT=[0-9]+$' "$LOG" | tail -n1 || true)
 	[[ -n $marker ]] && echo "${marker#BLKGATE_VM_EXIT=}"
 	return 0
+}
+
+# vm_death_reason: for a VM that stopped without reporting a status, what its console says
+# killed it: the kernel's first panic, oops or BUG line in $LOG, or where to look.
+vm_death_reason() {
+	local line
+	line=$(grep -a -m1 -E 'Kernel panic|Oops: |BUG: |Attempted to kill init' "$LOG" | cut -c1-160 || true)
+	if [[ -n $line ]]; then
+		echo "the guest kernel died: $line (see the console above)"
+	else
+		echo "no panic on the console: qemu killed, or the console lost the status line? See the console above."
+	fi
 }
