@@ -53,5 +53,5 @@ check "the daemon exited on its own" wait_for 30 sh -c "[ \"\$(systemctl show -P
 journalctl -q --sync
 notes "$t" >"$W/shutdown.notes"
 check "STOPPING=1 at blkgatectl shutdown" grep -qE "^$pid STOPPING=1" "$W/shutdown.notes"
-check "inactive, not failed, and not restarted" sh -c "[ \"\$(systemctl show -P Result $UNIT)\" = success ] && [ \"\$(systemctl show -P ActiveState $UNIT)\" = inactive ]"
+check "inactive, not failed, and not restarted" test "$(prop Result) $(prop ActiveState)" = "success inactive"
 summary
