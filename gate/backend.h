@@ -39,7 +39,10 @@ enum class PieceOp : std::uint8_t {
 struct PieceIo {
   PieceOp op = PieceOp::read;
   bool no_unmap = false;  // WRITE_ZEROES with UBLK_IO_F_NOUNMAP: keep the range allocated
-  std::uint8_t seg = 0;   // VolumeLayout::segs index
+  // A write with UBLK_IO_F_FUA: durable before it completes (the file backend writes it with
+  // RWF_DSYNC; mem and null hold nothing a flush would keep, so they ignore it).
+  bool fua = false;
+  std::uint8_t seg = 0;  // VolumeLayout::segs index
   std::uint64_t volume_offset = 0;
   std::uint64_t drive_offset = 0;
   std::uint32_t len = 0;

@@ -6,6 +6,9 @@
 //                             buffer the kernel only reads); zero copy: IORING_OP_READ_FIXED /
 //                             WRITE_FIXED on the request's own pages, registered by ublk as
 //                             fixed buffer PieceIo::buf_index of the ring
+//   FUA (write, zero_fill)    the same write with RWF_DSYNC: on O_DIRECT block devices a
+//                             REQ_FUA bio, on files the file system's own data sync of the
+//                             range, so only that write is made durable, not the whole store
 //   fsync                     IORING_OP_FSYNC with IORING_FSYNC_DATASYNC
 //   discard                   files: IORING_OP_FALLOCATE(PUNCH_HOLE|KEEP_SIZE);
 //                             block devices: BLOCK_URING_CMD_DISCARD (Linux >= 6.12; older
@@ -114,6 +117,7 @@ class FileBackend final : public Backend {
             static_cast<off_t>(p.drive_offset), p.len);
         break;
     }
+    if (p.fua && (p.op == PieceOp::write || p.op == PieceOp::zero_fill)) sqe->rw_flags = RWF_DSYNC;
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, ud);
     return kQueued;

@@ -106,9 +106,9 @@ Result Daemon::Start() {
   if (!wake_.valid() || !shutdown_.valid() || !errors_quit_.valid())
     return Result::FromErrno(errno, "eventfd");
 
-  volumes_ = std::make_unique<VolumeRegistry>(
-      VolumeRegistryOptions{opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags,
-                            OwnerTag(dir), opts_.zero_copy, opts_.names_dir, opts_.queue_cpus});
+  volumes_ = std::make_unique<VolumeRegistry>(VolumeRegistryOptions{
+      opts_.park_timeout_ms, data_priority_, wake_.get(), recovery_flags, OwnerTag(dir),
+      opts_.zero_copy, opts_.names_dir, opts_.queue_cpus, opts_.fua});
   hooks_ = std::make_unique<HookRunner>(
       HookOptions{opts_.state_dir + "/hooks", opts_.socket_path, opts_.hook_timeout_s, ::geteuid()},
       &tokens_);

@@ -62,6 +62,8 @@ struct DaemonOptions {
   bool zero_copy = true;
   // Where queue threads run (queue_cpus.h; --queue-cpus).
   QueueCpus queue_cpus = QueueCpus::spread;
+  // New devices advertise FUA (--fua on|off; DeviceSpec::fua).
+  bool fua = true;
   // Where each device's volume name is published for the udev rule (device_names.h); empty:
   // nowhere.
   std::string names_dir = "/run/blkgate/devices";

@@ -114,6 +114,7 @@ void IoHandler::StartPiece(std::uint16_t tag, std::uint8_t i) noexcept {
     PieceIo io;
     io.op = t.op[i];
     io.no_unmap = (t.req.flags & ublk::kIoFlagNoUnmap) != 0;
+    io.fua = (t.req.flags & ublk::kIoFlagFua) != 0;
     io.seg = p.seg;
     io.volume_offset = p.volume_offset;
     io.drive_offset = p.drive_offset;

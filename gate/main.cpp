@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "usage: blkgate [--state-dir DIR] [--socket PATH] [--group NAME] [--park-timeout MS]\n"
     "               [--hook-timeout SEC] [--control-priority idle|N] [--on-crash hold|fail]\n"
     "               [--max-clients N] [--idle-timeout SEC] [--send-timeout SEC]\n"
-    "               [--data-path auto|copy] [--queue-cpus spread|own|any] [--names-dir DIR]\n"
+    "               [--data-path auto|copy] [--queue-cpus spread|own|any] [--fua on|off]\n"
+    "               [--names-dir DIR]\n"
     "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
@@ -74,6 +75,11 @@ constexpr const char* kUsage =
     "                      CPUs whose requests its queue serves (so it does not take turns\n"
     "                      with the program submitting them), own pins it to those CPUs\n"
     "                      (ublksrv's choice), any leaves it to the scheduler\n"
+    "  --fua on|off        whether new devices take FUA writes (a file system's journal\n"
+    "                      commits, O_DSYNC writes) as such: on (default) writes each one\n"
+    "                      durably by itself (RWF_DSYNC), off lets the kernel follow each\n"
+    "                      with a FLUSH of every drive of the volume; a recovered device\n"
+    "                      keeps what it was created with\n"
     "  --names-dir DIR     where each running device's volume name is written for udev\n"
     "                      (DIR/ublkbN: BLKGATE_VOLUME=NAME), which the installed rule turns\n"
     "                      into /dev/blkgate/NAME and /dev/disk/by-id/blkgate-NAME (default\n"
@@ -144,6 +150,9 @@ bool Accepted(const blkgate::Result& r) {
 // --data-path's values, named in value order.
 enum class DataPathChoice : std::uint8_t { automatic, copy };
 constexpr std::array<std::string_view, 2> kDataPathNames = {"auto", "copy"};
+// --fua's values.
+enum class OnOff : std::uint8_t { on, off };
+constexpr std::array<std::string_view, 2> kOnOffNames = {"on", "off"};
 
 // Raises the soft limit on open descriptors towards the hard one (at most 65536): the control
 // socket's connections and every volume's rings and files count against it. An administrator's
@@ -198,6 +207,10 @@ int main(int argc, char** argv) {
       DataPathChoice choice{};
       if (!Accepted(blkgate::ParseByName(v, kDataPathNames, "--data-path", &choice))) return 11;
       opts.zero_copy = choice == DataPathChoice::automatic;
+    } else if (TakeValue(argc, argv, &i, "--fua", &v)) {
+      OnOff choice{};
+      if (!Accepted(blkgate::ParseByName(v, kOnOffNames, "--fua", &choice))) return 11;
+      opts.fua = choice == OnOff::on;
     } else if (TakeValue(argc, argv, &i, "--queue-cpus", &v)) {
       if (!Accepted(blkgate::ParseQueueCpus(v, &opts.queue_cpus))) return 11;
     } else if (TakeValue(argc, argv, &i, "--control-priority", &v)) {

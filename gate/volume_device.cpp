@@ -348,7 +348,10 @@ Result UblkVolumeDevice::SetParams() {
   p.len = sizeof p;
   p.types = UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD;
   // A volatile cache: fsync / REQ_PREFLUSH reach us as FLUSH, which fdatasyncs the drives.
-  p.basic.attrs = UBLK_ATTR_VOLATILE_CACHE | (spec_.read_only ? UBLK_ATTR_READ_ONLY : 0);
+  // FUA: a REQ_FUA write reaches us flagged and is made durable alone (RWF_DSYNC); without it
+  // the block layer follows each such write with a FLUSH.
+  p.basic.attrs = UBLK_ATTR_VOLATILE_CACHE | (spec_.fua ? UBLK_ATTR_FUA : 0) |
+                  (spec_.read_only ? UBLK_ATTR_READ_ONLY : 0);
   p.basic.logical_bs_shift = static_cast<std::uint8_t>(shift);
   p.basic.physical_bs_shift = static_cast<std::uint8_t>(std::max(shift, 12));
   p.basic.io_min_shift = static_cast<std::uint8_t>(shift);

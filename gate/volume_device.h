@@ -47,6 +47,9 @@ struct DeviceSpec {
   // Zero copy where the kernel and the backend allow it (ChooseDataPath); false: always copy.
   bool zero_copy = true;
   bool read_only = false;  // initial UBLK_ATTR_READ_ONLY
+  // UBLK_ATTR_FUA: FUA writes reach us as such (served durable, backend.h's PieceIo::fua)
+  // instead of the block layer's write + FLUSH of every drive.
+  bool fua = true;
   // A request parked because a drive is not ready fails with -ENODEV after this long. While
   // anything is parked the queue thread re-checks the gate word every few milliseconds.
   std::uint32_t park_timeout_ms = 30000;

@@ -63,6 +63,7 @@ Result VolumeRegistry::Start(const Catalog& c, const Volume& v, int* dev_id) {
   spec.owner = o_.owner;
   spec.zero_copy = o_.zero_copy;
   spec.queue_cpus = o_.queue_cpus;
+  spec.fua = o_.fua;
   spec.on_backend_error = [wake, failed](int drive_index, int) {
     failed->fetch_or(1u << drive_index, std::memory_order_relaxed);
     std::uint64_t one = 1;

@@ -35,6 +35,7 @@ struct VolumeRegistryOptions {
   bool zero_copy = true;             // new devices may use zero copy (DeviceSpec::zero_copy)
   std::string names_dir;             // device_names.h: where udev learns each device's volume
   QueueCpus queue_cpus = QueueCpus::spread;  // DeviceSpec::queue_cpus
+  bool fua = true;                           // DeviceSpec::fua
 };
 
 class VolumeRegistry {

@@ -520,6 +520,48 @@ TEST_CASE("handler retries short transfers and falls back for unsupported ops", 
   }
 }
 
+// FUA: every piece of a flagged write carries the flag (each drive's part made durable), a
+// plain write's pieces do not, and nothing else turns into a flush.
+TEST_CASE("handler: a FUA write's pieces on every drive are FUA, a plain write's are not",
+          "[datapath]") {
+  Rig rig;
+  rig.layout =
+      MakeLayout(1 << 20, {Seg("a", 0, 0, 0, 256 * 1024), Seg("b", 1, 256 * 1024, 0, 768 * 1024)});
+  auto fake = std::make_unique<FakeBackend>();
+  FakeBackend* fb = fake.get();
+  fb->answer = [](const PieceIo& p) { return static_cast<int>(p.len); };
+  rig.backend = std::move(fake);
+  rig.Start();
+  std::vector<char> data(32 * 1024, 'x');
+  // volume [240K, 272K): a [240K, 256K) + b [0, 16K)
+  REQUIRE(rig.Exec(W, (256 - 16) * 2, 64, data.data(), ublk::kIoFlagFua) == 32 * 1024);
+  REQUIRE(fb->calls.size() == 2);
+  for (const PieceIo& p : fb->calls) {
+    CHECK(p.op == PieceOp::write);
+    CHECK(p.fua);
+  }
+  CHECK(fb->calls[1].seg == 1);
+  fb->calls.clear();
+  REQUIRE(rig.Exec(W, (256 - 16) * 2, 64, data.data()) == 32 * 1024);
+  REQUIRE(fb->calls.size() == 2);
+  for (const PieceIo& p : fb->calls) CHECK_FALSE(p.fua);
+  CHECK(rig.src->stats().flushes.load() == 0);
+}
+
+TEST_CASE("file backend: a FUA write (RWF_DSYNC) lands like any other", "[datapath]") {
+  TempFile f(128 * 1024, 'A');
+  Rig rig;
+  rig.layout = MakeLayout(128 * 1024, {Seg("d", 0, 0, 0, 128 * 1024)});
+  Result r = OpenFileBackend(rig.layout, {f.path}, FileBackendOptions{}, &rig.backend);
+  INFO(r.ToString());
+  REQUIRE(r.ok());
+  rig.Start();
+  auto data = Pattern(16 * 1024, 7);
+  REQUIRE(rig.Exec(W, 64, 32, data.data(), ublk::kIoFlagFua) == 16 * 1024);
+  REQUIRE(f.Read(32 * 1024, 16 * 1024) == data);
+  REQUIRE(f.Read(0, 32 * 1024) == std::vector<char>(32 * 1024, 'A'));
+}
+
 // Zero copy: a request whose pages are a fixed buffer of the ring reaches the backend as
 // (buf_index, offset in that buffer), across a drive boundary and through short transfers.
 TEST_CASE("handler: fixed-buffer requests keep their index and offsets", "[datapath]") {
