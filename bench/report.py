@@ -395,6 +395,8 @@ WL_LABEL = {
     "rr4k-qd1": "4k rand read QD1", "rr4k-qd32": "4k rand read QD32", "rr4k-qd128": "4k rand read QD128",
     "rw4k-qd1": "4k rand write QD1", "rw4k-qd32": "4k rand write QD32", "rw4k-qd128": "4k rand write QD128",
     "sr128k-qd32": "128k seq read QD32", "sw128k-qd32": "128k seq write QD32",
+    "dw4k-qd1": "4k rand O_DSYNC write QD1", "dw4k-qd32": "4k rand O_DSYNC write QD32",
+    "dw128k-qd32": "128k seq O_DSYNC write QD32",
 }
 WL_ORDER = list(WL_LABEL)
 
@@ -468,6 +470,7 @@ def markdown(r):
                         ("kublk-zc", "blkgate `file` volume vs kublk loop with zero copy (--auto_zc), same file"),
                         ("kublk-null", "blkgate `null` volume vs kublk null"),
                         ("zc", "blkgate `file` volume, zero copy vs copy (second daemon, --data-path copy), same file"),
+                        ("fua", "blkgate `file` volume taking FUA writes vs not (second daemon, --fua off: write + FLUSH), same file"),
                         ("feat-batch", "kublk null with UBLK_F_BATCH_IO (--batch) vs without"),
                         ("feat-batch-zc", "kublk loop zero copy (--auto_zc) with UBLK_F_BATCH_IO (--batch) vs without, same file"),
                         ("feat-perio", "kublk null with per-I/O daemons (--per_io_tasks --nthreads 4) vs one thread per queue")):
@@ -498,6 +501,8 @@ def markdown(r):
             cpu_table(L, cpu[kind], a_name, b_name, a_name, b_name)
     if cpu.get("zc"):
         cpu_table(L, cpu["zc"], "blkgate-file", "blkgate-copy", "zero copy", "copy")
+    if cpu.get("fua"):
+        cpu_table(L, cpu["fua"], "blkgate-file", "blkgate-nofua", "FUA", "write + FLUSH")
     tgl = v.get("toggle") or {}
     if tgl:
         L.append("### Volume A while volume B is toggled offline/online")

@@ -25,6 +25,10 @@
 #   daemon's `file` volume on the same file with --data-path copy, same workloads as kublk;
 #   for both, the daemon's CPU time (utime + stime from /proc/PID/stat) per request is
 #   recorded in cpu.tsv (kind, workload, target, rep, cpu_us, requests)
+#   fua   blkgate `file` volume taking FUA writes (--fua on, the default: each written with
+#         RWF_DSYNC) vs a second daemon's `file` volume on the same file with --fua off (the
+#         kernel follows each FUA write with a FLUSH, i.e. an fdatasync of the file), at O_DSYNC
+#         writes (fio --sync=dsync: every write FUA): 4k random QD 1 and 32, 128k sequential QD 32
 #   toggle  volume A (null) under fio while volume B is taken offline/online RATE times a
 #           second (blkgate-bench-toggle), against A alone; variants default, equal, isolated
 #   offline the time `volume offline` takes to return under QD 128 random-write load on a
@@ -36,7 +40,8 @@
 #   BENCH_RUNTIME  seconds per fio run (default 4)      BENCH_RAMP    ramp seconds (default 1)
 #   BENCH_REPS     repetitions of each pair (3)         BENCH_QUEUES  queues of every device (2)
 #   BENCH_TOGGLE_RATE  toggles/s of volume B (100)      BENCH_OFFLINE_COUNT  offline calls (50)
-#   BENCH_ONLY     space-separated subset of: file null kublk feat zc toggle offline (default: all)
+#   BENCH_ONLY     space-separated subset of: file null kublk feat zc fua toggle offline
+#                  (default: all)
 set -uo pipefail
 export LC_ALL=C
 export E2E_WORKDIR=/tmp/bench
@@ -51,7 +56,7 @@ Q=${BENCH_QUEUES:-2}
 DEPTH=128
 RATE=${BENCH_TOGGLE_RATE:-100}
 OFFLINE_COUNT=${BENCH_OFFLINE_COUNT:-50}
-ONLY=${BENCH_ONLY:-file null kublk feat zc toggle offline}
+ONLY=${BENCH_ONLY:-file null kublk feat zc fua toggle offline}
 ONLY=${ONLY//,/ } # VM_ENV values have no spaces: commas then
 SIZE_MB=256
 MNT=/mnt/bench
@@ -67,6 +72,12 @@ WORKLOADS=(
 	"rw4k-qd128 randwrite 4k 128"
 	"sr128k-qd32 read 128k 32"
 	"sw128k-qd32 write 128k 32"
+)
+# Taken only where a pair names them: name rw bs iodepth fio-args
+DSYNC_WORKLOADS=(
+	"dw4k-qd1 randwrite 4k 1 --sync=dsync"
+	"dw4k-qd32 randwrite 4k 32 --sync=dsync"
+	"dw128k-qd32 write 128k 32 --sync=dsync"
 )
 
 T0=$(date +%s)
@@ -152,6 +163,7 @@ total=0
 for k in file null; do wants $k && total=$((total + ${#WORKLOADS[@]} * REPS * 2)); done
 wants kublk && total=$((total + 3 * ${#KUBLK_WORKLOADS[@]} * REPS * 2))
 wants zc && total=$((total + ${#KUBLK_WORKLOADS[@]} * REPS * 2))
+wants fua && total=$((total + ${#DSYNC_WORKLOADS[@]} * REPS * 2))
 wants feat && total=$((total + 3 * ${#KUBLK_WORKLOADS[@]} * REPS * 2))
 n=0
 # warm DEV...: touch every tag of every hardware queue once (a queue's request buffers are
@@ -187,24 +199,28 @@ cpu_record() {
 		>>"$OUT/cpu.tsv"
 }
 
-# pair KIND NAME_A DEV_A NAME_B DEV_B [WORKLOAD-NAME...]: every workload, or the ones named
+# pair KIND NAME_A DEV_A NAME_B DEV_B [WORKLOAD-NAME...]: every workload of WORKLOADS, or the
+# ones named (of WORKLOADS and DSYNC_WORKLOADS)
 pair() {
-	local kind=$1 na=$2 da=$3 nb=$4 db=$5 rep w name rw bs qd order t dev res wls=() cpu0
+	local kind=$1 na=$2 da=$3 nb=$4 db=$5 rep w name rw bs qd extra order t dev res wls=() cpu0
+	local all=("${WORKLOADS[@]}")
 	shift 5
-	for w in "${WORKLOADS[@]}"; do
+	[ $# -eq 0 ] || all+=("${DSYNC_WORKLOADS[@]}")
+	for w in "${all[@]}"; do
 		[ $# -eq 0 ] || [[ " $* " == *" ${w%% *} "* ]] && wls+=("$w")
 	done
 	warm "$da" "$db"
 	for rep in $(seq "$REPS"); do
 		for w in "${wls[@]}"; do
-			read -r name rw bs qd <<<"$w"
+			read -r name rw bs qd extra <<<"$w"
 			if ((rep % 2)); then order="$na:$da $nb:$db"; else order="$nb:$db $na:$da"; fi
 			for t in $order; do
 				dev=${t#*:}
 				t=${t%%:*}
 				n=$((n + 1))
 				cpu0=$(cpu_ticks "$t")
-				res=$(fio_run "$kind-$name-$t-$rep" "$dev" "$rw" "$bs" "$qd")
+				# shellcheck disable=SC2086 # extra: fio arguments, split on purpose
+				res=$(fio_run "$kind-$name-$t-$rep" "$dev" "$rw" "$bs" "$qd" $extra)
 				cpu_record "$t" "$cpu0" "$kind" "$name" "$rep"
 				printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$name" "$t" "$rep" "fio/$kind-$name-$t-$rep.json" \
 					>>"$OUT/runs.tsv"
@@ -290,28 +306,53 @@ if wants feat; then
 	feat_pair feat-perio kublk-null-perio "-t null --per_io_tasks --nthreads 4" kublk-null "-t null"
 fi
 
-if wants zc; then
-	# A second daemon, copying, with a volume on the same file.
-	S2=$W/state-copy
-	mkdir -p "$S2"
-	blkgate --state-dir "$S2" --data-path copy 2>>"$W/gate-copy.log" &
+# second_daemon NAME DAEMON-ARGS...: another blkgate (state $W/state-NAME, log
+# $W/gate-NAME.log, pid PID2) serving volume vNAME on the same backing file as vf; its device
+# in DEV2. Stop it with second_daemon_stop.
+second_daemon() {
+	local name=$1 s=$W/state-$1 i
+	shift
+	mkdir -p "$s"
+	blkgate --state-dir "$s" "$@" 2>>"$W/gate-$name.log" &
 	PID2=$!
-	ctl2() { blkgatectl --socket "$S2/control.sock" "$@"; }
-	for ((i = 0; i < 200; i++)); do ctl2 ping >/dev/null 2>&1 && break; sleep 0.05; done
-	ctl2 drive add dc $MNT/file.img --size ${SIZE_MB}M >/dev/null || die "drive add dc"
-	ctl2 disk create kc dc >/dev/null || die "disk create kc"
-	ctl2 volume create vc --disk kc --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH --backend file \
-		>/dev/null || die "volume create vc"
-	DEV_C=$(json_field "$(ctl2 --json volume show vc)" device)
+	for ((i = 0; i < 200; i++)); do blkgatectl --socket "$s/control.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+	ctl2() { blkgatectl --socket "$s/control.sock" "$@"; }
+	ctl2 drive add "d$name" $MNT/file.img --size ${SIZE_MB}M >/dev/null || die "drive add d$name"
+	ctl2 disk create "k$name" "d$name" >/dev/null || die "disk create k$name"
+	ctl2 volume create "v$name" --disk "k$name" --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH \
+		--backend file >/dev/null || die "volume create v$name"
+	DEV2=$(json_field "$(ctl2 --json volume show "v$name")" device)
+}
+second_daemon_stop() {
+	kill -TERM "$PID2"
+	wait "$PID2" || progress "WARNING: the second daemon ($*) exited with an error"
+}
+
+if wants zc; then
+	second_daemon copy --data-path copy
 	grep -q "data path zero-copy" "$W/gate.log" || progress "WARNING: vf is not zero copy"
-	grep -q "data path copy" "$W/gate-copy.log" || progress "WARNING: vc is not copy"
-	progress "zc: vf $DEV_F (zero copy) vs vc $DEV_C (second daemon, --data-path copy), same file"
+	grep -q "data path copy" "$W/gate-copy.log" || progress "WARNING: vcopy is not copy"
+	progress "zc: vf $DEV_F (zero copy) vs vcopy $DEV2 (second daemon, --data-path copy), same file"
 	CPU_PID[blkgate-file]=$GPID
 	CPU_PID[blkgate-copy]=$PID2
-	pair zc blkgate-file "$DEV_F" blkgate-copy "$DEV_C" "${KUBLK_WORKLOADS[@]}"
+	pair zc blkgate-file "$DEV_F" blkgate-copy "$DEV2" "${KUBLK_WORKLOADS[@]}"
 	CPU_PID=()
-	kill -TERM $PID2
-	wait $PID2 || progress "WARNING: the copying daemon exited with an error"
+	second_daemon_stop --data-path copy
+fi
+
+if wants fua; then
+	second_daemon nofua --fua off
+	fua_f=$(cat "/sys/block/${DEV_F#/dev/}/queue/fua")
+	fua_nf=$(cat "/sys/block/${DEV2#/dev/}/queue/fua")
+	if [ "$fua_f" != 1 ] || [ "$fua_nf" != 0 ]; then
+		progress "WARNING: queue/fua is $fua_f for vf, $fua_nf for vnofua (want 1 and 0)"
+	fi
+	progress "fua: vf $DEV_F (FUA) vs vnofua $DEV2 (second daemon, --fua off), same file"
+	CPU_PID[blkgate-file]=$GPID
+	CPU_PID[blkgate-nofua]=$PID2
+	pair fua blkgate-file "$DEV_F" blkgate-nofua "$DEV2" dw4k-qd1 dw4k-qd32 dw128k-qd32
+	CPU_PID=()
+	second_daemon_stop --fua off
 fi
 
 # ---- volume A while volume B toggles -----------------------------------------------------------
