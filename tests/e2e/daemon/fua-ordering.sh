@@ -12,6 +12,9 @@
 #     write before it is still missing), the log holds FUA writes and the volume's queue says fua 1; with
 #     --fua off, the log has no FUA write and the FLUSH after the O_DSYNC write makes the plain
 #     write durable too;
+#   - after a kill -9 and a restart with --fua off, the recovered device still says fua 1 and
+#     an O_DSYNC write through it is durable at its mark (the FUA request is honoured whatever
+#     the new daemon's own --fua);
 #   - ext4 on the volume, a file written and fsynced before each mark: the device replayed to
 #     any mark mounts (the journal recovers), holds every file fsynced so far with its bytes,
 #     and e2fsck -fn finds it clean after the mount.
@@ -87,6 +90,25 @@ run_mode() {
 		fail "[$m] plain write, then O_DSYNC write 7 (io_uring): $(tail -n 2 "$d/fio.out")"
 	fi
 
+	if [ "$m" = on ]; then
+		# The device keeps its FUA attribute across a crash, and the next daemon writes FUA
+		# requests durably whatever its own --fua.
+		kill -KILL "$GPID"
+		wait "$GPID" 2>/dev/null
+		GPID=
+		check "[on] restart with --fua off after a kill -9" start_gate --fua off
+		check "[on] the same device, recovered" test "$(dev_of v)" = "$v"
+		check "[on] ... its queue still says fua 1" \
+			test "$(cat "/sys/block/${v#/dev/}/queue/fua")" = 1
+		if ! { fio --name=w8 --filename="$v" --ioengine=io_uring --direct=1 --sync=dsync \
+			--rw=write --bs=$B --size=$B --offset=$((202 * B)) --invalidate=0 \
+			--buffer_pattern='"blkgate fua-ordering write 8 "' >"$d/fio.out" 2>&1 &&
+			dmsetup message "lw-$m" 0 mark raw8 &&
+			dd if="$v" of="$d/p8" bs=$B skip=202 count=1 iflag=direct status=none; }; then
+			fail "[on] O_DSYNC write 8 (io_uring) after the restart: $(tail -n 2 "$d/fio.out")"
+		fi
+	fi
+
 	check "[$m] mkfs.ext4" mkfs.ext4 -q -F -E nodiscard "$v"
 	check "[$m] mount" mount "$v" "$d/mnt"
 	for i in 1 2 3 4 5; do
@@ -130,6 +152,11 @@ run_mode() {
 	else
 		check "[$m] ... and its FLUSH made the plain write before it durable too" \
 			block_is "$img" 200 "$d/plain"
+	fi
+	if [ "$m" = on ]; then
+		replay_to "$log" raw8 "$img" &&
+			check "[on] O_DSYNC write 8, served by the restarted --fua off daemon, is durable at its mark" \
+				block_is "$img" 202 "$d/p8"
 	fi
 	local n ok=1
 	for i in 1 2 3 4 5; do
