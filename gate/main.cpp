@@ -28,6 +28,7 @@ constexpr const char* kUsage =
     "               [--data-path auto|copy] [--queue-cpus spread|own|any] [--fua on|off]\n"
     "               [--names-dir DIR]\n"
     "       blkgate --version [--json] [--on-crash hold|fail] [--data-path auto|copy]\n"
+    "                         [--fua on|off]\n"
     "\n"
     "Serves blkgate volumes as ublk block devices (/dev/ublkbN) until SIGTERM or SIGINT,\n"
     "then unmounts what is not in use and stops and deletes those devices; a volume still\n"
@@ -86,8 +87,9 @@ constexpr const char* kUsage =
     "                      /run/blkgate/devices; an empty DIR publishes nothing)\n"
     "  --version [--json]  print the version, the kernel's ublk features (GET_FEATURES, by\n"
     "                      name), the data path each backend's devices would get (copy,\n"
-    "                      zero-copy, batched) and the recovery mode of new devices (with\n"
-    "                      --on-crash), then exit; --json: one JSON object\n"
+    "                      zero-copy, batched), whether new devices take FUA writes (with\n"
+    "                      --fua) and their recovery mode (with --on-crash), then exit;\n"
+    "                      --json: one JSON object\n"
     "  -h, --help          this help\n";
 
 #ifndef BLKGATE_VERSION
@@ -102,6 +104,7 @@ int PrintVersion(bool json, const blkgate::DaemonOptions& opts) {
   if (::uname(&u) == 0) r.kernel = u.release;
   r.on_crash = opts.on_crash;
   r.zero_copy = opts.zero_copy;
+  r.fua = opts.fua;
   blkgate::Result probe = blkgate::ProbeUblk(&r.features);
   r.ublk = probe.ok();
   if (!r.ublk) r.error = probe.ToString();

@@ -139,6 +139,8 @@ std::string FormatReportText(std::string_view version, const UblkReport& r) {
        (r.features & ublk::kFeatAutoBufReg ? "yes" : "no") +
        "; batched commands (UBLK_F_BATCH_IO): " + (r.features & ublk::kFeatBatchIo ? "yes" : "no") +
        "\n";
+  s += std::string("FUA writes: ") +
+       (r.fua ? "on (each written durably by itself)" : "off (--fua off: write + FLUSH)") + "\n";
   s += "recovery: " + Recovery(r) + "\n";
   return s;
 }
@@ -157,6 +159,7 @@ std::string FormatReportJson(std::string_view version, const UblkReport& r) {
   j["data_path"] = dp;
   j["kernel_has"] = {{"zero_copy", (r.features & ublk::kFeatAutoBufReg) != 0},
                      {"batched", (r.features & ublk::kFeatBatchIo) != 0}};
+  j["fua"] = r.fua;
   j["on_crash"] = std::string(ToString(r.on_crash));
   if (r.recovery_error.empty()) {
     j["recovery"] = r.recovery;
@@ -169,7 +172,8 @@ std::string FormatReportJson(std::string_view version, const UblkReport& r) {
 
 std::string FormatReportLog(const UblkReport& r) {
   return "ublk features " + Hex(r.features) + " (" + Joined(UblkFeatureNames(r.features)) +
-         "); data path: " + DataPaths(r) + "; recovery: " + Recovery(r);
+         "); data path: " + DataPaths(r) + "; FUA " + (r.fua ? "on" : "off") +
+         "; recovery: " + Recovery(r);
 }
 
 }  // namespace blkgate

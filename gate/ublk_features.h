@@ -57,6 +57,7 @@ struct UblkReport {
   std::uint64_t features = 0;
   CrashMode on_crash = CrashMode::hold;
   bool zero_copy = true;       // false: blkgate --data-path copy (every device copies)
+  bool fua = true;             // new devices take FUA writes (blkgate --fua)
   std::string recovery;        // RecoveryModeName of the flags new devices get, or ""
   std::string recovery_error;  // why --on-crash cannot be honoured here, or ""
 };

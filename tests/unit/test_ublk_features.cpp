@@ -88,6 +88,7 @@ TEST_CASE("report: text and JSON say the same", "[ublk_features]") {
         std::string::npos);
   CHECK(text.find("data path: file zero-copy, mem copy, null copy\n") != std::string::npos);
   CHECK(text.find("recovery: hold-reissue (--on-crash hold)\n") != std::string::npos);
+  CHECK(text.find("FUA writes: on (each written durably by itself)\n") != std::string::npos);
   auto j = nlohmann::json::parse(FormatReportJson("0.1.0", r));
   CHECK(j["version"] == "0.1.0");
   CHECK(j["kernel"] == "7.2.13+deb14-amd64");
@@ -99,7 +100,14 @@ TEST_CASE("report: text and JSON say the same", "[ublk_features]") {
   CHECK(j["kernel_has"]["zero_copy"] == true);
   CHECK(j["kernel_has"]["batched"] == true);
   CHECK(j["recovery"] == "hold-reissue");
-  CHECK(FormatReportLog(r).find("data path: file zero-copy") != std::string::npos);
+  CHECK(j["fua"] == true);
+  CHECK(FormatReportLog(r).find("data path: file zero-copy, mem copy, null copy; FUA on;") !=
+        std::string::npos);
+  UblkReport off = r;
+  off.fua = false;
+  CHECK(nlohmann::json::parse(FormatReportJson("0.1.0", off))["fua"] == false);
+  CHECK(FormatReportText("0.1.0", off).find("FUA writes: off (--fua off: write + FLUSH)\n") !=
+        std::string::npos);
   CHECK(FormatReportText("0.1.0", Report("6.12", k612)).find("data path: file copy,") !=
         std::string::npos);
 

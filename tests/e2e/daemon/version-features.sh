@@ -50,9 +50,11 @@ check "... mem and null copy" test "$(json_field "$json" mem) $(json_field "$jso
 check "--data-path copy: the file backend copies" \
 	test "$(json_field "$(blkgate --version --json --data-path copy)" file)" = copy
 check "... recovery hold-reissue by default" test "$(json_field "$json" recovery)" = hold-reissue
+check "... FUA writes on by default" test "$(json_field "$json" fua)" = true
+check "--fua off: FUA writes off" test "$(json_field "$(blkgate --version --json --fua off)" fua)" = false
 
 # A bad value of any of the daemon's named options: exit 11, naming what it accepts.
-for opt in --data-path --on-crash --queue-cpus; do
+for opt in --data-path --on-crash --queue-cpus --fua; do
 	blkgate --version $opt bogus >/dev/null 2>"$W/bad.err"
 	check "$opt bogus exits 11" test $? = 11
 	check "... naming the accepted values ($(cat "$W/bad.err"))" \
