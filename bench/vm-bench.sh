@@ -315,8 +315,8 @@ second_daemon() {
 	mkdir -p "$s"
 	blkgate --state-dir "$s" "$@" 2>>"$W/gate-$name.log" &
 	PID2=$!
-	for ((i = 0; i < 200; i++)); do blkgatectl --socket "$s/control.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 	ctl2() { blkgatectl --socket "$s/control.sock" "$@"; }
+	for ((i = 0; i < 200; i++)); do ctl2 ping >/dev/null 2>&1 && break; sleep 0.05; done
 	ctl2 drive add "d$name" $MNT/file.img --size ${SIZE_MB}M >/dev/null || die "drive add d$name"
 	ctl2 disk create "k$name" "d$name" >/dev/null || die "disk create k$name"
 	ctl2 volume create "v$name" --disk "k$name" --size ${SIZE_MB}M --queues "$Q" --depth $DEPTH \

@@ -80,12 +80,6 @@ std::uint64_t Le64(const unsigned char* p) {
   return le64toh(v);
 }
 
-struct Entry {
-  std::uint64_t sector = 0, nr_sectors = 0, flags = 0;
-  std::string mark;        // a mark's name
-  std::uint64_t data = 0;  // byte offset of a write's data in the log
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,31 +115,29 @@ int main(int argc, char** argv) {
   for (std::uint64_t i = 0; i < nr_entries; ++i) {
     if (!ReadAt(log.get(), block.data(), sectorsize, pos))
       return Fail("entry " + std::to_string(i) + ": cannot read the log at " + std::to_string(pos));
-    Entry e;
-    e.sector = Le64(block.data());
-    e.nr_sectors = Le64(block.data() + 8);
-    e.flags = Le64(block.data() + 16);
+    const std::uint64_t offset = Le64(block.data()) * sectorsize;  // in the device
+    const std::uint64_t bytes = Le64(block.data() + 8) * sectorsize;
+    const std::uint64_t flags = Le64(block.data() + 16);
     const std::uint64_t data_len = Le64(block.data() + 24);
     pos += sectorsize;
-    if (e.flags & kMark) {
+    if (flags & kMark) {
       if (data_len > sectorsize - 32) return Fail("entry " + std::to_string(i) + ": bad mark");
-      e.mark.assign(reinterpret_cast<const char*>(block.data() + 32), data_len);
+      const std::string mark(reinterpret_cast<const char*>(block.data() + 32), data_len);
       ++marks;
-      if (replay && e.mark == want) return ::fsync(image.get()) == 0 ? 0 : Fail("fsync image");
-      if (!replay) std::printf("mark %s\n", e.mark.c_str());
+      if (replay && mark == want) return ::fsync(image.get()) == 0 ? 0 : Fail("fsync image");
+      if (!replay) std::printf("mark %s\n", mark.c_str());
       continue;
     }
-    if (e.flags & kFlush) ++flushes;
-    if (e.flags & kFua) ++fua;
-    const std::uint64_t bytes = e.nr_sectors * sectorsize;
-    if (e.flags & kDiscard) {
+    if (flags & kFlush) ++flushes;
+    if (flags & kFua) ++fua;
+    if (flags & kDiscard) {
       ++discards;
       if (replay) {
         data.assign(std::min<std::uint64_t>(bytes, 1 << 20), 0);
         for (std::uint64_t done = 0; done < bytes; done += data.size()) {
           const std::size_t n =
               static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), bytes - done));
-          if (!WriteAt(image.get(), data.data(), n, e.sector * sectorsize + done))
+          if (!WriteAt(image.get(), data.data(), n, offset + done))
             return Fail("write image: " + std::string(std::strerror(errno)));
         }
       }
@@ -153,13 +145,13 @@ int main(int argc, char** argv) {
     }
     if (bytes == 0) continue;  // a flush without data
     ++writes;
-    e.data = pos;
+    const std::uint64_t data_at = pos;  // the write's data follows its entry in the log
     pos += bytes;
     if (!replay) continue;
     data.resize(bytes);
-    if (!ReadAt(log.get(), data.data(), bytes, e.data))
+    if (!ReadAt(log.get(), data.data(), bytes, data_at))
       return Fail("entry " + std::to_string(i) + ": cannot read its data");
-    if (!WriteAt(image.get(), data.data(), bytes, e.sector * sectorsize))
+    if (!WriteAt(image.get(), data.data(), bytes, offset))
       return Fail("write image: " + std::string(std::strerror(errno)));
   }
   if (replay) return Fail("no mark named " + want + " in " + std::to_string(marks) + " marks");

@@ -34,6 +34,25 @@ block_is() {
 	dd if="$1" bs=$B skip="$2" count=1 status=none | cmp -s - "$3"
 }
 
+# A block never written (the replay image starts zeroed).
+ZEROS=$W/zeros
+head -c $B /dev/zero >"$ZEROS"
+
+# uring_dsync_write LW DEV BLOCK MARK COPY: one 4 KiB O_DSYNC write through io_uring (fio) at
+# BLOCK of DEV, then mark MARK in dm-log-writes device LW, then COPY = what DEV holds there.
+# Asynchronous, so nothing but the write itself can make it durable (a synchronous O_DSYNC
+# write, dd's, is also followed by the kernel's own fsync of the device: generic_write_sync).
+uring_dsync_write() {
+	if ! fio --name="$4" --filename="$2" --ioengine=io_uring --direct=1 --sync=dsync --rw=write \
+		--bs=$B --size=$B --offset=$(($3 * B)) --invalidate=0 \
+		--buffer_pattern="\"blkgate fua-ordering $4 \"" >"$W/fio.out" 2>&1; then
+		tail -n 2 "$W/fio.out"
+		return 1
+	fi
+	dmsetup message "$1" 0 mark "$4" &&
+		dd if="$2" of="$5" bs=$B skip="$3" count=1 iflag=direct status=none
+}
+
 # replay_to LOG MARK IMAGE: IMAGE = the device as logged up to MARK (a new zeroed file).
 replay_to() {
 	rm -f "$3" && truncate -s 48M "$3" && "$REPLAY" "$1" replay "$3" "$2"
@@ -76,18 +95,12 @@ run_mode() {
 			fail "[$m] O_DSYNC write $i"
 		fi
 	done
-	# Write 7 through io_uring: a synchronous O_DSYNC write (dd's) is also followed by the
-	# kernel's own fsync of the device (generic_write_sync), an asynchronous one is not, so
-	# only this one shows what the FUA write alone makes durable.
+	# Write 7 through io_uring: only it shows what the FUA write alone makes durable.
 	head -c $B /dev/urandom >"$d/plain"
 	if ! { dd if="$d/plain" of="$v" bs=$B seek=200 count=1 oflag=direct conv=notrunc status=none &&
-		dmsetup message "lw-$m" 0 mark plain &&
-		fio --name=w7 --filename="$v" --ioengine=io_uring --direct=1 --sync=dsync --rw=write \
-			--bs=$B --size=$B --offset=$((201 * B)) --invalidate=0 \
-			--buffer_pattern='"blkgate fua-ordering write 7 "' >"$d/fio.out" 2>&1 &&
-		dmsetup message "lw-$m" 0 mark raw7 &&
-		dd if="$v" of="$d/p7" bs=$B skip=201 count=1 iflag=direct status=none; }; then
-		fail "[$m] plain write, then O_DSYNC write 7 (io_uring): $(tail -n 2 "$d/fio.out")"
+		dmsetup message "lw-$m" 0 mark plain && uring_dsync_write "lw-$m" "$v" 201 raw7 "$d/p7" \
+		>"$d/w.out"; }; then
+		fail "[$m] plain write, then O_DSYNC write 7 (io_uring): $(cat "$d/w.out")"
 	fi
 
 	if [ "$m" = on ]; then
@@ -100,13 +113,8 @@ run_mode() {
 		check "[on] the same device, recovered" test "$(dev_of v)" = "$v"
 		check "[on] ... its queue still says fua 1" \
 			test "$(cat "/sys/block/${v#/dev/}/queue/fua")" = 1
-		if ! { fio --name=w8 --filename="$v" --ioengine=io_uring --direct=1 --sync=dsync \
-			--rw=write --bs=$B --size=$B --offset=$((202 * B)) --invalidate=0 \
-			--buffer_pattern='"blkgate fua-ordering write 8 "' >"$d/fio.out" 2>&1 &&
-			dmsetup message "lw-$m" 0 mark raw8 &&
-			dd if="$v" of="$d/p8" bs=$B skip=202 count=1 iflag=direct status=none; }; then
-			fail "[on] O_DSYNC write 8 (io_uring) after the restart: $(tail -n 2 "$d/fio.out")"
-		fi
+		uring_dsync_write "lw-$m" "$v" 202 raw8 "$d/p8" >"$d/w.out" ||
+			fail "[on] O_DSYNC write 8 (io_uring) after the restart: $(cat "$d/w.out")"
 	fi
 
 	check "[$m] mkfs.ext4" mkfs.ext4 -q -F -E nodiscard "$v"
@@ -142,21 +150,18 @@ run_mode() {
 	check "[$m] each of 6 O_DSYNC writes is durable at the mark after it (missing:${missing:- none})" \
 		test -z "$missing"
 	replay_to "$log" plain "$img" &&
-		check "[$m] a plain O_DIRECT write is not durable at its mark" \
-			cmp -s -n $B <(head -c $B /dev/zero) <(dd if="$img" bs=$B skip=200 count=1 status=none)
+		check "[$m] a plain O_DIRECT write is not durable at its mark" block_is "$img" 200 "$ZEROS"
 	replay_to "$log" raw7 "$img" &&
 		check "[$m] O_DSYNC write 7 is durable at its mark" block_is "$img" 201 "$d/p7"
 	if [ "$m" = on ]; then
 		check "[$m] ... and made only itself durable: the plain write before it is not" \
-			cmp -s -n $B <(head -c $B /dev/zero) <(dd if="$img" bs=$B skip=200 count=1 status=none)
-	else
-		check "[$m] ... and its FLUSH made the plain write before it durable too" \
-			block_is "$img" 200 "$d/plain"
-	fi
-	if [ "$m" = on ]; then
+			block_is "$img" 200 "$ZEROS"
 		replay_to "$log" raw8 "$img" &&
 			check "[on] O_DSYNC write 8, served by the restarted --fua off daemon, is durable at its mark" \
 				block_is "$img" 202 "$d/p8"
+	else
+		check "[$m] ... and its FLUSH made the plain write before it durable too" \
+			block_is "$img" 200 "$d/plain"
 	fi
 	local n ok=1
 	for i in 1 2 3 4 5; do
